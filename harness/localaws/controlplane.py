@@ -1,0 +1,189 @@
+"""Corrections to moto's control planes, so they read back what AWS reads back.
+
+Each gap was found by a round-trip test (create, read back, compare with what AWS
+returns; see tests/localaws/test_controlplane.py). Every patch is listed in `PATCHES`
+with the gap it closes; `install()` applies them once per process.
+
+Also here, because they hook the same moto objects:
+- deployment snapshots: a stage serves the API as it was when its deployment was created
+  ("A stage serves the deployment it points to; changes take effect only after a new
+  deployment", https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html);
+- IAM enforcement for session credentials: requests signed with credentials that STS
+  issued for an assumed role are authenticated (SigV4) and authorised against the role's
+  policies, so a role without s3:PutObject gets S3's AccessDenied as on AWS. Static keys
+  (the harness's `test`/`test`) act as an account administrator and are not checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.apigateway import models as apigw_models
+from moto.apigateway import responses as apigw_responses
+from moto.core import authorization as moto_authorization
+from moto.sts.models import sts_backends
+
+# AWS's defaults for fields moto leaves empty (PutIntegration reference:
+# https://docs.aws.amazon.com/apigateway/latest/api/API_PutIntegration.html).
+DEFAULT_PASSTHROUGH_BEHAVIOR = "WHEN_NO_MATCH"
+DEFAULT_TIMEOUT_IN_MILLIS = 29000
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _decode_patch_path_item(path: str, prefix: str) -> str:
+    """`/binaryMediaTypes/image~1png` -> `image/png` (JSON Pointer escaping, RFC 6901)."""
+    return path[len(prefix) :].replace("~1", "/").replace("~0", "~")
+
+
+def _patch_create_rest_api_keeps_binary_media_types() -> None:
+    """Gap: CreateRestApi drops `binaryMediaTypes` (moto 5.2.5)."""
+    original = apigw_responses.APIGatewayResponse.create_rest_api
+
+    def create_rest_api(self: Any) -> Any:
+        status, headers, body = original(self)
+        wanted = self._get_param("binaryMediaTypes")
+        if status == 200 and wanted:
+            api = self.backend.get_rest_api(json.loads(body)["id"])
+            api.binaryMediaTypes = list(wanted)
+            body = json.dumps(api.to_dict())
+        return status, headers, body
+
+    apigw_responses.APIGatewayResponse.create_rest_api = create_rest_api
+
+
+def _patch_binary_media_type_patch_paths() -> None:
+    """Gap: UpdateRestApi `add /binaryMediaTypes/image~1png` stores '' and `remove` fails.
+
+    AWS puts the type in the path, escaped (`/` as `~1`), with no `value`.
+    """
+    original = apigw_models.RestAPI.apply_patch_operations
+    prefix = "/binaryMediaTypes/"
+
+    def apply_patch_operations(self: Any, patch_operations: list[dict[str, Any]]) -> None:
+        remaining = []
+        for op in patch_operations:
+            path = op.get("path", "")
+            if path.startswith(prefix) and op.get("op") in ("add", "remove", "replace"):
+                item = _decode_patch_path_item(path, prefix)
+                if op["op"] == "add" and item not in self.binaryMediaTypes:
+                    self.binaryMediaTypes.append(item)
+                elif op["op"] == "remove" and item in self.binaryMediaTypes:
+                    self.binaryMediaTypes.remove(item)
+                elif op["op"] == "replace":
+                    index = self.binaryMediaTypes.index(item) if item in self.binaryMediaTypes else -1
+                    if index >= 0:
+                        self.binaryMediaTypes[index] = op.get("value", item)
+                continue
+            remaining.append(op)
+        if remaining:
+            original(self, remaining)
+
+    apigw_models.RestAPI.apply_patch_operations = apply_patch_operations
+
+
+def _patch_integration_defaults() -> None:
+    """Gap: PutIntegration leaves passthroughBehavior/timeoutInMillis empty; AWS defaults
+    them to WHEN_NO_MATCH and 29000 and returns timeoutInMillis as a number."""
+    original_init = apigw_models.Integration.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if not self.passthrough_behaviour:
+            self.passthrough_behaviour = DEFAULT_PASSTHROUGH_BEHAVIOR
+        self.timeout_in_millis = int(self.timeout_in_millis or DEFAULT_TIMEOUT_IN_MILLIS)
+
+    apigw_models.Integration.__init__ = __init__
+
+
+def _patch_deployment_snapshots() -> None:
+    """Record what a deployment serves, at the moment it is created."""
+    original = apigw_models.APIGatewayBackend.create_deployment
+
+    def create_deployment(self: Any, function_id: str, *args: Any, **kwargs: Any) -> Any:
+        deployment = original(self, function_id, *args, **kwargs)
+        deployment.harness_snapshot = take_snapshot(self.get_rest_api(function_id))
+        return deployment
+
+    apigw_models.APIGatewayBackend.create_deployment = create_deployment
+
+
+def take_snapshot(api: Any) -> dict[str, Any]:
+    """A deep, plain copy of everything the data plane reads from a REST API."""
+    resources = [resource.to_dict() for resource in api.resources.values()]
+    return copy.deepcopy(
+        {
+            "binaryMediaTypes": list(api.binaryMediaTypes or []),
+            "resources": resources,
+            "region": api.region_name,
+            "accountId": api.account_id,
+        }
+    )
+
+
+def session_access_key_ids(account_id: str) -> set[str]:
+    backend = sts_backends[account_id]["aws"]
+    return {role.access_key_id for role in backend.assumed_roles}
+
+
+def _credential_access_key(headers: Any) -> str | None:
+    auth = headers.get("Authorization") or ""
+    if "Credential=" not in auth:
+        return None
+    return auth.split("Credential=", 1)[1].split("/", 1)[0]
+
+
+def _patch_enforce_iam_for_session_credentials() -> None:
+    """Authenticate and authorise requests signed with assumed-role credentials."""
+    mixin = moto_authorization.ActionAuthenticatorMixin
+
+    def _authenticate_and_authorize_action(
+        self: Any, iam_request_cls: type, resource: str = "*"
+    ) -> None:
+        access_key = _credential_access_key(self.headers)
+        if access_key is None or not access_key.startswith("ASIA"):
+            return
+        if access_key not in session_access_key_ids(self.current_account):
+            return
+        path = self.raw_path
+        query = self.uri.split("?", 1)[1] if "?" in self.uri else ""
+        if query:
+            path += "?" + query
+        iam_request = iam_request_cls(
+            account_id=self.current_account,
+            method=self.method,
+            path=path,
+            data=self.data,
+            body=self.raw_body,
+            headers=self.headers,
+            action=self._get_action(),
+        )
+        iam_request.check_signature()
+        iam_request.check_action_permitted(resource)
+
+    mixin._authenticate_and_authorize_action = _authenticate_and_authorize_action
+
+
+PATCHES: list[tuple[str, Callable[[], None]]] = [
+    ("CreateRestApi keeps binaryMediaTypes", _patch_create_rest_api_keeps_binary_media_types),
+    ("binaryMediaTypes patch paths", _patch_binary_media_type_patch_paths),
+    ("integration defaults", _patch_integration_defaults),
+    ("deployment snapshots", _patch_deployment_snapshots),
+    ("IAM for session credentials", _patch_enforce_iam_for_session_credentials),
+]
+
+
+def install() -> None:
+    """Apply every patch once per process."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        for _, patch in PATCHES:
+            patch()
+        _installed = True

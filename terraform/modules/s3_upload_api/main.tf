@@ -1,0 +1,258 @@
+# Direct uploads from API Gateway to S3, with no Lambda in between:
+#   PUT {invoke_url}/{bucket}/{filename}  ->  s3:PutObject {bucket}/{filename}
+# following AWS's "Tutorial: Create a REST API as an Amazon S3 proxy".
+
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  bucket_arn = var.put_object_bucket_arn == null ? aws_s3_bucket.this.arn : var.put_object_bucket_arn
+
+  # S3's status decides the method response. Without these, API Gateway maps every
+  # backend status to the default 200 and a failed write looks like a success
+  # (S3 proxy tutorial: "backend responses of the status code not declared here will be
+  # returned to the caller as 200 ones"). Patterns are full matches on the status code
+  # and must not overlap.
+  error_responses = {
+    "400" = "4(0[0-2]|0[5-9]|[1-9][0-9])"
+    "403" = "403"
+    "404" = "404"
+    "500" = "5[0-9]{2}"
+  }
+
+  put_request_parameters = merge(
+    {
+      "method.request.path.bucket"   = true
+      "method.request.path.filename" = true
+    },
+    var.map_content_type ? { "method.request.header.Content-Type" = false } : {},
+  )
+
+  integration_request_parameters = merge(
+    {
+      "integration.request.path.bucket" = "method.request.path.bucket"
+      "integration.request.path.key"    = "method.request.path.filename"
+    },
+    var.map_content_type ? {
+      "integration.request.header.Content-Type" = "method.request.header.Content-Type"
+    } : {},
+  )
+}
+
+# --- bucket ----------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "this" {
+  bucket        = var.bucket_suffix == null ? null : "${var.name_prefix}-${var.bucket_suffix}"
+  bucket_prefix = var.bucket_suffix == null ? "${var.name_prefix}-" : null
+  force_destroy = var.force_destroy
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket                  = aws_s3_bucket.this.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+data "aws_iam_policy_document" "bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = data.aws_iam_policy_document.bucket.json
+
+  # S3 rejects a policy write while the public access block is being changed.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+# --- role API Gateway assumes to write to S3 --------------------------------------------
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "put_object" {
+  statement {
+    sid       = "PutObjectOnly"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/*"]
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name_prefix        = "${var.name_prefix}-"
+  description        = "Lets API Gateway write uploads to ${aws_s3_bucket.this.id}, and nothing else."
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "put_object" {
+  name   = "put-object-only"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.put_object.json
+}
+
+# --- REST API ---------------------------------------------------------------------------
+
+resource "aws_api_gateway_rest_api" "this" {
+  name               = "${var.name_prefix}-upload"
+  description        = "PUT /{bucket}/{filename} writes the body to S3."
+  binary_media_types = var.binary_media_types
+  tags               = var.tags
+
+  endpoint_configuration {
+    types = [var.endpoint_type]
+  }
+}
+
+resource "aws_api_gateway_resource" "bucket" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_rest_api.this.root_resource_id
+  path_part   = "{bucket}"
+}
+
+resource "aws_api_gateway_resource" "filename" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  parent_id   = aws_api_gateway_resource.bucket.id
+  path_part   = "{filename}"
+}
+
+resource "aws_api_gateway_method" "put" {
+  rest_api_id        = aws_api_gateway_rest_api.this.id
+  resource_id        = aws_api_gateway_resource.filename.id
+  http_method        = "PUT"
+  authorization      = var.authorization
+  request_parameters = local.put_request_parameters
+}
+
+resource "aws_api_gateway_integration" "s3_put" {
+  rest_api_id             = aws_api_gateway_rest_api.this.id
+  resource_id             = aws_api_gateway_resource.filename.id
+  http_method             = aws_api_gateway_method.put.http_method
+  type                    = "AWS"
+  integration_http_method = "PUT"
+  uri                     = "arn:${local.partition}:apigateway:${local.region}:s3:path/{bucket}/{key}"
+  credentials             = aws_iam_role.this.arn
+  request_parameters      = local.integration_request_parameters
+  passthrough_behavior    = "WHEN_NO_MATCH"
+  timeout_milliseconds    = var.integration_timeout_ms
+}
+
+resource "aws_api_gateway_method_response" "ok" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = aws_api_gateway_resource.filename.id
+  http_method = aws_api_gateway_method.put.http_method
+  status_code = "200"
+
+  response_parameters = {
+    "method.response.header.ETag" = false
+  }
+}
+
+resource "aws_api_gateway_integration_response" "ok" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = aws_api_gateway_resource.filename.id
+  http_method = aws_api_gateway_method.put.http_method
+  status_code = aws_api_gateway_method_response.ok.status_code
+
+  # ETag reaches the client only when declared above and mapped here.
+  response_parameters = {
+    "method.response.header.ETag" = "integration.response.header.ETag"
+  }
+
+  depends_on = [aws_api_gateway_integration.s3_put]
+}
+
+resource "aws_api_gateway_method_response" "error" {
+  for_each = local.error_responses
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = aws_api_gateway_resource.filename.id
+  http_method = aws_api_gateway_method.put.http_method
+  status_code = each.key
+}
+
+resource "aws_api_gateway_integration_response" "error" {
+  for_each = local.error_responses
+
+  rest_api_id       = aws_api_gateway_rest_api.this.id
+  resource_id       = aws_api_gateway_resource.filename.id
+  http_method       = aws_api_gateway_method.put.http_method
+  status_code       = aws_api_gateway_method_response.error[each.key].status_code
+  selection_pattern = each.value
+
+  depends_on = [aws_api_gateway_integration.s3_put]
+}
+
+# --- deployment and stage ---------------------------------------------------------------
+
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  description = "Managed by Terraform"
+
+  # A stage serves the snapshot taken at deployment; any change below must redeploy.
+  # Ids alone miss in-place updates, so the configuration itself is hashed too.
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_api_gateway_rest_api.this.binary_media_types,
+      aws_api_gateway_resource.bucket.id,
+      aws_api_gateway_resource.filename.id,
+      aws_api_gateway_method.put.id,
+      aws_api_gateway_method.put.request_parameters,
+      aws_api_gateway_method.put.authorization,
+      aws_api_gateway_integration.s3_put.id,
+      aws_api_gateway_integration.s3_put.uri,
+      aws_api_gateway_integration.s3_put.credentials,
+      aws_api_gateway_integration.s3_put.request_parameters,
+      aws_api_gateway_integration.s3_put.timeout_milliseconds,
+      aws_api_gateway_method_response.ok.response_parameters,
+      aws_api_gateway_integration_response.ok.response_parameters,
+      { for code, response in aws_api_gateway_integration_response.error : code => response.selection_pattern },
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  depends_on = [
+    aws_api_gateway_integration.s3_put,
+    aws_api_gateway_integration_response.ok,
+    aws_api_gateway_integration_response.error,
+  ]
+}
+
+resource "aws_api_gateway_stage" "this" {
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  deployment_id = aws_api_gateway_deployment.this.id
+  stage_name    = var.stage_name
+  tags          = var.tags
+}

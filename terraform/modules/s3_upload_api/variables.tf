@@ -1,0 +1,99 @@
+variable "name_prefix" {
+  description = "Prefix for every name the module creates (bucket, role, API). Lowercase letters, digits and hyphens; it starts the S3 bucket name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,35}$", var.name_prefix))
+    error_message = "The name_prefix must be 2-36 characters of lowercase letters, digits and hyphens, starting with a letter or digit (it becomes part of an S3 bucket name)."
+  }
+}
+
+variable "bucket_suffix" {
+  description = "Fixed suffix for the bucket name (bucket = name_prefix + \"-\" + suffix). When null, AWS's provider generates a unique suffix through bucket_prefix."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_suffix == null || can(regex("^[a-z0-9][a-z0-9-]{0,24}[a-z0-9]$", var.bucket_suffix))
+    error_message = "The bucket_suffix must be 2-26 lowercase letters, digits or hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow destroying the bucket while it still holds objects. Keep false for real data; test stacks set true."
+  type        = bool
+  default     = false
+}
+
+variable "binary_media_types" {
+  description = "Media types API Gateway passes through as raw bytes. The default \"*/*\" treats every body as binary; without it, bodies are decoded as UTF-8 text and binary uploads are corrupted."
+  type        = list(string)
+  default     = ["*/*"]
+
+  validation {
+    condition     = alltrue([for t in var.binary_media_types : can(regex("^[^/\\s]+/[^/\\s]+$", t))])
+    error_message = "Each binary media type must look like type/subtype (wildcards such as */* and image/* are allowed)."
+  }
+}
+
+variable "stage_name" {
+  description = "Name of the API Gateway stage that serves the upload API."
+  type        = string
+  default     = "dev"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,128}$", var.stage_name))
+    error_message = "The stage_name may contain only letters, digits, hyphens and underscores (1-128 characters)."
+  }
+}
+
+variable "endpoint_type" {
+  description = "API Gateway endpoint type: REGIONAL (passes Content-MD5 through) or EDGE."
+  type        = string
+  default     = "REGIONAL"
+
+  validation {
+    condition     = contains(["REGIONAL", "EDGE", "PRIVATE"], var.endpoint_type)
+    error_message = "The endpoint_type must be REGIONAL, EDGE or PRIVATE."
+  }
+}
+
+variable "authorization" {
+  description = "Authorization type of the PUT method: NONE (anyone who knows the URL may upload) or AWS_IAM (callers sign with SigV4)."
+  type        = string
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM"], var.authorization)
+    error_message = "The authorization must be NONE or AWS_IAM."
+  }
+}
+
+variable "map_content_type" {
+  description = "Map the client's Content-Type header onto the S3 PutObject request, so objects keep the type they were sent with. Turning it off stores every object with S3's default type."
+  type        = bool
+  default     = true
+}
+
+variable "integration_timeout_ms" {
+  description = "Integration timeout in milliseconds (API Gateway allows 50 to 29000 by default)."
+  type        = number
+  default     = 29000
+
+  validation {
+    condition     = var.integration_timeout_ms >= 50 && var.integration_timeout_ms <= 29000
+    error_message = "The integration_timeout_ms must be between 50 and 29000."
+  }
+}
+
+variable "put_object_bucket_arn" {
+  description = "Bucket ARN the role may write to. Null means the module's own bucket; set it only to test what a wrongly scoped policy does."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags merged into every taggable resource (bucket, role, REST API, stage)."
+  type        = map(string)
+  default     = {}
+}

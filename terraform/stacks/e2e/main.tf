@@ -1,0 +1,22 @@
+# The stack the harness applies into throwaway workspaces. Nothing here is specific to a
+# target: for local endpoints the harness adds generated harness_*.tf files (endpoints,
+# path-style S3, no EC2 probing), the way tflocal does.
+
+provider "aws" {
+  region = var.region
+}
+
+module "upload_api" {
+  source = "../../modules/s3_upload_api"
+
+  name_prefix           = var.name_prefix
+  force_destroy         = true
+  binary_media_types    = var.binary_media_types
+  map_content_type      = var.map_content_type
+  put_object_bucket_arn = var.put_object_bucket_arn
+
+  tags = merge(var.tags, {
+    "harness:run-id"    = var.run_id
+    "harness:workspace" = terraform.workspace
+  })
+}

@@ -1,0 +1,34 @@
+output "invoke_url" {
+  description = "Base URL of the stage (as AWS names it; local targets rewrite it)."
+  value       = module.upload_api.invoke_url
+}
+
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = module.upload_api.rest_api_id
+}
+
+output "stage_name" {
+  description = "Stage serving the API."
+  value       = module.upload_api.stage_name
+}
+
+output "bucket_name" {
+  description = "Bucket uploads land in."
+  value       = module.upload_api.bucket_name
+}
+
+output "bucket_arn" {
+  description = "ARN of that bucket."
+  value       = module.upload_api.bucket_arn
+}
+
+output "role_arn" {
+  description = "Role API Gateway assumes."
+  value       = module.upload_api.role_arn
+}
+
+output "region" {
+  description = "Region of the stack."
+  value       = module.upload_api.region
+}

@@ -1,0 +1,48 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix for every name in the stack; the harness passes one per workspace."
+  type        = string
+  default     = "upload-e2e"
+}
+
+variable "run_id" {
+  description = "Identifier of the harness run that owns this stack; tagged as harness:run-id so a sweeper can find leftovers."
+  type        = string
+  default     = "manual"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,40}$", var.run_id))
+    error_message = "The run_id must be 1-40 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every taggable resource."
+  type        = map(string)
+  default     = {}
+}
+
+# The variables below exist so tests can apply deliberately broken variants of the module.
+
+variable "binary_media_types" {
+  description = "Passed to the module; [] reproduces an API that corrupts binary uploads."
+  type        = list(string)
+  default     = ["*/*"]
+}
+
+variable "map_content_type" {
+  description = "Passed to the module; false drops the Content-Type mapping."
+  type        = bool
+  default     = true
+}
+
+variable "put_object_bucket_arn" {
+  description = "Passed to the module; a foreign ARN reproduces a policy on the wrong bucket."
+  type        = string
+  default     = null
+}

@@ -17,6 +17,7 @@ Also here, because they hook the same moto objects:
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import threading
 from collections.abc import Callable
@@ -169,7 +170,68 @@ def _patch_enforce_iam_for_session_credentials() -> None:
     mixin._authenticate_and_authorize_action = _authenticate_and_authorize_action
 
 
+# The local endpoint speaks plain HTTP but stands in for AWS's TLS endpoints (API Gateway
+# calls S3 over TLS), so bucket-policy conditions see aws:SecureTransport = true.
+REQUEST_CONDITION_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def conditions_hold(conditions: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM condition block against a context; unknown operators or keys do not hold.
+
+    Supports Bool, StringEquals, StringNotEquals and StringLike (what bucket policies of
+    this project use); anything else makes the statement not apply, and says so here.
+    """
+    for operator, clauses in conditions.items():
+        for key, expected in clauses.items():
+            values = [str(v).lower() if operator == "Bool" else str(v)
+                      for v in (expected if isinstance(expected, list) else [expected])]
+            actual = context.get(key)
+            if actual is None:
+                return False
+            if operator in ("Bool", "StringEquals"):
+                if actual not in values:
+                    return False
+            elif operator == "StringNotEquals":
+                if actual in values:
+                    return False
+            elif operator == "StringLike":
+                if not any(fnmatch.fnmatchcase(actual, v) for v in values):
+                    return False
+            else:
+                return False
+    return True
+
+
+def _patch_bucket_policy_conditions() -> None:
+    """Gap: moto evaluates bucket policies ignoring conditions, and a statement whose
+    condition does not hold comes out as DENIED instead of not applying; a policy that
+    denies non-TLS access therefore denied every request."""
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+        statements = document.get("Statement", [])
+        result = PermissionResult.NEUTRAL
+        for statement in statements if isinstance(statements, list) else [statements]:
+            condition = statement.get("Condition")
+            if condition and not conditions_hold(condition, REQUEST_CONDITION_CONTEXT):
+                continue
+            plain = {k: v for k, v in statement.items() if k != "Condition"}
+            verdict = IAMPolicyStatement(plain).is_action_permitted(action, resource)
+            if verdict == PermissionResult.DENIED:
+                return verdict
+            if verdict == PermissionResult.PERMITTED:
+                result = verdict
+        return result
+
+    FakeBucket.get_permission = get_permission
+
+
 PATCHES: list[tuple[str, Callable[[], None]]] = [
+    ("bucket policy conditions", _patch_bucket_policy_conditions),
     ("CreateRestApi keeps binaryMediaTypes", _patch_create_rest_api_keeps_binary_media_types),
     ("binaryMediaTypes patch paths", _patch_binary_media_type_patch_paths),
     ("integration defaults", _patch_integration_defaults),

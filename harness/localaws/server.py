@@ -64,6 +64,21 @@ def check_loopback(host: str) -> None:
         )
 
 
+def _check_port_free(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise LocalAwsError(
+                f"port {port} on {host} is already in use",
+                f"stop whatever listens there (`ss -ltnp 'sport = :{port}'`), or pick another "
+                "port with --port (0 picks a free one)",
+            ) from exc
+
+
 def make_server(host: str, port: int) -> Any:
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as werkzeug_make_server
@@ -77,11 +92,12 @@ def make_server(host: str, port: int) -> Any:
             if os.environ.get("HARNESS_LOCALAWS_LOG"):
                 super().log_request(*args, **kwargs)
 
+    _check_port_free(host, port)
     app = build_app()
     try:
         server = werkzeug_make_server(host, port, app, threaded=True, request_handler=QuietHandler)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE or "in use" in str(exc).lower():
+    except (OSError, SystemExit) as exc:  # werkzeug exits on a busy port
+        if getattr(exc, "errno", None) == errno.EADDRINUSE or "in use" in str(exc).lower():
             raise LocalAwsError(
                 f"port {port} on {host} is already in use",
                 f"stop whatever listens there (`ss -ltnp 'sport = :{port}'`), or pick another "

@@ -1,0 +1,36 @@
+# Two commands matter: `make e2e` (the main job) and `make test` (all tests).
+# Both bootstrap what they need: virtualenv, packages, Terraform, provider mirror.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.harness-setup
+WORKERS ?= 2
+
+.PHONY: setup test e2e lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/harness setup
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -n $(WORKERS) --junitxml=reports/test-junit.xml
+
+e2e: setup
+	$(BIN)/python -m pytest tests/e2e -n $(WORKERS) -p no:cacheprovider \
+		--junitxml=reports/e2e-junit.xml --harness-summary=reports/e2e-summary.json
+
+lint: setup
+	$(BIN)/ruff check harness tests conftest.py
+	$(BIN)/python -c "import sys; from harness import toolchain; t = toolchain.prepare(); \
+	import subprocess; sys.exit(subprocess.call([t.binary.path, 'fmt', '-check', '-recursive', 'terraform'], \
+	env={**__import__('os').environ, **t.env()}))"
+
+clean:
+	rm -rf $(VENV) .harness/toolchain .harness/runs reports .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find terraform -name .terraform -type d -prune -exec rm -rf {} +
+	find terraform -name 'harness_*.tf' -delete

@@ -1,0 +1,224 @@
+"""The `harness` command line: setup, doctor, localaws, up, outputs, check, down.
+
+Errors the harness understands are printed as one paragraph with what to do, exit 2,
+no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from harness import __version__, paths, toolchain
+from harness.errors import HarnessError
+from harness.localaws import process as localaws_process
+from harness.targets import Target
+from harness.workspace import (
+    Deployer,
+    Workspace,
+    delete_record,
+    load_record,
+    new_run_id,
+    save_record,
+    validate_workspace_name,
+)
+
+LOCALAWS_STATE = "localaws.json"
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default=None, help="local (default), endpoint or aws")
+    parser.add_argument("--endpoint", default=None, help="endpoint URL for --target endpoint")
+    parser.add_argument("--region", default=None, help="AWS region (default us-east-1)")
+    parser.add_argument("--profile", default=None, help="AWS profile for --target aws")
+
+
+def _progress(phase: str, seconds: float) -> None:
+    print(f"  terraform {phase}: {seconds:.2f}s", file=sys.stderr, flush=True)
+
+
+def _persistent_local_aws() -> localaws_process.LocalAwsProcess:
+    """The project's long-lived local AWS for named workspaces: reuse it or start it."""
+    state = paths.data_dir() / LOCALAWS_STATE
+    running = localaws_process.LocalAwsProcess.load(state)
+    if running and running.alive():
+        return running
+    server = localaws_process.start(log_file=paths.data_dir() / "localaws.log", detach=True)
+    server.save(state)
+    print(f"started local AWS at {server.endpoint} (pid {server.pid})", file=sys.stderr)
+    return server
+
+
+def _target_for(args: argparse.Namespace, name: str, creating: bool) -> Target:
+    record = load_record(name)
+    if record and not args.target and not args.endpoint:
+        return Target.from_record(record["target"])
+    kind = args.target or ("endpoint" if args.endpoint else "local")
+    if kind == "local":
+        if not creating:
+            raise HarnessError(f"workspace {name!r} has no record of where it lives",
+                               f"create it with `harness up --workspace {name}`")
+        server = _persistent_local_aws()
+        return Target("local", server.endpoint, args.region or "us-east-1")
+    return Target(kind, args.endpoint, args.region or "us-east-1", args.profile)
+
+
+def _deployer(target: Target) -> Deployer:
+    target.check_reachable()
+    deployer = Deployer(target, on_command=_progress)
+    deployer.prepare()
+    return deployer
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    tools = toolchain.prepare(force=args.force)
+    for key, value in tools.describe().items():
+        print(f"{key:24} {value}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    tools = toolchain.prepare()
+    report: dict[str, Any] = {"harness": __version__, **tools.describe(),
+                              "packages": toolchain.package_versions()}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key, value in report.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for name, version in value.items():
+                    print(f"  {name:28} {version}")
+            else:
+                print(f"{key:24} {value}")
+    return 0
+
+
+def cmd_localaws(args: argparse.Namespace) -> int:
+    from harness.localaws.server import serve_forever
+
+    return serve_forever(args.host, args.port)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    name = validate_workspace_name(args.workspace)
+    target = _target_for(args, name, creating=True)
+    print(f"applying workspace {name} on {target.describe()}", file=sys.stderr)
+    deployer = _deployer(target)
+    run_id = (load_record(name) or {}).get("run_id") or new_run_id()
+    workspace = Workspace(name, deployer, run_id)
+    save_record(name, target, run_id)
+    outputs = workspace.up()
+    print(json.dumps(outputs.to_dict(), indent=2))
+    return 0
+
+
+def cmd_outputs(args: argparse.Namespace) -> int:
+    name = validate_workspace_name(args.workspace)
+    target = _target_for(args, name, creating=False)
+    workspace = Workspace(name, _deployer(target), "manual")
+    print(json.dumps(workspace.outputs().to_dict(), indent=2))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    name = validate_workspace_name(args.workspace)
+    command = [sys.executable, "-m", "pytest", str(paths.project_root() / "tests" / "e2e"),
+               "--workspace", name, *args.pytest_args]
+    return subprocess.call(command)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    name = validate_workspace_name(args.workspace)
+    target = _target_for(args, name, creating=False)
+    deployer = _deployer(target)
+    workspace = Workspace(name, deployer, (load_record(name) or {}).get("run_id", "manual"))
+    if not workspace.exists():
+        print(f"workspace {name} does not exist; nothing to destroy", file=sys.stderr)
+    else:
+        workspace.down()
+        print(f"destroyed and deleted workspace {name}", file=sys.stderr)
+    delete_record(name)
+    state = paths.data_dir() / LOCALAWS_STATE
+    server = localaws_process.LocalAwsProcess.load(state)
+    records = paths.workspaces_dir().glob("*.json") if paths.workspaces_dir().exists() else []
+    others = [r for r in records if server and server.endpoint in r.read_text()]
+    if server and target.kind == "local" and target.endpoint == server.endpoint and not others:
+        server.stop()
+        state.unlink(missing_ok=True)
+        print("stopped the local AWS (no named workspace uses it any more)", file=sys.stderr)
+    return 0
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    parser.add_argument("--version", action="store_true",
+                        help="print Terraform, provider and package versions (same as doctor)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every Terraform command")
+    sub = parser.add_subparsers(dest="command")
+
+    setup = sub.add_parser("setup", help="prepare Terraform, the provider mirror and CLI config")
+    setup.add_argument("--force", action="store_true", help="rebuild the provider mirror")
+    setup.set_defaults(func=cmd_setup)
+
+    doctor = sub.add_parser("doctor", help="show the toolchain and package versions")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=cmd_doctor)
+
+    local = sub.add_parser("localaws", help="run the local AWS in the foreground")
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--port", type=int, default=4566)
+    local.set_defaults(func=cmd_localaws)
+
+    for name, func, text in (
+        ("up", cmd_up, "apply the stack into a named workspace"),
+        ("outputs", cmd_outputs, "print a workspace's outputs"),
+        ("down", cmd_down, "destroy a named workspace and delete it"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--workspace", required=True)
+        _add_target_options(command)
+        command.set_defaults(func=func)
+
+    check = sub.add_parser("check", help="run the e2e checks against a named workspace")
+    check.add_argument("--workspace", required=True)
+    check.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if args.version:
+        args.json = False
+        return cmd_doctor(args)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HarnessError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  -> {exc.hint}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

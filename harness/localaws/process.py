@@ -1,0 +1,122 @@
+"""The local AWS as a child process: started for a run or a named workspace, then stopped.
+
+A child process (not a thread) keeps the server's work off the test process's GIL, lets
+pytest-xdist workers share one server, and lets a benchmark measure its memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from harness.errors import LocalAwsError
+
+START_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LocalAwsProcess:
+    """A running `harness localaws` child: its endpoint and pid."""
+
+    endpoint: str
+    pid: int
+
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rsplit(":", 1)[1])
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        try:
+            requests.get(f"{self.endpoint}/moto-api/", timeout=2)
+        except requests.RequestException:
+            return False
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                finished, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # not our child: poll its existence instead
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    return
+                finished = 0
+            if finished:
+                return
+            time.sleep(0.05)
+        os.kill(self.pid, signal.SIGKILL)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"endpoint": self.endpoint, "pid": self.pid}))
+
+    @classmethod
+    def load(cls, path: Path) -> LocalAwsProcess | None:
+        try:
+            data = json.loads(path.read_text())
+            return cls(data["endpoint"], int(data["pid"]))
+        except (OSError, ValueError, KeyError):
+            return None
+
+
+def start(
+    host: str = "127.0.0.1", port: int = 0, log_file: Path | None = None, detach: bool = False
+) -> LocalAwsProcess:
+    """Start `python -m harness.localaws` and wait until it answers.
+
+    `detach` puts it in its own session so it outlives this process (named workspaces)
+    and is not hit by the terminal's Ctrl-C meant for the test run.
+    """
+    ready_file = Path(
+        (log_file.parent if log_file else Path("/tmp")) / f".localaws-ready-{os.getpid()}-{time.time_ns()}"
+    )
+    ready_file.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "harness.localaws", "--host", host, "--port", str(port),
+             "--ready-file", str(ready_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=detach,
+        )
+    finally:
+        if log_file:
+            log.close()  # type: ignore[union-attr]
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if ready_file.exists():
+            endpoint = ready_file.read_text().split()[0]
+            ready_file.unlink(missing_ok=True)
+            return LocalAwsProcess(endpoint, child.pid)
+        if child.poll() is not None:
+            detail = log_file.read_text()[-2000:] if log_file and log_file.exists() else ""
+            raise LocalAwsError(
+                f"the local AWS exited with code {child.returncode} before it was ready\n{detail}",
+                "see the message above; a busy port can be avoided with --port 0",
+            )
+        time.sleep(0.05)
+    child.kill()
+    raise LocalAwsError(
+        f"the local AWS did not become ready within {START_TIMEOUT_SECONDS:.0f}s",
+        f"look at {log_file}" if log_file else "run `harness localaws` to see why",
+    )

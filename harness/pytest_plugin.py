@@ -1,0 +1,329 @@
+"""The pytest plugin (entry point `pytest11`): options, fixtures, and teardown that always runs.
+
+Options: --target local|endpoint|aws, --endpoint URL, --region, --profile,
+--workspace NAME (use an existing named workspace; no apply unless --apply; never
+destroyed), --keep (keep the throwaway workspace), --harness-summary PATH.
+
+One shared throwaway workspace per run, not one per xdist worker: an apply costs
+seconds and the checks never share keys (each test writes under its own unique key),
+so one stack serves every worker and `-n 4` does not pay four applies and four
+destroys. The first worker that needs the stack applies it under a file lock in the
+run directory; the others wait and read its outputs. The controller process (or the
+only process, without xdist) destroys it at session end, on success, failure, Ctrl-C
+or SIGTERM, and stops the local AWS it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from filelock import FileLock
+
+from harness import paths
+from harness.checks import S3ReadBack
+from harness.errors import HarnessError
+from harness.localaws import process as localaws_process
+from harness.targets import Target
+from harness.upload_client import UploadClient
+from harness.workspace import (
+    Deployer,
+    StackOutputs,
+    Workspace,
+    load_record,
+    new_run_id,
+    save_record,
+    teardown,
+    throwaway_name,
+)
+
+SHARED_WORKER = "main"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "S3 upload API end-to-end harness")
+    group.addoption("--target", default=None, choices=("local", "endpoint", "aws"),
+                    help="where to deploy: local (default, embedded local AWS), endpoint, aws")
+    group.addoption("--endpoint", default=None, help="endpoint URL for --target endpoint")
+    group.addoption("--region", default=None, help="AWS region (default us-east-1)")
+    group.addoption("--profile", default=None, help="AWS profile for --target aws")
+    group.addoption("--workspace", default=None,
+                    help="run against this existing named workspace (never destroyed)")
+    group.addoption("--apply", action="store_true", help="with --workspace: apply it first")
+    group.addoption("--keep", action="store_true",
+                    help="keep the throwaway workspace (prints how to remove it)")
+    group.addoption("--harness-summary", default=None,
+                    help="write a JSON summary (checks, phase timings, versions) here")
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_controller(config):
+        # Workers inherit the environment, so they join this run's directory.
+        run_id = os.environ.get("HARNESS_RUN_ID") or new_run_id()
+        os.environ["HARNESS_RUN_ID"] = run_id
+        run_dir = paths.runs_dir() / run_id
+        os.environ["HARNESS_RUN_DIR"] = str(run_dir)
+        config._harness_results = {}  # type: ignore[attr-defined]
+        config._harness_started = time.time()  # type: ignore[attr-defined]
+    # SIGTERM must tear down like Ctrl-C does.
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def _run_dir() -> Path:
+    return Path(os.environ["HARNESS_RUN_DIR"])
+
+
+def _target_from_options(config: pytest.Config) -> Target:
+    kind = config.getoption("--target") or ("endpoint" if config.getoption("--endpoint") else "local")
+    return Target(kind, config.getoption("--endpoint"), config.getoption("--region") or "us-east-1",
+                  config.getoption("--profile"))
+
+
+def _record_phase(name: str, seconds: float) -> None:
+    try:
+        with (_run_dir() / "phases.jsonl").open("a") as handle:
+            handle.write(json.dumps({"phase": name, "seconds": round(seconds, 3)}) + "\n")
+    except OSError:
+        pass
+
+
+class DeployedStack:
+    """What the fixtures hand to checks: target, outputs and client factories."""
+
+    def __init__(self, target: Target, outputs: StackOutputs, workspace: str) -> None:
+        self.target = target
+        self.outputs = outputs
+        self.workspace = workspace
+
+    def client(self, service: str) -> Any:
+        return self.target.client(service)
+
+
+def _named_stack(config: pytest.Config, name: str) -> DeployedStack:
+    record = load_record(name)
+    target = Target.from_record(record["target"]) if record else _target_from_options(config)
+    if target.kind == "local" and not target.endpoint:
+        raise HarnessError(
+            f"workspace {name!r} has no running local AWS recorded",
+            f"create it with `harness up --workspace {name}` (which keeps a local AWS running)",
+        )
+    target.check_reachable()
+    deployer = Deployer(target, on_command=_record_phase)
+    deployer.prepare()
+    workspace = Workspace(name, deployer, (record or {}).get("run_id", "manual"))
+    if config.getoption("--apply"):
+        outputs = workspace.up()
+        save_record(name, target, workspace.run_id)
+    else:
+        if not workspace.exists():
+            raise HarnessError(f"workspace {name!r} does not exist",
+                               f"create it with `harness up --workspace {name}` or pass --apply")
+        outputs = workspace.outputs()
+    return DeployedStack(target, outputs, name)
+
+
+def _shared_throwaway_stack(config: pytest.Config) -> DeployedStack:
+    run_dir = _run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(run_dir / "stack.lock"), timeout=900):
+        stack_file, error_file = run_dir / "stack.json", run_dir / "stack.error"
+        if error_file.exists():
+            pytest.fail(f"the shared stack failed to deploy:\n{error_file.read_text()}", pytrace=False)
+        if stack_file.exists():
+            data = json.loads(stack_file.read_text())
+            target = Target.from_record(data["target"])
+            return DeployedStack(target, StackOutputs(data["outputs"], data["invoke_url"]),
+                                 data["workspace"])
+        try:
+            target = _target_from_options(config)
+            if target.kind == "local":
+                server = localaws_process.start(log_file=run_dir / "localaws.log", detach=True)
+                server.save(run_dir / "localaws.json")
+                target = Target("local", server.endpoint, target.region)
+            target.check_reachable()
+            run_id = os.environ["HARNESS_RUN_ID"]
+            deployer = Deployer(target, on_command=_record_phase)
+            deployer.prepare()
+            workspace = Workspace(throwaway_name(run_id, SHARED_WORKER), deployer, run_id)
+            (run_dir / "workspace.json").write_text(
+                json.dumps({"workspace": workspace.name, "target": target.to_record()})
+            )
+            save_record(workspace.name, target, run_id)
+            outputs = workspace.up()
+        except BaseException as exc:
+            error_file.write_text(str(exc))
+            raise
+        stack_file.write_text(json.dumps({
+            "target": target.to_record(), "outputs": outputs.values,
+            "invoke_url": outputs.invoke_url, "workspace": workspace.name,
+        }))
+        return DeployedStack(target, outputs, workspace.name)
+
+
+@pytest.fixture(scope="session")
+def deployed_stack(pytestconfig: pytest.Config) -> DeployedStack:
+    """The deployed upload stack: a named workspace, or this run's shared throwaway one."""
+    name = pytestconfig.getoption("--workspace")
+    try:
+        return _named_stack(pytestconfig, name) if name else _shared_throwaway_stack(pytestconfig)
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def stack_outputs(deployed_stack: DeployedStack) -> StackOutputs:
+    return deployed_stack.outputs
+
+
+@pytest.fixture
+def upload_client(deployed_stack: DeployedStack) -> UploadClient:
+    return UploadClient(deployed_stack.outputs.invoke_url, deployed_stack.outputs.bucket_name)
+
+
+@pytest.fixture(scope="session")
+def s3_client(deployed_stack: DeployedStack) -> Any:
+    return deployed_stack.client("s3")
+
+
+@pytest.fixture(scope="session")
+def s3_readback(deployed_stack: DeployedStack, s3_client: Any) -> S3ReadBack:
+    return S3ReadBack(s3_client, deployed_stack.outputs.bucket_name)
+
+
+@pytest.fixture
+def object_key(request: pytest.FixtureRequest) -> str:
+    """A key no other test (or worker) uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "solo")
+    return f"checks/{worker}/{request.node.name[:60]}/{uuid.uuid4().hex[:12]}"
+
+
+# --- teardown and summary (controller only) ---------------------------------------------
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = getattr(report, "_harness_config", None) or _CONFIG.get("config")
+    if config is None or not _is_controller(config):
+        return
+    results = config._harness_results  # type: ignore[attr-defined]
+    entry = results.setdefault(report.nodeid, {"outcome": "passed", "seconds": 0.0})
+    entry["seconds"] = round(entry["seconds"] + report.duration, 3)
+    if report.failed:
+        entry["outcome"] = "failed"
+    elif report.skipped and entry["outcome"] != "failed":
+        entry["outcome"] = "skipped"
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def _teardown_run(config: pytest.Config) -> list[str]:
+    """Destroy the run's throwaway workspace and stop its local AWS; return messages."""
+    messages: list[str] = []
+    run_dir = _run_dir()
+    workspace_file = run_dir / "workspace.json"
+    server = localaws_process.LocalAwsProcess.load(run_dir / "localaws.json")
+    keep = config.getoption("--keep")
+    if workspace_file.exists():
+        data = json.loads(workspace_file.read_text())
+        target = Target.from_record(data["target"])
+        if keep:
+            messages.append(
+                f"kept workspace {data['workspace']} on {target.describe()}; remove it with: "
+                f"harness down --workspace {data['workspace']}"
+                + ("  (the local AWS keeps running for it)" if server else "")
+            )
+            return messages
+        deployer = Deployer(target, on_command=_record_phase)
+        deployer.prepare()
+        workspace = Workspace(data["workspace"], deployer, os.environ["HARNESS_RUN_ID"])
+        teardown(workspace, log=messages.append)
+        messages.append(f"destroyed and deleted workspace {workspace.name}")
+    if server and not keep:
+        server.stop()
+    return messages
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not _is_controller(config):
+        return
+    messages: list[str] = []
+    try:
+        messages = _teardown_run(config)
+    except KeyboardInterrupt:
+        messages.append("teardown interrupted: run `harness sweep` to remove what is left")
+    except HarnessError as exc:
+        messages.append(f"teardown failed: {exc}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    finally:
+        run_dir = _run_dir()
+        config._harness_phase_lines = _phase_lines(run_dir)  # type: ignore[attr-defined]
+        if run_dir.exists() and not config.getoption("--keep"):
+            _write_summary(config, run_dir)
+            if not (run_dir / "workspace.json").exists() or "destroyed" in " ".join(messages):
+                shutil.rmtree(run_dir, ignore_errors=True)
+        config._harness_messages = messages  # type: ignore[attr-defined]
+
+
+def _phase_lines(run_dir: Path) -> list[str]:
+    phases_file = run_dir / "phases.jsonl"
+    if not phases_file.exists():
+        return []
+    return [f"terraform {item['phase']}: {item['seconds']:.2f}s"
+            for item in map(json.loads, phases_file.read_text().splitlines())]
+
+
+def _write_summary(config: pytest.Config, run_dir: Path) -> None:
+    target_path = config.getoption("--harness-summary")
+    if not target_path:
+        return
+    from harness import toolchain
+
+    phases: dict[str, list[float]] = {}
+    phases_file = run_dir / "phases.jsonl"
+    if phases_file.exists():
+        for line in phases_file.read_text().splitlines():
+            item = json.loads(line)
+            phases.setdefault(item["phase"], []).append(item["seconds"])
+    results = config._harness_results  # type: ignore[attr-defined]
+    summary = {
+        "run_id": os.environ.get("HARNESS_RUN_ID"),
+        "started": config._harness_started,  # type: ignore[attr-defined]
+        "seconds": round(time.time() - config._harness_started, 3),  # type: ignore[attr-defined]
+        "versions": toolchain.package_versions(),
+        "terraform": toolchain.resolve_terraform().version,
+        "phases": {name: {"count": len(v), "total_seconds": round(sum(v), 3)} for name, v in phases.items()},
+        "checks": results,
+        "counts": {o: sum(1 for r in results.values() if r["outcome"] == o)
+                   for o in ("passed", "failed", "skipped")},
+    }
+    Path(target_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(target_path).write_text(json.dumps(summary, indent=2))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    for line in getattr(config, "_harness_phase_lines", []):
+        terminalreporter.write_line(f"harness: {line}")
+    for message in getattr(config, "_harness_messages", []):
+        terminalreporter.write_line(f"harness: {message}")

@@ -1,0 +1,210 @@
+"""Where a stack is deployed: the embedded local AWS, any AWS-compatible endpoint, or AWS.
+
+The one place that builds boto3 clients and the provider override for local endpoints.
+
+- `local`: the embedded local AWS (moto + our execute-api), started for the run;
+- `endpoint URL`: an AWS-compatible endpoint already running (`harness localaws`,
+  LocalStack); static test credentials;
+- `aws`: real AWS through the standard credential chain (`--profile`, `--region`).
+
+For local and endpoint targets the harness writes, next to the stack, the way tflocal
+does: `harness_endpoint.tf` (declares `harness_endpoint_url`) and
+`harness_provider_override.tf` (endpoints, path-style S3, no EC2/metadata probing). The
+override is the same for every target (values come from the variable, null on AWS) and
+depends only on the provider's major version: 3.x calls path-style `s3_force_path_style`
+and probes EC2 unless `skip_get_ec2_platforms`; 4.x+ call it `s3_use_path_style` and no
+longer have `skip_get_ec2_platforms`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import TargetError
+
+TARGET_KINDS = ("local", "endpoint", "aws")
+DEFAULT_REGION = "us-east-1"
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+ENDPOINT_SERVICES = ("apigateway", "ec2", "iam", "resourcegroupstaggingapi", "s3", "sts")
+
+ENDPOINT_VARIABLE_FILE = "harness_endpoint.tf"
+OVERRIDE_FILE = "harness_provider_override.tf"
+
+
+@dataclass
+class Target:
+    kind: str
+    endpoint: str | None = None
+    region: str = DEFAULT_REGION
+    profile: str | None = None
+    _session: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in TARGET_KINDS:
+            raise TargetError(
+                f"unknown target {self.kind!r}",
+                f"use one of: {', '.join(TARGET_KINDS)} (endpoint needs --endpoint URL)",
+            )
+        if self.kind == "endpoint" and not self.endpoint:
+            raise TargetError(
+                "target `endpoint` needs an endpoint URL",
+                "pass --endpoint http://127.0.0.1:4566 (e.g. a running `harness localaws`)",
+            )
+        if self.endpoint and not self.endpoint.startswith(("http://", "https://")):
+            raise TargetError(
+                f"endpoint {self.endpoint!r} is not an http(s) URL",
+                "pass it as http://HOST:PORT",
+            )
+        if self.endpoint:
+            self.endpoint = self.endpoint.rstrip("/")
+
+    @property
+    def is_local_endpoint(self) -> bool:
+        return self.kind in ("local", "endpoint")
+
+    def describe(self) -> str:
+        where = self.endpoint if self.is_local_endpoint else f"profile {self.profile or 'default chain'}"
+        return f"{self.kind} ({where}, {self.region})"
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "endpoint": self.endpoint, "region": self.region,
+                "profile": self.profile}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Target:
+        return cls(record["kind"], record.get("endpoint"), record.get("region") or DEFAULT_REGION,
+                   record.get("profile"))
+
+    # --- Terraform ----------------------------------------------------------------
+
+    def terraform_env(self) -> dict[str, str]:
+        env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        if self.is_local_endpoint:
+            env.update(LOCAL_CREDENTIALS)
+            env["AWS_EC2_METADATA_DISABLED"] = "true"
+        elif self.profile:
+            env["AWS_PROFILE"] = self.profile
+        return env
+
+    def terraform_vars(self) -> dict[str, Any]:
+        return {"region": self.region, "harness_endpoint_url": self.endpoint}
+
+    # --- boto3 --------------------------------------------------------------------
+
+    def session(self) -> Any:
+        import boto3
+
+        if self._session is None:
+            if self.is_local_endpoint:
+                self._session = boto3.session.Session(
+                    aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                    region_name=self.region,
+                )
+            else:
+                self._session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+        return self._session
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        from botocore.config import Config
+
+        config = Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            s3={"addressing_style": "path"} if self.is_local_endpoint else {},
+            connect_timeout=5,
+            read_timeout=60,
+        )
+        if self.is_local_endpoint:
+            kwargs.setdefault("endpoint_url", self.endpoint)
+        return self.session().client(service, config=config, **kwargs)
+
+    def check_reachable(self) -> None:
+        """Fail early and clearly when the target cannot be used."""
+        if self.is_local_endpoint:
+            import requests
+
+            try:
+                requests.get(f"{self.endpoint}/", timeout=3)
+            except requests.RequestException as exc:
+                raise TargetError(
+                    f"the endpoint {self.endpoint} does not answer ({exc.__class__.__name__})",
+                    "start it (`harness localaws --port PORT`) or fix --endpoint",
+                ) from exc
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            credentials = self.session().get_credentials()
+        except BotoCoreError as exc:
+            raise TargetError(f"AWS credentials could not be loaded: {exc}",
+                              "check --profile / AWS_PROFILE and ~/.aws/config") from exc
+        if credentials is None:
+            raise TargetError(
+                "no AWS credentials found for --target aws",
+                "configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/"
+                "AWS_SECRET_ACCESS_KEY), or use the default local target",
+            )
+        try:
+            self.client("sts").get_caller_identity()
+        except (BotoCoreError, ClientError) as exc:
+            raise TargetError(f"AWS rejected the credentials: {exc}",
+                              "refresh them (e.g. aws sso login) and try again") from exc
+
+    def invoke_url(self, outputs: dict[str, Any]) -> str:
+        """Base URL for `PUT {url}/{bucket}/{filename}`."""
+        if self.is_local_endpoint:
+            return f"{self.endpoint}/restapis/{outputs['rest_api_id']}/{outputs['stage_name']}/_user_request_"
+        return str(outputs["invoke_url"])
+
+
+def provider_override(provider_version: str | None) -> str:
+    """The generated provider override for this hashicorp/aws version."""
+    major = int(provider_version.split(".", 1)[0]) if provider_version else 3
+    local = "var.harness_endpoint_url != null"
+    lines = [
+        "# Generated by the harness (harness/targets.py) for hashicorp/aws "
+        f"{provider_version or 'unknown'}; do not edit, do not commit.",
+        'provider "aws" {',
+        f"  skip_credentials_validation = {local}",
+        f"  skip_requesting_account_id  = {local}",
+        f"  skip_metadata_api_check     = {local}",
+        "  skip_region_validation      = true",
+    ]
+    if major <= 3:
+        lines += [f"  s3_force_path_style         = {local}", "  skip_get_ec2_platforms      = true"]
+    else:
+        lines += [f"  s3_use_path_style           = {local}"]
+    lines += [
+        "",
+        '  dynamic "endpoints" {',
+        "    for_each = var.harness_endpoint_url == null ? [] : [var.harness_endpoint_url]",
+        "    content {",
+    ]
+    lines += [f"      {service} = endpoints.value" for service in ENDPOINT_SERVICES]
+    lines += ["    }", "  }", "}", ""]
+    return "\n".join(lines)
+
+
+ENDPOINT_VARIABLE = """# Generated by the harness (harness/targets.py); do not edit, do not commit.
+variable "harness_endpoint_url" {
+  description = "AWS-compatible endpoint for every service (local targets); null on AWS."
+  type        = string
+  default     = null
+}
+"""
+
+
+def write_generated_files(stack_dir: Path, provider_version: str | None) -> None:
+    """Write the endpoint variable and provider override if their content changed."""
+    for name, text in (
+        (ENDPOINT_VARIABLE_FILE, ENDPOINT_VARIABLE),
+        (OVERRIDE_FILE, provider_override(provider_version)),
+    ):
+        path = stack_dir / name
+        if not path.exists() or path.read_text() != text:
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(text)
+            os.replace(tmp, path)

@@ -1,0 +1,293 @@
+"""Runs Terraform commands for one stack directory: the only place that builds argv.
+
+Built on python-terraform's argv builder (`Terraform.generate_cmd_string`), with the
+process handled here, because python-terraform's own runner:
+- sends `-force` from `destroy()`, which Terraform >= 0.15 rejects (we send
+  `-auto-approve`);
+- always copies os.environ and cannot add variables per call (we pass the toolchain's
+  and the target's environment, and `TF_WORKSPACE`, per process);
+- turns `synchronous=False` into a `-synchronous=false` flag, and cannot stop Terraform
+  gracefully on Ctrl-C (we forward SIGINT and wait for Terraform to write its state).
+
+Parallel safety: workspaces are selected with `TF_WORKSPACE` per process, never through
+the shared `.terraform/environment` file; `init` runs once per stack under a file lock;
+state is per workspace (`terraform.tfstate.d/<name>/` or the backend's key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from python_terraform import IsFlagged, Terraform
+
+from harness.errors import StateLockedError, TerraformError, TerraformInterrupted
+from harness.toolchain import Toolchain
+
+log = logging.getLogger("harness.terraform")
+
+GRACEFUL_STOP_SECONDS = 120.0
+LOCK_PATTERN = re.compile(r"Error acquiring the state lock|state (is )?locked", re.I)
+# Bounded retries for errors that are known to pass (eventual consistency on AWS).
+RETRYABLE_ERRORS: dict[str, str] = {
+    r"RequestError: send request failed": "transient network error",
+    r"ThrottlingException|Rate exceeded|TooManyRequestsException": "API throttling",
+    r"ConflictException: Unable to complete operation due to concurrent modification":
+        "API Gateway concurrent modification",
+    r"The role defined for the function cannot be assumed|InvalidParameterValueException.*role":
+        "IAM propagation delay",
+}
+MAX_RETRIES = 2
+RETRY_SLEEP_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+class TerraformRunner:
+    """One stack directory, one toolchain, one environment; optionally one workspace."""
+
+    def __init__(
+        self,
+        toolchain: Toolchain,
+        stack_dir: Path,
+        env: Mapping[str, str] | None = None,
+        workspace: str | None = None,
+        on_command: Any = None,
+    ) -> None:
+        self.toolchain = toolchain
+        self.stack_dir = Path(stack_dir)
+        self.extra_env = dict(env or {})
+        self.workspace = workspace
+        self.on_command = on_command  # callback(name, seconds) for progress and timings
+        self._argv_builder = Terraform(
+            working_dir=str(self.stack_dir), terraform_bin_path=toolchain.binary.path
+        )
+
+    def for_workspace(self, workspace: str | None) -> TerraformRunner:
+        return TerraformRunner(
+            self.toolchain, self.stack_dir, self.extra_env, workspace, self.on_command
+        )
+
+    # --- process ------------------------------------------------------------------
+
+    def _env(self, with_workspace: bool | str) -> dict[str, str]:
+        env = {**os.environ, **self.toolchain.env(), **self.extra_env}
+        # Every process names its workspace; the shared .terraform/environment is never read.
+        if isinstance(with_workspace, str):
+            env["TF_WORKSPACE"] = with_workspace
+        elif with_workspace and self.workspace:
+            env["TF_WORKSPACE"] = self.workspace
+        else:
+            env["TF_WORKSPACE"] = "default"
+        return env
+
+    def run(
+        self,
+        command: str,
+        *args: str,
+        with_workspace: bool | str = True,
+        accept: tuple[int, ...] = (0,),
+        **options: Any,
+    ) -> CommandResult:
+        """Run `terraform <command>`; raise TerraformError unless the exit code is accepted."""
+        options.setdefault("no_color", IsFlagged)
+        argv = self._argv_builder.generate_cmd_string(command, *args, **options)
+        attempt = 0
+        while True:
+            result = self._run_once(argv, with_workspace)
+            if result.returncode in accept:
+                return result
+            reason = self._retryable(result.stderr)
+            if reason and attempt < MAX_RETRIES:
+                attempt += 1
+                log.warning("retrying `terraform %s` (%s), attempt %d", command, reason, attempt)
+                time.sleep(RETRY_SLEEP_SECONDS * attempt)
+                continue
+            raise self._error(command, result)
+
+    @staticmethod
+    def _retryable(stderr: str) -> str | None:
+        for pattern, reason in RETRYABLE_ERRORS.items():
+            if re.search(pattern, stderr):
+                return reason
+        return None
+
+    def _error(self, command: str, result: CommandResult) -> TerraformError:
+        label = f"terraform {command}" + (f" (workspace {self.workspace})" if self.workspace else "")
+        if LOCK_PATTERN.search(result.stderr):
+            lock_id = re.search(r"ID:\s+(\S+)", result.stderr)
+            return StateLockedError(
+                label, result.returncode, result.stdout, result.stderr,
+                "another run holds the state lock; wait for it to finish. If it was killed, "
+                f"break the stale lock with: terraform -chdir={self.stack_dir} force-unlock "
+                f"{lock_id.group(1) if lock_id else '<LOCK_ID>'}",
+            )
+        return TerraformError(label, result.returncode, result.stdout, result.stderr)
+
+    def _run_once(self, argv: list[str], with_workspace: bool | str) -> CommandResult:
+        started = time.monotonic()
+        name = " ".join(argv[1:3])
+        process = subprocess.Popen(
+            argv,
+            cwd=self.stack_dir,
+            env=self._env(with_workspace),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            stdout, stderr = process.communicate()
+        except KeyboardInterrupt:
+            # Terraform shares our process group, so a terminal Ctrl-C reached it already;
+            # for SIGTERM (turned into KeyboardInterrupt) it did not: forward SIGINT. Then
+            # wait for it to stop gracefully and write its state.
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+            try:
+                process.communicate(timeout=GRACEFUL_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+            log.warning("terraform %s interrupted after %.1fs", name, time.monotonic() - started)
+            raise TerraformInterrupted(
+                f"`terraform {name}` was interrupted; Terraform stopped and wrote its state"
+            ) from None
+        seconds = time.monotonic() - started
+        log.info("terraform %s%s: exit %d in %.2fs", name,
+                 f" [{self.workspace}]" if with_workspace and self.workspace else "",
+                 process.returncode, seconds)
+        if self.on_command:
+            self.on_command(argv[1], seconds)
+        return CommandResult(argv, process.returncode, stdout, stderr, seconds)
+
+    # --- commands -----------------------------------------------------------------
+
+    def init(self, backend_config: Mapping[str, str] | None = None) -> bool:
+        """`terraform init` once per stack and configuration; True if it ran."""
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                {
+                    "binary": self.toolchain.binary.path,
+                    "version": self.toolchain.binary.version,
+                    "cli_config": self.toolchain.cli_config,
+                    "backend": dict(backend_config or {}),
+                    "tf_files": sorted(
+                        (p.name, p.stat().st_mtime_ns) for p in self.stack_dir.glob("*.tf")
+                        if not p.name.startswith("harness_")
+                    ),
+                },
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+        marker = self.stack_dir / ".terraform" / "harness-init.sha256"
+        with FileLock(str(self.stack_dir / ".terraform.harness.lock"), timeout=600):
+            if marker.exists() and marker.read_text() == fingerprint:
+                return False
+            options: dict[str, Any] = {"input": False}
+            if backend_config:
+                options["backend_config"] = dict(backend_config)
+                options["reconfigure"] = IsFlagged
+            self.run("init", with_workspace=False, **options)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(fingerprint)
+            return True
+
+    def provider_version(self) -> str | None:
+        """The hashicorp/aws version the lock file pins after init."""
+        lock = self.stack_dir / ".terraform.lock.hcl"
+        if not lock.exists():
+            return None
+        match = re.search(
+            r'provider "registry\.(?:terraform|opentofu)\.org/hashicorp/aws" \{\s*version\s*=\s*"([^"]+)"',
+            lock.read_text(),
+        )
+        return match.group(1) if match else None
+
+    def workspaces(self) -> list[str]:
+        result = self.run("workspace list", with_workspace=False)
+        return [line.strip(" *") for line in result.stdout.splitlines() if line.strip(" *")]
+
+    def new_workspace(self, name: str) -> None:
+        if name not in self.workspaces():
+            # Terraform only allows `workspace new` when TF_WORKSPACE names that workspace,
+            # and then records it in .terraform/environment; drop that (absent = default).
+            self.run("workspace new", name, with_workspace=name)
+            (self.stack_dir / ".terraform" / "environment").unlink(missing_ok=True)
+
+    def delete_workspace(self, name: str) -> None:
+        if name in self.workspaces():
+            self.run("workspace delete", name, with_workspace=False)
+
+    def _var_file(self, variables: Mapping[str, Any]) -> str:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "w", suffix=".tfvars.json", prefix="harness-", delete=False
+        )
+        with handle:
+            json.dump(dict(variables), handle)
+        return handle.name
+
+    def _with_vars(self, variables: Mapping[str, Any] | None, command: str, *args: str,
+                   **options: Any) -> CommandResult:
+        var_file = self._var_file(variables or {})
+        try:
+            return self.run(command, *args, var_file=var_file, **options)
+        finally:
+            os.unlink(var_file)
+
+    def apply(self, variables: Mapping[str, Any] | None = None) -> CommandResult:
+        return self._with_vars(variables, "apply", auto_approve=IsFlagged, input=False)
+
+    def destroy(self, variables: Mapping[str, Any] | None = None) -> CommandResult:
+        return self._with_vars(variables, "destroy", auto_approve=IsFlagged, input=False)
+
+    def plan(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        out: Path | None = None,
+        refresh_only: bool = False,
+    ) -> bool:
+        """Plan with -detailed-exitcode; True when there are changes."""
+        options: dict[str, Any] = {"detailed_exitcode": IsFlagged, "input": False}
+        if out is not None:
+            options["out"] = str(out)
+        if refresh_only:
+            options["refresh_only"] = IsFlagged
+        result = self._with_vars(variables, "plan", accept=(0, 2), **options)
+        return result.returncode == 2
+
+    def show_json(self, plan_file: Path | None = None) -> dict[str, Any]:
+        args = [str(plan_file)] if plan_file else []
+        result = self.run("show", *args, json=IsFlagged)
+        return json.loads(result.stdout)
+
+    def outputs(self) -> dict[str, Any]:
+        result = self.run("output", json=IsFlagged)
+        return {name: item["value"] for name, item in json.loads(result.stdout or "{}").items()}
+
+    def validate(self) -> dict[str, Any]:
+        result = self.run("validate", json=IsFlagged, with_workspace=False, accept=(0, 1))
+        return json.loads(result.stdout)
+
+    def fmt_check(self, path: Path) -> CommandResult:
+        return self.run("fmt", str(path), with_workspace=False, accept=(0, 3),
+                        check=IsFlagged, recursive=IsFlagged, diff=IsFlagged)

@@ -1,0 +1,224 @@
+"""Workspace lifecycle: apply a stack into a workspace, hand its outputs on, destroy it.
+
+Throwaway workspaces are named `t-<run-id>-<worker>` and are destroyed and deleted
+whatever happens (success, failing check, exception, Ctrl-C, SIGTERM) unless kept on
+purpose. Named workspaces are never destroyed implicitly; `default` never at all.
+Every resource is tagged `harness:run-id` and `harness:workspace` (by the stack), and
+each named workspace has a record saying which target it lives on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import paths, toolchain
+from harness.errors import HarnessError, WorkspaceError
+from harness.targets import Target, write_generated_files
+from harness.terraform import TerraformRunner
+
+WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+RESERVED_NAMES = {"default"}
+THROWAWAY_PREFIX = "t-"
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(4)
+
+
+def validate_workspace_name(name: str) -> str:
+    if name in RESERVED_NAMES:
+        raise WorkspaceError(
+            f"the workspace name {name!r} is reserved: the harness never applies to or "
+            "destroys Terraform's default workspace",
+            "pick another name, e.g. --workspace demo",
+        )
+    if not WORKSPACE_NAME.match(name):
+        raise WorkspaceError(
+            f"the workspace name {name!r} is not allowed: use 1-32 lowercase letters, digits "
+            "and hyphens, starting with a letter or digit (it becomes part of S3 bucket and "
+            "IAM role names)",
+            "e.g. --workspace demo or --workspace nightly-1",
+        )
+    return name
+
+
+def throwaway_name(run_id: str, worker: str) -> str:
+    return validate_workspace_name(f"{THROWAWAY_PREFIX}{run_id}-{worker}")
+
+
+@dataclass
+class StackOutputs:
+    """The deployed stack as the checks see it."""
+
+    values: dict[str, Any]
+    invoke_url: str
+
+    @property
+    def bucket_name(self) -> str:
+        return str(self.values["bucket_name"])
+
+    @property
+    def rest_api_id(self) -> str:
+        return str(self.values["rest_api_id"])
+
+    @property
+    def stage_name(self) -> str:
+        return str(self.values["stage_name"])
+
+    @property
+    def role_arn(self) -> str:
+        return str(self.values["role_arn"])
+
+    @property
+    def region(self) -> str:
+        return str(self.values["region"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.values, "harness_invoke_url": self.invoke_url}
+
+
+@dataclass
+class Deployer:
+    """A target plus a ready-to-run Terraform stack for it."""
+
+    target: Target
+    stack_dir: Path = field(default_factory=paths.stack_dir)
+    on_command: Callable[[str, float], None] | None = None
+    runner: TerraformRunner = field(init=False)
+    tools: toolchain.Toolchain = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.stack_dir.is_dir():
+            raise HarnessError(
+                f"the stack directory {self.stack_dir} does not exist",
+                "run from the project checkout, or set HARNESS_ROOT to it",
+            )
+        self.tools = toolchain.prepare()
+
+    def prepare(self, backend_config: dict[str, str] | None = None) -> TerraformRunner:
+        guess = toolchain.MIRROR_PROVIDER_VERSION if self.tools.provider_source == "mirror" else None
+        runner = TerraformRunner(self.tools, self.stack_dir, self.target.terraform_env(),
+                                 on_command=self.on_command)
+        write_generated_files(self.stack_dir, runner.provider_version() or guess)
+        runner.init(backend_config)
+        write_generated_files(self.stack_dir, runner.provider_version() or guess)
+        self.runner = runner
+        return runner
+
+
+def _record_path(name: str) -> Path:
+    return paths.workspaces_dir() / f"{name}.json"
+
+
+def save_record(name: str, target: Target, run_id: str) -> None:
+    path = _record_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"target": target.to_record(), "run_id": run_id,
+                                "created": time.time()}, indent=2))
+
+
+def load_record(name: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(_record_path(name).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def delete_record(name: str) -> None:
+    _record_path(name).unlink(missing_ok=True)
+
+
+class Workspace:
+    """One Terraform workspace of the stack, on one target."""
+
+    def __init__(self, name: str, deployer: Deployer, run_id: str) -> None:
+        self.name = validate_workspace_name(name)
+        self.deployer = deployer
+        self.run_id = run_id
+        self.runner = deployer.runner.for_workspace(name)
+
+    def variables(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            **self.deployer.target.terraform_vars(),
+            "name_prefix": f"up-{self.name}"[:36].rstrip("-"),
+            "run_id": self.run_id,
+            **(extra or {}),
+        }
+
+    def exists(self) -> bool:
+        return self.name in self.runner.workspaces()
+
+    def up(self, extra_vars: dict[str, Any] | None = None) -> StackOutputs:
+        self.runner.new_workspace(self.name)
+        self.runner.apply(self.variables(extra_vars))
+        return self.outputs()
+
+    def outputs(self) -> StackOutputs:
+        values = self.runner.outputs()
+        if not values:
+            raise WorkspaceError(
+                f"workspace {self.name!r} has no outputs: it was never applied (or destroyed)",
+                f"apply it with `harness up --workspace {self.name}`",
+            )
+        return StackOutputs(values, self.deployer.target.invoke_url(values))
+
+    def down(self, extra_vars: dict[str, Any] | None = None) -> None:
+        """Destroy, then delete the workspace; the state is kept if destroy fails."""
+        self.runner.destroy(self.variables(extra_vars))
+        self.runner.delete_workspace(self.name)
+
+    def removal_hint(self) -> str:
+        return f"harness down --workspace {self.name}"
+
+
+@contextmanager
+def throwaway_workspace(
+    deployer: Deployer,
+    run_id: str,
+    worker: str,
+    keep: bool = False,
+    extra_vars: dict[str, Any] | None = None,
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> Iterator[tuple[Workspace, StackOutputs]]:
+    """Apply into `t-<run-id>-<worker>`, yield it, and always destroy and delete it."""
+    workspace = Workspace(throwaway_name(run_id, worker), deployer, run_id)
+    save_record(workspace.name, deployer.target, run_id)
+    try:
+        outputs = workspace.up(extra_vars)
+        yield workspace, outputs
+    finally:
+        if keep:
+            log(f"kept workspace {workspace.name}; remove it with: {workspace.removal_hint()}")
+        else:
+            teardown(workspace, extra_vars, log)
+
+
+def teardown(
+    workspace: Workspace,
+    extra_vars: dict[str, Any] | None = None,
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> None:
+    """Destroy and delete; on a second Ctrl-C, say what is left and how to remove it."""
+    try:
+        workspace.down(extra_vars)
+        delete_record(workspace.name)
+    except KeyboardInterrupt:
+        log(
+            f"interrupted while destroying workspace {workspace.name}: its resources and "
+            f"state are still there. Remove them with: {workspace.removal_hint()} "
+            "(or `harness sweep`)"
+        )
+        raise
+    except HarnessError as exc:
+        log(f"could not destroy workspace {workspace.name}: {exc.message}\n"
+            f"state is kept; retry with: {workspace.removal_hint()}")
+        raise

@@ -40,10 +40,6 @@ class StateLockedError(TerraformError):
     """Another process holds the state lock."""
 
 
-class TerraformInterrupted(HarnessError):
-    """Terraform was stopped by SIGINT/SIGTERM; it was allowed to write its state first."""
-
-
 class WorkspaceError(HarnessError):
     """A workspace name or workspace operation is not allowed."""
 

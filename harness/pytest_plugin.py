@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--apply", action="store_true", help="with --workspace: apply it first")
     group.addoption("--keep", action="store_true",
                     help="keep the throwaway workspace (prints how to remove it)")
+    group.addoption("--stack-var", action="append", default=[], metavar="NAME=JSON",
+                    help="extra stack variable for the throwaway stack, e.g. "
+                         "binary_media_types=[] (tests of broken variants use it)")
     group.addoption("--harness-summary", default=None,
                     help="write a JSON summary (checks, phase timings, versions) here")
 
@@ -93,6 +96,18 @@ def _target_from_options(config: pytest.Config) -> Target:
     kind = config.getoption("--target") or ("endpoint" if config.getoption("--endpoint") else "local")
     return Target(kind, config.getoption("--endpoint"), config.getoption("--region") or "us-east-1",
                   config.getoption("--profile"))
+
+
+def _stack_vars(config: pytest.Config) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for item in config.getoption("--stack-var"):
+        name, _, value = item.partition("=")
+        try:
+            variables[name] = json.loads(value)
+        except ValueError as exc:
+            raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
+                               'quote it as JSON, e.g. --stack-var \'put_object_bucket_arn="arn:aws:s3:::x"\'') from exc
+    return variables
 
 
 def _record_phase(name: str, seconds: float) -> None:
@@ -165,7 +180,7 @@ def _shared_throwaway_stack(config: pytest.Config) -> DeployedStack:
                 json.dumps({"workspace": workspace.name, "target": target.to_record()})
             )
             save_record(workspace.name, target, run_id)
-            outputs = workspace.up()
+            outputs = workspace.up(_stack_vars(config))
         except BaseException as exc:
             error_file.write_text(str(exc))
             raise
@@ -257,7 +272,7 @@ def _teardown_run(config: pytest.Config) -> list[str]:
         deployer = Deployer(target, on_command=_record_phase)
         deployer.prepare()
         workspace = Workspace(data["workspace"], deployer, os.environ["HARNESS_RUN_ID"])
-        teardown(workspace, log=messages.append)
+        teardown(workspace, _stack_vars(config), log=messages.append)
         messages.append(f"destroyed and deleted workspace {workspace.name}")
     if server and not keep:
         server.stop()

@@ -33,7 +33,7 @@ from typing import Any
 from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
-from harness.errors import StateLockedError, TerraformError, TerraformInterrupted
+from harness.errors import StateLockedError, TerraformError
 from harness.toolchain import Toolchain
 
 log = logging.getLogger("harness.terraform")
@@ -154,22 +154,15 @@ class TerraformRunner:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # Its own session: a terminal Ctrl-C reaches only us, and we forward exactly
+            # one SIGINT. A second SIGINT makes Terraform exit without saving state.
+            start_new_session=True,
         )
         try:
             stdout, stderr = process.communicate()
         except KeyboardInterrupt:
-            # Terraform shares our process group, so a terminal Ctrl-C reached it already;
-            # for SIGTERM (turned into KeyboardInterrupt) it did not: forward SIGINT. Then
-            # wait for it to stop gracefully and write its state.
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=GRACEFUL_STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
-            log.warning("terraform %s interrupted after %.1fs", name, time.monotonic() - started)
-            raise TerraformInterrupted(
+            self._stop_gracefully(process, name, started)
+            raise KeyboardInterrupt(
                 f"`terraform {name}` was interrupted; Terraform stopped and wrote its state"
             ) from None
         seconds = time.monotonic() - started
@@ -179,6 +172,21 @@ class TerraformRunner:
         if self.on_command:
             self.on_command(argv[1], seconds)
         return CommandResult(argv, process.returncode, stdout, stderr, seconds)
+
+    @staticmethod
+    def _stop_gracefully(process: subprocess.Popen[str], name: str, started: float) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=GRACEFUL_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+        except KeyboardInterrupt:
+            log.warning("second interrupt: terraform %s (pid %d) is still stopping on its own",
+                        name, process.pid)
+            raise
+        log.warning("terraform %s interrupted after %.1fs", name, time.monotonic() - started)
 
     # --- commands -----------------------------------------------------------------
 

@@ -71,7 +71,8 @@ def build_api(aws, local_aws):
                                        statusCode="200", responseParameters={
                                            "method.response.header.ETag": "integration.response.header.ETag"})
         for status, pattern in selection_patterns:
-            apigw.put_method_response(restApiId=api["id"], resourceId=file_res["id"], httpMethod="PUT", statusCode=status)
+            apigw.put_method_response(restApiId=api["id"], resourceId=file_res["id"], httpMethod="PUT",
+                                      statusCode=status)
             apigw.put_integration_response(restApiId=api["id"], resourceId=file_res["id"], httpMethod="PUT",
                                            statusCode=status, selectionPattern=pattern)
         apigw.create_deployment(restApiId=api["id"], stageName=stage)

@@ -168,8 +168,8 @@ def test_control_plane_round_trip(aws):
     apigw = aws("apigateway")
     api = apigw.create_rest_api(name="rt", binaryMediaTypes=["image/png"])
     assert apigw.get_rest_api(restApiId=api["id"])["binaryMediaTypes"] == ["image/png"]
-    apigw.update_rest_api(restApiId=api["id"], patchOperations=[{"op": "add", "path": "/binaryMediaTypes/application~1pdf"}])
-    apigw.update_rest_api(restApiId=api["id"], patchOperations=[{"op": "remove", "path": "/binaryMediaTypes/image~1png"}])
+    for op, path in (("add", "/binaryMediaTypes/application~1pdf"), ("remove", "/binaryMediaTypes/image~1png")):
+        apigw.update_rest_api(restApiId=api["id"], patchOperations=[{"op": op, "path": path}])
     assert apigw.get_rest_api(restApiId=api["id"])["binaryMediaTypes"] == ["application/pdf"]
     apigw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="PUT", authorizationType="NONE")
     apigw.put_integration(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="PUT", type="MOCK")

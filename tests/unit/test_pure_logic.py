@@ -41,12 +41,14 @@ def test_binary_body_passes_unchanged_even_if_invalid_utf8():
 
 
 def test_convert_to_text_base64_encodes_binary_and_keeps_text():
-    assert encodings.convert_request(b"\x00\x01", "image/png", ["*/*"], "CONVERT_TO_TEXT") == base64.b64encode(b"\x00\x01")
+    encoded = encodings.convert_request(b"\x00\x01", "image/png", ["*/*"], "CONVERT_TO_TEXT")
+    assert encoded == base64.b64encode(b"\x00\x01")
     assert encodings.convert_request(b"caf\xc3\xa9", "text/plain", [], "CONVERT_TO_TEXT") == b"caf\xc3\xa9"
 
 
 def test_convert_to_binary_decodes_text_and_rejects_invalid_base64():
-    assert encodings.convert_request(base64.b64encode(b"\xff\x00"), "text/plain", [], "CONVERT_TO_BINARY") == b"\xff\x00"
+    decoded = encodings.convert_request(base64.b64encode(b"\xff\x00"), "text/plain", [], "CONVERT_TO_BINARY")
+    assert decoded == b"\xff\x00"
     with pytest.raises(encodings.InvalidBase64Error):
         encodings.convert_request(b"not base64!!", "text/plain", [], "CONVERT_TO_BINARY")
 

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.harness-setup
 WORKERS ?= 2
 
-.PHONY: setup test e2e lint clean
+.PHONY: setup test e2e bench drift lint clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,13 @@ test: setup
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e -n $(WORKERS) -p no:cacheprovider \
 		--junitxml=reports/e2e-junit.xml --harness-summary=reports/e2e-summary.json
+
+bench: setup
+	$(BIN)/harness bench
+
+drift: setup
+	@test -n "$(WS)" || { echo "usage: make drift WS=<workspace>"; exit 2; }
+	$(BIN)/harness drift --workspace $(WS)
 
 lint: setup
 	$(BIN)/ruff check harness tests conftest.py

@@ -12,6 +12,7 @@ import logging
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from harness import __version__, paths, toolchain
@@ -159,6 +160,55 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Exit 0 clean, 2 drift or pending changes, 1 error."""
+    import tempfile
+
+    from harness import drift
+
+    try:
+        name = validate_workspace_name(args.workspace)
+        target = _target_for(args, name, creating=False)
+        deployer = _deployer(target)
+        workspace = Workspace(name, deployer, (load_record(name) or {}).get("run_id", "manual"))
+        if not workspace.exists():
+            raise HarnessError(f"workspace {name!r} does not exist", f"create it with `harness up --workspace {name}`")
+        with tempfile.TemporaryDirectory() as scratch:
+            plan_file = Path(scratch) / "drift.tfplan"
+            workspace.runner.plan(workspace.variables(), out=plan_file)
+            plan = workspace.runner.show_json(plan_file)
+        found = drift.findings(plan)
+        found += drift.unmanaged_api_methods(workspace.runner.show_json(), target.client("apigateway"))
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"workspace": name, "clean": not found,
+                          "findings": [f.to_dict() for f in found]}, indent=2, default=str))
+    elif not found:
+        print(f"workspace {name}: clean (no drift, no pending changes)")
+    else:
+        print(f"workspace {name}: {drift.summarize(found)}")
+        for finding in found:
+            print(f"  [{finding.kind}] {finding.address}: {finding.attribute}\n"
+                  f"      before: {json.dumps(finding.before, default=str)}\n"
+                  f"      after:  {json.dumps(finding.after, default=str)}")
+    return 2 if found else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness import bench
+
+    output = paths.reports_dir() / ("bench-smoke.json" if args.smoke else "bench.json")
+    if args.smoke:
+        report = bench.run(cycles=1, repeats=1, workers=(), smoke=True, output=output)
+    else:
+        report = bench.run(cycles=args.cycles, repeats=args.repeats, output=output)
+    print(bench.table(report))
+    print(f"\nwritten: {output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description=__doc__)
     parser.add_argument("--version", action="store_true",
@@ -188,6 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--workspace", required=True)
         _add_target_options(command)
         command.set_defaults(func=func)
+
+    drift_cmd = sub.add_parser("drift", help="report drift and pending changes of a named workspace")
+    drift_cmd.add_argument("--workspace", required=True)
+    drift_cmd.add_argument("--json", action="store_true")
+    _add_target_options(drift_cmd)
+    drift_cmd.set_defaults(func=cmd_drift)
+
+    bench = sub.add_parser("bench", help="benchmark a full cycle, throughput, memory, scaling")
+    bench.add_argument("--cycles", type=int, default=5, help="full cycles to time (max 20)")
+    bench.add_argument("--repeats", type=int, default=5, help="uploads per size and side")
+    bench.add_argument("--smoke", action="store_true", help="tiny run: checks the output only")
+    bench.set_defaults(func=cmd_bench)
 
     check = sub.add_parser("check", help="run the e2e checks against a named workspace")
     check.add_argument("--workspace", required=True)

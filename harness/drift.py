@@ -26,20 +26,19 @@ def _null_vs_empty(address: str, attribute: str, before: Any, after: Any) -> boo
     return before in EMPTY_VALUES and after in EMPTY_VALUES
 
 
-def _role_inline_policy_placeholder(address: str, attribute: str, before: Any, after: Any) -> bool:
-    """Provider 3.x stores `inline_policy = [{name = "", policy = ""}]` at create and then
-    reads the role's inline policies, which the module manages with aws_iam_role_policy;
-    the policy itself is compared on that resource, so this attribute is noise."""
-    if not address.endswith("aws_iam_role.this") or attribute != "inline_policy":
-        return False
-    placeholder = [{"name": "", "policy": ""}]
-    return before in (None, [], placeholder) or after in (None, [], placeholder)
+def _role_inline_policy_mirror(address: str, attribute: str, before: Any, after: Any) -> bool:
+    """aws_iam_role.inline_policy is computed by the provider from the role's inline
+    policies, which the module manages with aws_iam_role_policy: it stores a placeholder
+    (`[{name = "", policy = ""}]`) at create and lags one refresh behind after a repair.
+    The policy itself is compared on aws_iam_role_policy.put_object, where a real change
+    (e.g. widened to s3:*) is reported, so this mirror attribute is noise."""
+    return address.endswith("aws_iam_role.this") and attribute == "inline_policy"
 
 
 NoiseRule = Callable[[str, str, Any, Any], bool]
 NOISE_RULES: list[tuple[str, NoiseRule]] = [
     ("null-vs-empty", _null_vs_empty),
-    ("role-inline-policy-placeholder", _role_inline_policy_placeholder),
+    ("role-inline-policy-mirror", _role_inline_policy_mirror),
 ]
 
 
@@ -103,3 +102,44 @@ def findings(plan: dict[str, Any]) -> list[Finding]:
         diffs = [d for d in _attribute_diffs(change) if not _noise(item["address"], *d)]
         result.extend(Finding("pending", item["address"], a, b, c, actions) for a, b, c in diffs)
     return result
+
+
+def unmanaged_api_methods(state: dict[str, Any], apigateway: Any) -> list[Finding]:
+    """Methods that exist on the deployed REST APIs but in no Terraform state entry.
+
+    A plan can never show these (Terraform does not know them), so the live API is read.
+    """
+    managed: set[tuple[str, str, str]] = set()
+    api_ids: set[str] = set()
+    for resource in _state_resources(state):
+        values = resource.get("values", {})
+        if resource["type"] == "aws_api_gateway_rest_api":
+            api_ids.add(values["id"])
+        elif resource["type"] == "aws_api_gateway_method":
+            managed.add((values["rest_api_id"], values["resource_id"], values["http_method"]))
+    result = []
+    for api_id in sorted(api_ids):
+        for item in apigateway.get_resources(restApiId=api_id).get("items", []):
+            for method in sorted(item.get("resourceMethods") or {}):
+                if (api_id, item["id"], method) not in managed:
+                    result.append(Finding("drift", f"rest_api {api_id} {item['path']}", f"method {method}",
+                                          None, "added outside Terraform", ("unmanaged",)))
+    return result
+
+
+def _state_resources(state: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def walk(module: dict[str, Any]) -> None:
+        found.extend(module.get("resources", []))
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(state.get("values", {}).get("root_module", {}))
+    return found
+
+
+def summarize(found: list[Finding]) -> str:
+    kinds = sorted({f.kind for f in found})
+    return " and ".join({"drift": "drift (changed outside Terraform)",
+                         "pending": "pending changes (code differs from what was applied)"}[k] for k in kinds)

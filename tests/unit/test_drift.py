@@ -26,7 +26,7 @@ def test_real_drift_is_reported_with_before_and_after():
         "drift", "binary_media_types", ["*/*"], [])
 
 
-def test_role_inline_policy_placeholder_is_noise_only_on_the_role():
+def test_role_inline_policy_mirror_is_noise_only_on_the_modules_role():
     placeholder = [{"name": "", "policy": ""}]
     real = [{"name": "p", "policy": "{}"}]
     assert drift.findings(plan_with([change("m.aws_iam_role.this", {"inline_policy": placeholder},

@@ -1,0 +1,30 @@
+"""`harness bench --smoke` produces a well-formed report; figures are not judged here."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness import bench, paths
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_smoke_writes_well_formed_report(tmp_path):
+    env_reports = {"HARNESS_REPORTS_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "harness.cli", "bench", "--smoke"], cwd=paths.project_root(),
+                            env={**__import__("os").environ, **env_reports}, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "bench-smoke.json").read_text())
+    for phase in ("init", "apply", "checks", "destroy", "cycle"):
+        stats = report["cycles"][phase]
+        assert stats["n"] == 1 and 0 < stats["min"] <= stats["median"] <= stats["max"]
+    assert set(report["throughput"]) == set(bench.SIZES)
+    for item in report["throughput"].values():
+        assert item["ratio_of_medians"] > 0 and item["gateway"]["median"] > 0
+    assert report["peak_memory"]["peak_rss_mb"] >= report["peak_memory"]["rss_before_mb"] > 0
+    assert set(report["verdict"]) == set(bench.BUDGET)
+    assert report["machine"]["cores"] >= 1 and report["terraform"]["version"]
+    assert "budget line" in result.stdout and "written:" in result.stdout

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.harness-setup
 WORKERS ?= 2
 
-.PHONY: setup test e2e bench drift lint clean
+.PHONY: setup browser test e2e bench drift nightly report lint clean
 
 setup: $(STAMP)
 
@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/harness setup
 	touch $(STAMP)
 
-test: setup
+# Best effort: Debian's Chromium for the report screenshot test (skipped without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
+		echo "chromium not installed: the report screenshot test will be skipped"
+
+test: setup browser
 	$(BIN)/python -m pytest -n $(WORKERS) --junitxml=reports/test-junit.xml
 
 e2e: setup
@@ -25,6 +31,12 @@ e2e: setup
 
 bench: setup
 	$(BIN)/harness bench
+
+nightly: setup
+	$(BIN)/harness nightly $(if $(WS),--workspace $(WS),)
+
+report: setup
+	$(BIN)/harness report
 
 drift: setup
 	@test -n "$(WS)" || { echo "usage: make drift WS=<workspace>"; exit 2; }

@@ -196,6 +196,31 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 2 if found else 0
 
 
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from harness import nightly, report
+
+    if args.workspace:
+        validate_workspace_name(args.workspace)
+    record, history = nightly.run(args.workspace, args.stack_var, args.factor, args.window)
+    output = report.write(paths.reports_dir() / "index.html")
+    counts = {o: sum(1 for c in record["checks"].values() if c["outcome"] == o) for o in ("passed", "failed")}
+    print(f"nightly: {counts['passed']} passed, {counts['failed']} failed; record #{len(history) + 1} in "
+          f"{nightly.history_path()}; report {output}")
+    for regression in record["regressions"]:
+        print(f"REGRESSION [{regression['kind']}] {regression['name']}: {regression['detail']}")
+    if record["suite_exit_code"] not in (0, 1):
+        print(f"the e2e suite did not complete (pytest exit {record['suite_exit_code']})", file=sys.stderr)
+        return 1
+    return 1 if record["regressions"] else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness import report
+
+    print(report.write(paths.reports_dir() / "index.html"))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import bench
 
@@ -244,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     drift_cmd.add_argument("--json", action="store_true")
     _add_target_options(drift_cmd)
     drift_cmd.set_defaults(func=cmd_drift)
+
+    nightly_cmd = sub.add_parser("nightly", help="one regression run: e2e suite, drift, history record")
+    nightly_cmd.add_argument("--workspace", help="named workspace to check for drift")
+    nightly_cmd.add_argument("--stack-var", action="append", default=[], metavar="NAME=JSON")
+    nightly_cmd.add_argument("--factor", type=float, default=2.0, help="phase slowdown that counts as regression")
+    nightly_cmd.add_argument("--window", type=int, default=7, help="runs the phase median is taken over")
+    nightly_cmd.set_defaults(func=cmd_nightly)
+
+    report_cmd = sub.add_parser("report", help="render reports/index.html from the history")
+    report_cmd.set_defaults(func=cmd_report)
 
     bench = sub.add_parser("bench", help="benchmark a full cycle, throughput, memory, scaling")
     bench.add_argument("--cycles", type=int, default=5, help="full cycles to time (max 20)")

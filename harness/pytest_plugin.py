@@ -206,9 +206,20 @@ def stack_outputs(deployed_stack: DeployedStack) -> StackOutputs:
     return deployed_stack.outputs
 
 
+def _record_upload(size: int, seconds: float, status: int) -> None:
+    if status != 200 or size < 64 * 1024:  # throughput of small bodies is latency, not bandwidth
+        return
+    try:
+        with (_run_dir() / "uploads.jsonl").open("a") as handle:
+            handle.write(json.dumps({"bytes": size, "seconds": round(seconds, 6)}) + "\n")
+    except OSError:
+        pass
+
+
 @pytest.fixture
 def upload_client(deployed_stack: DeployedStack) -> UploadClient:
-    return UploadClient(deployed_stack.outputs.invoke_url, deployed_stack.outputs.bucket_name)
+    return UploadClient(deployed_stack.outputs.invoke_url, deployed_stack.outputs.bucket_name,
+                        on_upload=_record_upload)
 
 
 @pytest.fixture(scope="session")
@@ -322,6 +333,9 @@ def _write_summary(config: pytest.Config, run_dir: Path) -> None:
             item = json.loads(line)
             phases.setdefault(item["phase"], []).append(item["seconds"])
     results = config._harness_results  # type: ignore[attr-defined]
+    uploads = [json.loads(line) for line in (run_dir / "uploads.jsonl").read_text().splitlines()] \
+        if (run_dir / "uploads.jsonl").exists() else []
+    total_bytes, total_seconds = sum(u["bytes"] for u in uploads), sum(u["seconds"] for u in uploads)
     summary = {
         "run_id": os.environ.get("HARNESS_RUN_ID"),
         "started": config._harness_started,  # type: ignore[attr-defined]
@@ -330,6 +344,8 @@ def _write_summary(config: pytest.Config, run_dir: Path) -> None:
         "terraform": toolchain.resolve_terraform().version,
         "phases": {name: {"count": len(v), "total_seconds": round(sum(v), 3)} for name, v in phases.items()},
         "checks": results,
+        "uploads": {"count": len(uploads), "bytes": total_bytes, "seconds": round(total_seconds, 3),
+                    "MiB_per_s": round(total_bytes / 1048576 / total_seconds, 2) if total_seconds else None},
         "counts": {o: sum(1 for r in results.values() if r["outcome"] == o)
                    for o in ("passed", "failed", "skipped")},
     }

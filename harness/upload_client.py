@@ -6,7 +6,8 @@ seen as failed, never retried into a pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -26,6 +27,7 @@ class UploadClient:
     bucket: str
     session: requests.Session | None = None
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    on_upload: Callable[[int, float, int], None] | None = None  # (bytes, seconds, status)
 
     def __post_init__(self) -> None:
         self.invoke_url = self.invoke_url.rstrip("/")
@@ -46,7 +48,11 @@ class UploadClient:
         if content_type is not None:
             sent["Content-Type"] = content_type
         assert self.session is not None
-        return self.session.put(self.url(key, bucket), data=body, headers=sent, timeout=self.timeout)
+        started = time.perf_counter()
+        response = self.session.put(self.url(key, bucket), data=body, headers=sent, timeout=self.timeout)
+        if self.on_upload and isinstance(body, bytes):
+            self.on_upload(len(body), time.perf_counter() - started, response.status_code)
+        return response
 
     def request(self, method: str, path: str, **kwargs: object) -> requests.Response:
         assert self.session is not None

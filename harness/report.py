@@ -1,0 +1,136 @@
+"""`reports/index.html`: the nightly history at a glance, one self-contained file.
+
+Plots are drawn with matplotlib (Agg backend, no display) and embedded as base64 PNGs:
+pass/fail history per check, phase durations over time, upload throughput over time.
+The latest drift findings and what regressed in the last run are shown highlighted.
+Renders for an empty, a one-run and a long history (the grid keeps the last 60 runs).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.nightly import PHASES, load_history
+
+GRID_RUNS = 60
+OUTCOME_CODES = {"passed": 2, "skipped": 1, "failed": 0}
+
+
+def _figure_png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _labels(history: list[dict[str, Any]]) -> list[str]:
+    return [time.strftime("%m-%d %H:%M:%S", time.gmtime(r["time"])) for r in history]
+
+
+def _time_axis(axis: Any, history: list[dict[str, Any]]) -> list[int]:
+    """Runs by index (two runs in one minute stay apart), labelled with their time."""
+    positions = list(range(len(history)))
+    step = max(1, len(history) // 30)
+    axis.set_xticks(positions[::step], _labels(history)[::step], rotation=90, fontsize=6)
+    return positions
+
+
+def check_grid(history: list[dict[str, Any]]) -> str:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    runs = history[-GRID_RUNS:]
+    checks = sorted({name for r in runs for name in r["checks"]})
+    grid = [[OUTCOME_CODES.get(r["checks"].get(c, {}).get("outcome", ""), -1) for r in runs] for c in checks]
+    height = max(2.0, 0.18 * len(checks) + 1)
+    figure, axis = plt.subplots(figsize=(max(6.0, 0.25 * len(runs) + 4), height))
+    colours = ListedColormap(["#dddddd", "#d62728", "#ffbf00", "#2ca02c"])  # absent, failed, skipped, passed
+    axis.imshow([[v + 1 for v in row] for row in grid], aspect="auto", cmap=colours, vmin=0, vmax=3,
+                interpolation="nearest")
+    axis.set_yticks(range(len(checks)), [c.split("::", 1)[-1][:70] for c in checks], fontsize=6)
+    _time_axis(axis, runs)
+    axis.set_title("Checks per run (green passed, red failed, amber skipped, grey absent)")
+    return _figure_png(figure)
+
+
+def phase_plot(history: list[dict[str, Any]]) -> str:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 3.5))
+    positions = _time_axis(axis, history)
+    for phase in PHASES:
+        axis.plot(positions, [r.get("phases", {}).get(phase) for r in history], marker="o", label=phase)
+    axis.set_ylabel("seconds")
+    axis.set_title("Phase durations")
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _figure_png(figure)
+
+
+def throughput_plot(history: list[dict[str, Any]]) -> str:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 3))
+    positions = _time_axis(axis, history)
+    axis.plot(positions, [r.get("upload_MiB_per_s") for r in history], marker="o", color="#1f77b4")
+    axis.set_ylabel("MiB/s")
+    axis.set_title("Upload throughput through the API (bodies >= 64 KiB)")
+    return _figure_png(figure)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render(history: list[dict[str, Any]]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Upload API nightly</title><style>",
+             "body{font-family:sans-serif;margin:2em;max-width:1100px}",
+             ".regressed{background:#fde0dc;border-left:6px solid #d62728;padding:.5em 1em}",
+             ".clean{background:#e3f5e1;border-left:6px solid #2ca02c;padding:.5em 1em}",
+             "table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 6px}",
+             "img{max-width:100%}</style></head><body><h1>Upload API: nightly runs</h1>"]
+    if not history:
+        parts.append("<p class='clean'>No runs yet. Run <code>make nightly</code>.</p></body></html>")
+        return "".join(parts)
+    latest = history[-1]
+    counts = {o: sum(1 for c in latest["checks"].values() if c["outcome"] == o) for o in OUTCOME_CODES}
+    parts.append(f"<p>{len(history)} run(s). Latest: {_labels([latest])[0]} UTC, commit "
+                 f"<code>{html.escape(str(latest.get('commit'))[:12])}</code>, Terraform "
+                 f"{html.escape(latest['versions']['terraform'])}, {counts['passed']} passed, "
+                 f"{counts['failed']} failed, {counts['skipped']} skipped.</p>")
+    if latest.get("regressions"):
+        rows = [[r["kind"], r["name"], r["detail"]] for r in latest["regressions"]]
+        parts.append("<div class='regressed'><h2>Regressed in the last run</h2>"
+                     + _table(rows, ["kind", "what", "detail"]) + "</div>")
+    else:
+        parts.append("<div class='clean'><h2>No regression in the last run</h2></div>")
+    parts.append("<h2>Latest drift</h2>")
+    if latest.get("drift"):
+        rows = [[f["kind"], f["address"], f["attribute"], f["before"], f["after"]] for f in latest["drift"]]
+        parts.append("<div class='regressed'>" + _table(rows, ["kind", "resource", "attribute", "before", "after"])
+                     + "</div>")
+    else:
+        workspace = latest.get("drift_workspace")
+        parts.append(f"<p>{'Clean on ' + html.escape(workspace) if workspace else 'No named workspace checked.'}</p>")
+    for title, png in (("Checks", check_grid(history)), ("Phases", phase_plot(history)),
+                       ("Throughput", throughput_plot(history))):
+        parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{png}'>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def write(output: Path, history_file: Path | None = None) -> Path:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(load_history(history_file)))
+    return output

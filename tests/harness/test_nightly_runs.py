@@ -1,0 +1,71 @@
+"""Nightly runs for real: history, report, a regression flagged, and the report in a browser."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from harness import paths
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def nightly(reports, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
+    env["HARNESS_REPORTS_DIR"] = str(reports)
+    return subprocess.run([sys.executable, "-m", "harness.cli", "nightly", *args], cwd=paths.project_root(),
+                          env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    results = [nightly(reports), nightly(reports), nightly(reports, "--stack-var", "binary_media_types=[]")]
+    return reports, results
+
+
+def test_two_runs_give_a_two_record_history_and_a_report(three_runs):
+    reports, results = three_runs
+    assert [r.returncode for r in results[:2]] == [0, 0], results[0].stdout + results[0].stderr
+    records = [json.loads(line) for line in (reports / "history.jsonl").read_text().splitlines()]
+    first_two = records[:2]
+    assert all(r["checks"] and r["regressions"] == [] for r in first_two)
+    for r in first_two:
+        assert set(r["phases"]) == {"init", "apply", "checks", "destroy"} and r["upload_MiB_per_s"] > 0
+        assert r["commit"] and r["versions"]["terraform"] and r["versions"]["python"]
+    assert (reports / "nightly-junit.xml").exists()
+
+
+def test_broken_module_run_flags_the_regression_and_fails(three_runs):
+    reports, results = three_runs
+    broken = results[2]
+    assert broken.returncode == 1
+    assert "REGRESSION [check]" in broken.stdout and "test_integrity" in broken.stdout
+    records = (reports / "history.jsonl").read_text().splitlines()
+    assert len(records) == 3
+    assert json.loads(records[2])["regressions"]
+    page = (reports / "index.html").read_text()
+    assert "Regressed in the last run" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make test installs it when it can)")
+def test_report_renders_its_plots_in_headless_chromium(three_runs):
+    import matplotlib.image
+
+    reports, _ = three_runs
+    artifact = paths.reports_dir() / "report-screenshot.png"
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--window-size=1200,2600", f"--screenshot={artifact}",
+                        (reports / "index.html").as_uri()], capture_output=True, timeout=120, check=False)
+    pixels = matplotlib.image.imread(str(artifact))
+    assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1000
+    # The plots occupy the lower part of the page: it must not be blank.
+    assert float(pixels[800:, :, :3].std()) > 0.05

@@ -1,0 +1,82 @@
+"""Regression rules of the nightly run, and the report for empty, one-run and long histories."""
+
+import base64
+import io
+import re
+
+import pytest
+
+from harness import nightly, report
+
+
+def record(outcomes, phases=None, drift=None, when=0.0):
+    return {"time": 1_790_000_000 + when, "commit": "abc", "versions": {"terraform": "1.15.5"},
+            "checks": {name: {"outcome": o, "seconds": 0.1} for name, o in outcomes.items()},
+            "phases": phases or {"init": 0.3, "apply": 1.5, "checks": 4.0, "destroy": 2.0},
+            "upload_MiB_per_s": 150.0, "drift": drift or [], "drift_workspace": "nightly" if drift else None,
+            "regressions": []}
+
+
+def test_check_that_passed_before_and_fails_now_is_a_regression():
+    history = [record({"a": "passed", "b": "failed"})]
+    found = nightly.find_regressions(record({"a": "failed", "b": "failed", "c": "failed"}), history, 2.0, 7)
+    assert [(r["kind"], r["name"]) for r in found] == [("check", "a")]
+
+
+def test_no_previous_run_means_no_check_regression():
+    assert nightly.find_regressions(record({"a": "failed"}), [], 2.0, 7) == []
+
+
+def test_drift_is_a_regression():
+    finding = {"kind": "drift", "address": "x", "attribute": "tags", "before": 1, "after": 2}
+    found = nightly.find_regressions(record({}, drift=[finding]), [], 2.0, 7)
+    assert [r["kind"] for r in found] == ["drift"]
+
+
+def test_slow_phase_against_median_of_window():
+    history = [record({}, when=i) for i in range(5)]
+    slow = record({}, phases={"init": 0.3, "apply": 3.1, "checks": 4.0, "destroy": 2.0})
+    found = nightly.find_regressions(slow, history, 2.0, 7)
+    assert [(r["kind"], r["name"]) for r in found] == [("timing", "apply")]
+    assert nightly.find_regressions(slow, history[:2], 2.0, 7) == []  # too few runs to judge
+
+
+def test_torn_history_line_is_skipped(tmp_path):
+    path = tmp_path / "history.jsonl"
+    nightly.append_record(record({"a": "passed"}), path)
+    with path.open("a") as handle:
+        handle.write('{"time": 1, "chec')
+    assert len(nightly.load_history(path)) == 1
+
+
+def _images(page: str) -> list[bytes]:
+    return [base64.b64decode(data) for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)]
+
+
+def _not_blank(png: bytes) -> bool:
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(io.BytesIO(png))
+    return float(pixels.std()) > 0.01
+
+
+@pytest.mark.parametrize("runs", [0, 1, 80])
+def test_report_renders_for_any_history_length(runs):
+    history = [record({f"check-{i}": "passed" if (i + n) % 7 else "failed" for i in range(40)}, when=n)
+               for n in range(runs)]
+    page = report.render(history)
+    assert page.startswith("<!doctype html>") and page.endswith("</html>")
+    images = _images(page)
+    if runs == 0:
+        assert images == [] and "No runs yet" in page
+    else:
+        assert len(images) == 3 and all(_not_blank(png) for png in images)
+
+
+def test_report_highlights_latest_regressions_and_drift():
+    latest = record({"a": "failed"}, drift=[{"kind": "drift", "address": "aws_s3_bucket.this", "attribute": "tags",
+                                             "before": {"a": "1"}, "after": {"a": "2"}}])
+    latest["regressions"] = [{"kind": "check", "name": "a", "detail": "passed in the previous run, fails now"}]
+    page = report.render([record({"a": "passed"}), latest])
+    assert "Regressed in the last run" in page and "class='regressed'" in page
+    assert "aws_s3_bucket.this" in page and "tags" in page

@@ -23,7 +23,7 @@ browser:
 		echo "chromium not installed: the report screenshot test will be skipped"
 
 test: setup browser
-	$(BIN)/python -m pytest -n $(WORKERS) --junitxml=reports/test-junit.xml
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --junitxml=reports/test-junit.xml
 
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e -n $(WORKERS) -p no:cacheprovider \

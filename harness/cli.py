@@ -160,6 +160,18 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _parse_stack_vars(items: list[str]) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            variables[name] = json.loads(value)
+        except ValueError as exc:
+            raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
+                               'e.g. --stack-var binary_media_types=[] or --stack-var \'name_prefix="x"\'') from exc
+    return variables
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     """Exit 0 clean, 2 drift or pending changes, 1 error."""
     import tempfile
@@ -173,12 +185,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
         workspace = Workspace(name, deployer, (load_record(name) or {}).get("run_id", "manual"))
         if not workspace.exists():
             raise HarnessError(f"workspace {name!r} does not exist", f"create it with `harness up --workspace {name}`")
+        variables = workspace.variables(_parse_stack_vars(args.stack_var))
         with tempfile.TemporaryDirectory() as scratch:
             plan_file = Path(scratch) / "drift.tfplan"
-            workspace.runner.plan(workspace.variables(), out=plan_file)
+            workspace.runner.plan(variables, out=plan_file)
             plan = workspace.runner.show_json(plan_file)
+        apigateway = target.client("apigateway")
         found = drift.findings(plan)
-        found += drift.unmanaged_api_methods(workspace.runner.show_json(), target.client("apigateway"))
+        found += drift.live_binary_media_types(plan, apigateway, found)
+        found += drift.unmanaged_api_methods(workspace.runner.show_json(), apigateway)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -267,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     drift_cmd = sub.add_parser("drift", help="report drift and pending changes of a named workspace")
     drift_cmd.add_argument("--workspace", required=True)
     drift_cmd.add_argument("--json", action="store_true")
+    drift_cmd.add_argument("--stack-var", action="append", default=[], metavar="NAME=JSON",
+                           help="stack variable as the code now has it (compares that code with the live stack)")
     _add_target_options(drift_cmd)
     drift_cmd.set_defaults(func=cmd_drift)
 

@@ -143,3 +143,27 @@ def summarize(found: list[Finding]) -> str:
     kinds = sorted({f.kind for f in found})
     return " and ".join({"drift": "drift (changed outside Terraform)",
                          "pending": "pending changes (code differs from what was applied)"}[k] for k in kinds)
+
+
+def live_binary_media_types(plan: dict[str, Any], apigateway: Any, already: list[Finding]) -> list[Finding]:
+    """Compare each REST API's live binaryMediaTypes with what the plan intends.
+
+    Removing binary_media_types from the configuration neither clears it on the API nor
+    shows a diff (hashicorp/terraform-provider-aws#48385), so the plan alone can miss it.
+    """
+    reported = {(f.address, f.attribute) for f in already}
+    result = []
+    for resource in _state_resources({"values": plan.get("planned_values", {})}):
+        if resource.get("type") != "aws_api_gateway_rest_api":
+            continue
+        if (resource["address"], "binary_media_types") in reported:
+            continue
+        values = resource.get("values", {})
+        if not values.get("id"):
+            continue
+        intended = sorted(values.get("binary_media_types") or [])
+        live = sorted(apigateway.get_rest_api(restApiId=values["id"]).get("binaryMediaTypes") or [])
+        if live != intended:
+            result.append(Finding("pending", resource["address"], "binary_media_types (live API)", live, intended,
+                                  ("live-check",)))
+    return result

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -258,9 +259,46 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 _CONFIG: dict[str, pytest.Config] = {}
 
 
+class _PhaseProgress(threading.Thread):
+    """Prints each Terraform phase as it finishes, whichever process ran it (controller only)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        super().__init__(daemon=True, name="harness-progress")
+        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
+        self.stopped = threading.Event()
+        self.seen = 0
+
+    def poll(self) -> None:
+        phases_file = _run_dir() / "phases.jsonl"
+        if self.reporter is None or not phases_file.exists():
+            return
+        lines = phases_file.read_text().splitlines()
+        for line in lines[self.seen:]:
+            item = json.loads(line)
+            self.reporter.ensure_newline()
+            self.reporter.write_line(f"harness: terraform {item['phase']} finished in {item['seconds']:.2f}s")
+        self.seen = len(lines)
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.25):
+            try:
+                self.poll()
+            except (OSError, ValueError):
+                continue
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=2)
+        self.poll()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG["config"] = session.config
+    if _is_controller(session.config):
+        progress = _PhaseProgress(session.config)
+        session.config._harness_progress = progress  # type: ignore[attr-defined]
+        progress.start()
 
 
 def _teardown_run(config: pytest.Config) -> list[str]:
@@ -295,8 +333,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _is_controller(config):
         return
     messages: list[str] = []
+    progress = getattr(config, "_harness_progress", None)
     try:
         messages = _teardown_run(config)
+        if progress is not None:
+            progress.stop()
     except KeyboardInterrupt:
         messages.append("teardown interrupted: run `harness sweep` to remove what is left")
     except HarnessError as exc:
@@ -304,7 +345,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         run_dir = _run_dir()
-        config._harness_phase_lines = _phase_lines(run_dir)  # type: ignore[attr-defined]
         if run_dir.exists() and not config.getoption("--keep"):
             _write_summary(config, run_dir)
             if not (run_dir / "workspace.json").exists() or "destroyed" in " ".join(messages):
@@ -312,12 +352,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config._harness_messages = messages  # type: ignore[attr-defined]
 
 
-def _phase_lines(run_dir: Path) -> list[str]:
-    phases_file = run_dir / "phases.jsonl"
-    if not phases_file.exists():
-        return []
-    return [f"terraform {item['phase']}: {item['seconds']:.2f}s"
-            for item in map(json.loads, phases_file.read_text().splitlines())]
 
 
 def _write_summary(config: pytest.Config, run_dir: Path) -> None:
@@ -354,7 +388,5 @@ def _write_summary(config: pytest.Config, run_dir: Path) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    for line in getattr(config, "_harness_phase_lines", []):
-        terminalreporter.write_line(f"harness: {line}")
     for message in getattr(config, "_harness_messages", []):
         terminalreporter.write_line(f"harness: {message}")

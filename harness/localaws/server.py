@@ -48,6 +48,7 @@ def build_app() -> Any:
         return moto_app(environ, start_response)
 
     app.data_plane = data_plane  # type: ignore[attr-defined]
+    app.moto_app = moto_app  # type: ignore[attr-defined]
     return app
 
 
@@ -140,6 +141,10 @@ class LocalAws:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    @property
+    def app(self) -> Any:
+        return self._server.app
 
     def reset(self) -> None:
         reset_backends()

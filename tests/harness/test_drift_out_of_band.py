@@ -115,3 +115,13 @@ def test_out_of_band_change_is_detected_then_repaired(applied, case):
     outputs.update({k: v for k, v in json.loads(repaired.stdout).items() if k in outputs})
     code, findings = drift_report(name)
     assert (code, findings) == (0, []), [(f["address"], f["attribute"], f["before"], f["after"]) for f in findings]
+
+
+def test_code_that_drops_binary_media_types_is_a_pending_change(applied):
+    """The plan alone may miss it (provider bug #48385); the live API check does not."""
+    name, _, _ = applied
+    result = harness("drift", "--workspace", name, "--json", "--stack-var", "binary_media_types=[]")
+    assert result.returncode == 2, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert any(f["kind"] == "pending" and f["address"].endswith("aws_api_gateway_rest_api.this")
+               and f["attribute"].startswith("binary_media_types") for f in findings), findings

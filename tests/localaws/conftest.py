@@ -13,6 +13,11 @@ TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
          "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
+@pytest.fixture
+def api_gateway_trust():
+    return TRUST
+
+
 @pytest.fixture(scope="session")
 def local_aws():
     with LocalAws() as server:

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import json
 import shutil
 import socket
 import subprocess
@@ -188,3 +189,69 @@ def test_port_in_use_is_a_clear_error():
 def test_non_loopback_host_is_refused():
     with pytest.raises(LocalAwsError, match="not a loopback"):
         LocalAws(host="0.0.0.0").start()
+
+
+def _api_with_root_method(aws, http_method, integration):
+    apigw = aws("apigateway")
+    api = apigw.create_rest_api(name="x", binaryMediaTypes=["*/*"])
+    resource = apigw.create_resource(restApiId=api["id"], parentId=api["rootResourceId"], pathPart="{proxy+}")
+    apigw.put_method(restApiId=api["id"], resourceId=resource["id"], httpMethod=http_method, authorizationType="NONE")
+    apigw.put_integration(restApiId=api["id"], resourceId=resource["id"], httpMethod=http_method, **integration)
+    apigw.put_method_response(restApiId=api["id"], resourceId=resource["id"], httpMethod=http_method, statusCode="200")
+    apigw.put_integration_response(restApiId=api["id"], resourceId=resource["id"], httpMethod=http_method,
+                                   statusCode="200", selectionPattern="")
+    apigw.create_deployment(restApiId=api["id"], stageName="dev")
+    return api["id"]
+
+
+def _role(aws, bucket, trust):
+    iam = aws("iam")
+    role = iam.create_role(RoleName=f"r-{bucket}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="p", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject",
+                                                 "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    return role["Arn"]
+
+
+def test_any_method_greedy_path_querystring_and_static_mappings(aws, local_aws, api_gateway_trust):
+    aws("s3").create_bucket(Bucket="mapped-bucket")
+    api_id = _api_with_root_method(aws, "ANY", {
+        "type": "AWS", "integrationHttpMethod": "PUT", "credentials": _role(aws, "mapped-bucket", api_gateway_trust),
+        "uri": "arn:aws:apigateway:us-east-1:s3:path/{bucket}/{prefix}/{key}",
+        "requestParameters": {"integration.request.path.bucket": "'mapped-bucket'",
+                              "integration.request.path.prefix": "method.request.querystring.folder",
+                              "integration.request.path.key": "method.request.path.proxy",
+                              "integration.request.header.Content-Type": "'text/x-static'"}})
+    url = local_aws.invoke_url(api_id, "dev")
+    response = requests.post(f"{url}/deep/path/file.txt?folder=inbox", data=b"any")
+    assert response.status_code == 200
+    assert stored(aws, "mapped-bucket", "inbox/deep/path/file.txt") == (b"any", "text/x-static")
+
+
+def test_action_uris_are_rejected_with_a_clear_500(aws, local_aws, api_gateway_trust):
+    api_id = _api_with_root_method(aws, "PUT", {
+        "type": "AWS", "integrationHttpMethod": "POST", "credentials": _role(aws, "unused-bucket", api_gateway_trust),
+        "uri": "arn:aws:apigateway:us-east-1:sqs:action/SendMessage"})
+    response = requests.put(f"{local_aws.invoke_url(api_id, 'dev')}/x", data=b"x")
+    assert (response.status_code, response.json()) == (500, {"message": "Internal server error"})
+    assert "not modelled" in response.headers["x-harness-reason"]
+
+
+def test_missing_role_is_a_500(aws, local_aws):
+    api_id = _api_with_root_method(aws, "PUT", {
+        "type": "AWS", "integrationHttpMethod": "PUT", "credentials": "arn:aws:iam::123456789012:role/nope",
+        "uri": "arn:aws:apigateway:us-east-1:s3:path/some-bucket/{key}"})
+    response = requests.put(f"{local_aws.invoke_url(api_id, 'dev')}/x", data=b"x")
+    assert response.status_code == 500 and "does not exist" in response.headers["x-harness-reason"]
+
+
+def test_integration_timeout_is_a_504(aws, local_aws, api_gateway_trust):
+    aws("s3").create_bucket(Bucket="slow-bucket")
+    api_id = _api_with_root_method(aws, "PUT", {
+        "type": "AWS", "integrationHttpMethod": "PUT", "credentials": _role(aws, "slow-bucket", api_gateway_trust),
+        "uri": "arn:aws:apigateway:us-east-1:s3:path/slow-bucket/{key}", "timeoutInMillis": 50,
+        "requestParameters": {"integration.request.path.key": "method.request.path.proxy"}})
+    # Holding moto's dispatcher lock stalls only the integration's S3 call: S3 is "slow".
+    with local_aws.app.moto_app.lock:
+        response = requests.put(f"{local_aws.invoke_url(api_id, 'dev')}/late", data=b"x", timeout=10)
+    assert (response.status_code, response.json()) == (504, {"message": "Endpoint request timed out"})

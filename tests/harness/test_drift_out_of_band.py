@@ -125,3 +125,26 @@ def test_code_that_drops_binary_media_types_is_a_pending_change(applied):
     findings = json.loads(result.stdout)["findings"]
     assert any(f["kind"] == "pending" and f["address"].endswith("aws_api_gateway_rest_api.this")
                and f["attribute"].startswith("binary_media_types") for f in findings), findings
+
+
+def test_nightly_with_named_workspace_records_drift_as_a_regression(applied, tmp_path):
+    name, target, outputs = applied
+    env_reports = {"HARNESS_REPORTS_DIR": str(tmp_path)}
+
+    def nightly():
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
+        return subprocess.run([sys.executable, "-m", "harness.cli", "nightly", "--workspace", name],
+                              cwd=paths.project_root(), env={**env, **env_reports}, capture_output=True, text=True,
+                              timeout=900)
+
+    clean = nightly()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    _edit_tags(target, outputs)
+    drifted = nightly()
+    assert drifted.returncode == 1 and "REGRESSION [drift]" in drifted.stdout
+    records = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert [r["drift_workspace"] for r in records] == [name, name]
+    assert records[0]["drift"] == [] and any(f["attribute"] == "tags" for f in records[1]["drift"])
+    assert "aws_s3_bucket.this" in (tmp_path / "index.html").read_text()
+    assert harness("up", "--workspace", name).returncode == 0
+    assert drift_report(name) == (0, [])

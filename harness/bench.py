@@ -30,7 +30,7 @@ from harness.checks import S3ReadBack, integrity_bodies, sha256
 from harness.localaws import process as localaws_process
 from harness.targets import LOCAL_CREDENTIALS, Target
 from harness.upload_client import UploadClient
-from harness.workspace import Deployer, Workspace, new_run_id
+from harness.workspace import Deployer, Workspace, child_run_environment, new_run_id
 
 BUDGET = {
     "cycle_median_seconds": 10.0,
@@ -169,7 +169,7 @@ def measure_scaling(worker_counts: list[int], deadline: float) -> dict[str, Any]
     for workers in worker_counts:
         if time.monotonic() > deadline:
             break
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
+        env = child_run_environment()
         command = [sys.executable, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider",
                    *(["-n", str(workers)] if workers > 1 else ["-p", "no:xdist"])]
         started = time.perf_counter()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,9 @@ from harness.workspace import (
     delete_record,
     load_record,
     new_run_id,
+    parse_stack_vars,
     save_record,
+    tear_down_on_sigterm,
     validate_workspace_name,
 )
 
@@ -156,22 +157,6 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _parse_stack_vars(items: list[str]) -> dict[str, Any]:
-    variables: dict[str, Any] = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        try:
-            variables[name] = json.loads(value)
-        except ValueError as exc:
-            raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
-                               'e.g. --stack-var binary_media_types=[] or --stack-var \'name_prefix="x"\'') from exc
-    return variables
-
-
 def cmd_drift(args: argparse.Namespace) -> int:
     """Exit 0 clean, 2 drift or pending changes, 1 error."""
     import tempfile
@@ -185,7 +170,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         workspace = Workspace(name, deployer, (load_record(name) or {}).get("run_id", "manual"))
         if not workspace.exists():
             raise HarnessError(f"workspace {name!r} does not exist", f"create it with `harness up --workspace {name}`")
-        variables = workspace.variables(_parse_stack_vars(args.stack_var))
+        variables = workspace.variables(parse_stack_vars(args.stack_var))
         with tempfile.TemporaryDirectory() as scratch:
             plan_file = Path(scratch) / "drift.tfplan"
             workspace.runner.plan(variables, out=plan_file)
@@ -315,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(name)s: %(message)s")
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    tear_down_on_sigterm()
     if args.version:
         args.json = False
         return cmd_doctor(args)

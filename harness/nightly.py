@@ -13,7 +13,6 @@ exit non-zero:
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths, toolchain
+from harness.workspace import child_run_environment
 
 HISTORY_FILE = "history.jsonl"
 MIN_RUNS_FOR_TIMING = 3
@@ -98,7 +98,7 @@ def run_suite(extra_args: list[str], junit: Path) -> tuple[dict[str, Any], int]:
     """The e2e suite in a child pytest; returns its summary and exit code."""
     with tempfile.TemporaryDirectory() as scratch:
         summary_file = Path(scratch) / "summary.json"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
+        env = child_run_environment()
         command = [sys.executable, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider", "-n", "2",
                    f"--junitxml={junit}", f"--harness-summary={summary_file}", *extra_args]
         completed = subprocess.run(command, cwd=paths.project_root(), env=env, timeout=3600)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import threading
 import time
 import uuid
@@ -40,7 +39,9 @@ from harness.workspace import (
     Workspace,
     load_record,
     new_run_id,
+    parse_stack_vars,
     save_record,
+    tear_down_on_sigterm,
     teardown,
     throwaway_name,
 )
@@ -71,10 +72,6 @@ def _is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
 
 
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def pytest_configure(config: pytest.Config) -> None:
     if _is_controller(config):
         # Workers inherit the environment, so they join this run's directory.
@@ -84,9 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["HARNESS_RUN_DIR"] = str(run_dir)
         config._harness_results = {}  # type: ignore[attr-defined]
         config._harness_started = time.time()  # type: ignore[attr-defined]
-    # SIGTERM must tear down like Ctrl-C does.
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    tear_down_on_sigterm()
 
 
 def _run_dir() -> Path:
@@ -100,15 +95,7 @@ def _target_from_options(config: pytest.Config) -> Target:
 
 
 def _stack_vars(config: pytest.Config) -> dict[str, Any]:
-    variables: dict[str, Any] = {}
-    for item in config.getoption("--stack-var"):
-        name, _, value = item.partition("=")
-        try:
-            variables[name] = json.loads(value)
-        except ValueError as exc:
-            raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
-                               'quote it as JSON, e.g. --stack-var \'put_object_bucket_arn="arn:aws:s3:::x"\'') from exc
-    return variables
+    return parse_stack_vars(config.getoption("--stack-var"))
 
 
 def _record_phase(name: str, seconds: float) -> None:

@@ -10,8 +10,10 @@ each named workspace has a record saying which target it lives on.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +34,33 @@ THROWAWAY_PREFIX = "t-"
 
 def new_run_id() -> str:
     return secrets.token_hex(4)
+
+
+def parse_stack_vars(items: list[str]) -> dict[str, Any]:
+    """`NAME=JSON` items (from --stack-var) as Terraform variables."""
+    variables: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            variables[name] = json.loads(value)
+        except ValueError as exc:
+            raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
+                               'e.g. --stack-var binary_media_types=[] or --stack-var \'name_prefix="x"\'') from exc
+    return variables
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def tear_down_on_sigterm() -> None:
+    """SIGTERM (CI cancelling a job) must tear down exactly like Ctrl-C does."""
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def child_run_environment() -> dict[str, str]:
+    """This process's environment for a separate harness run (its own run id and workers)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
 
 
 def validate_workspace_name(name: str) -> str:

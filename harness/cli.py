@@ -221,6 +221,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from harness import sweep
+
+    removed = sweep.sweep(sweep.parse_duration(args.older_than), args.dry_run, args.run_id)
+    print(f"{'would remove' if args.dry_run else 'removed'} {removed} throwaway workspace(s)")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import bench
 
@@ -281,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report_cmd = sub.add_parser("report", help="render reports/index.html from the history")
     report_cmd.set_defaults(func=cmd_report)
+
+    sweep_cmd = sub.add_parser("sweep", help="remove what killed runs left (throwaway workspaces, run dirs)")
+    sweep_cmd.add_argument("--older-than", default="1h", help="only leftovers older than this (30m, 2h, 1d)")
+    sweep_cmd.add_argument("--run-id", help="only what this run left")
+    sweep_cmd.add_argument("--dry-run", action="store_true", help="say what would be removed")
+    sweep_cmd.set_defaults(func=cmd_sweep)
 
     bench = sub.add_parser("bench", help="benchmark a full cycle, throughput, memory, scaling")
     bench.add_argument("--cycles", type=int, default=5, help="full cycles to time (max 20)")

@@ -91,6 +91,46 @@ def test_ctrl_c_during_apply_leaves_nothing_behind():
     assert_nothing_left(run_id)
 
 
+def test_sigkill_leaves_state_that_sweep_removes():
+    run_id = new_run_id()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/e2e/test_oversize.py"],
+        cwd=ROOT, env=child_env(run_id), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    stack = paths.runs_dir() / run_id / "stack.json"
+    deadline = time.monotonic() + 120
+    while not stack.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert stack.exists(), "the stack was never applied"
+    os.killpg(child.pid, signal.SIGKILL)  # no teardown can run
+    child.wait(timeout=30)
+    assert (paths.stack_dir() / "terraform.tfstate.d" / f"t-{run_id}-main").exists()
+    assert local_aws_processes(run_id), "the run's local AWS should have outlived it"
+
+    dry = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
+                          "--dry-run"], cwd=ROOT, env=child_env(run_id), capture_output=True, text=True, timeout=120)
+    assert f"would remove t-{run_id}-main" in dry.stdout
+    assert (paths.stack_dir() / "terraform.tfstate.d" / f"t-{run_id}-main").exists()
+
+    swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id],
+                           cwd=ROOT, env=child_env(run_id), capture_output=True, text=True, timeout=300)
+    assert swept.returncode == 0, swept.stderr
+    assert f"destroyed and deleted t-{run_id}-main" in swept.stdout
+    assert_nothing_left(run_id)
+
+
+def test_sweep_never_touches_named_workspaces(tmp_path):
+    from harness import sweep
+
+    named = paths.stack_dir() / "terraform.tfstate.d" / "keep-me-named"
+    named.mkdir(parents=True, exist_ok=True)
+    try:
+        assert all(not lo.workspace.startswith("keep-me") for lo in sweep.throwaway_leftovers(0))
+    finally:
+        named.rmdir()
+
+
 BROKEN_VARIANTS = {
     "no-binary-media-types": (["--stack-var", "binary_media_types=[]"],
                               ["tests/e2e/test_integrity.py", "-k", "invalid_utf8 or every-byte or png"]),

@@ -71,8 +71,8 @@ def _target_for(args: argparse.Namespace, name: str, creating: bool) -> Target:
 
 
 def _deployer(target: Target) -> Deployer:
+    deployer = Deployer(target, on_command=_progress)  # checks the stack directory and toolchain first
     target.check_reachable()
-    deployer = Deployer(target, on_command=_progress)
     deployer.prepare()
     return deployer
 

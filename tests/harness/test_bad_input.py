@@ -1,0 +1,102 @@
+"""Every row of the README's troubleshooting table: one clear error, no traceback, nothing changed."""
+
+import fcntl
+import subprocess
+import sys
+
+import pytest
+
+from harness import paths
+from harness.localaws.process import start
+from harness.workspace import child_run_environment, new_run_id
+
+pytestmark = pytest.mark.slow
+
+
+def harness(*args: str, env: dict | None = None, unset: tuple = ()) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in {**child_run_environment(), **(env or {})}.items() if k not in unset}
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=paths.project_root(),
+                          env=environment, capture_output=True, text=True, timeout=300)
+
+
+def snapshot() -> tuple:
+    state = paths.stack_dir() / "terraform.tfstate.d"
+    return (sorted(p.name for p in state.iterdir()) if state.exists() else [],
+            sorted(p.name for p in paths.workspaces_dir().glob("*.json")) if paths.workspaces_dir().exists() else [])
+
+
+def assert_clear_error(result: subprocess.CompletedProcess, expected: str) -> None:
+    """Exit 2, the expected cause, a hint saying what to do, and no traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert expected in result.stderr, result.stderr
+    assert "  -> " in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"TERRAFORM_BIN": "/nonexistent/terraform"}, "does not exist"),
+    ({"TERRAFORM_BIN": "/bin/false"}, "does not behave like Terraform"),
+])
+def test_bad_terraform_binary(env, expected):
+    assert_clear_error(harness("doctor", env=env), expected)
+
+
+def test_corrupt_provider_mirror(tmp_path):
+    env = {"HARNESS_DATA_DIR": str(tmp_path), "HARNESS_PROVIDER_SOURCE": "mirror"}
+    assert harness("setup", env=env).returncode == 0
+    zip_path = next(tmp_path.glob("toolchain/mirror/**/*.zip"))
+    zip_path.unlink()
+    zip_path.write_bytes(b"PK\x03\x04 not a zip")
+    assert_clear_error(harness("doctor", env=env), "is corrupt")
+    assert zip_path.read_bytes() == b"PK\x03\x04 not a zip"  # reported, not silently replaced
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["up", "--workspace", "default"], "is reserved"),
+    (["up", "--workspace", "Bad_Name"], "is not allowed"),
+    (["up", "--workspace", "ok-name", "--target", "moon"], "unknown target"),
+    (["up", "--workspace", "ok-name", "--target", "endpoint"], "needs an endpoint URL"),
+    (["up", "--workspace", "ok-name", "--target", "endpoint", "--endpoint", "http://127.0.0.1:9"], "does not answer"),
+    (["localaws", "--host", "0.0.0.0", "--port", "0"], "not a loopback address"),
+])
+def test_bad_arguments_change_nothing(args, expected):
+    before = snapshot()
+    assert_clear_error(harness(*args), expected)
+    assert snapshot() == before
+
+
+def test_missing_aws_credentials(tmp_path):
+    unset = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+    env = {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+           "AWS_EC2_METADATA_DISABLED": "true"}
+    before = snapshot()
+    result = harness("up", "--workspace", "ok-name", "--target", "aws", env=env, unset=unset)
+    assert_clear_error(result, "no AWS credentials")
+    assert snapshot() == before
+
+
+def test_missing_stack_directory(tmp_path):
+    (tmp_path / "terraform").mkdir()
+    result = harness("up", "--workspace", "ok-name", "--target", "endpoint", "--endpoint", "http://127.0.0.1:9",
+                     env={"HARNESS_ROOT": str(tmp_path)})
+    assert_clear_error(result, "the stack directory")
+
+
+def test_state_lock_held_by_another_run(tmp_path):
+    server = start(log_file=tmp_path / "localaws.log")
+    name = f"locked-{new_run_id()}"
+    try:
+        up = harness("up", "--workspace", name, "--target", "endpoint", "--endpoint", server.endpoint)
+        assert up.returncode == 0, up.stderr
+        state_file = paths.stack_dir() / "terraform.tfstate.d" / name / "terraform.tfstate"
+        state_before = state_file.read_bytes()
+        with state_file.open("rb+") as handle:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)  # what a running Terraform holds
+            result = harness("down", "--workspace", name)
+        assert_clear_error(result, "another run holds the state lock")
+        assert "force-unlock" in result.stderr
+        assert state_file.read_bytes() == state_before
+    finally:
+        assert harness("down", "--workspace", name).returncode == 0
+        server.stop()
+    assert not (paths.workspaces_dir() / f"{name}.json").exists()

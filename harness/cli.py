@@ -229,6 +229,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    from harness import soak
+
+    output = paths.reports_dir() / "soak.json"
+    report = soak.run(args.cycles, args.max_seconds, output)
+    print(f"soak: {report['cycles_run']}/{report['cycles_requested']} cycles, {report['failures']} failure(s), "
+          f"{report['leaks']} leak(s); local AWS RSS {report['rss_start_mb']} MB at start, "
+          f"{min(report['rss_after_cycles_mb'], default=0)}-{max(report['rss_after_cycles_mb'], default=0)} MB "
+          f"after cycles (second-half growth {report['rss_growth_second_half_mb']} MB); {output}")
+    return 1 if report["failures"] or report["leaks"] else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness import bench
 
@@ -295,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--run-id", help="only what this run left")
     sweep_cmd.add_argument("--dry-run", action="store_true", help="say what would be removed")
     sweep_cmd.set_defaults(func=cmd_sweep)
+
+    soak_cmd = sub.add_parser("soak", help="N full up-check-down cycles: leaks, failures, memory")
+    soak_cmd.add_argument("--cycles", type=int, default=10, help="cycles to run (max 500)")
+    soak_cmd.add_argument("--max-seconds", type=float, default=3600, help="stop after this long")
+    soak_cmd.set_defaults(func=cmd_soak)
 
     bench = sub.add_parser("bench", help="benchmark a full cycle, throughput, memory, scaling")
     bench.add_argument("--cycles", type=int, default=5, help="full cycles to time (max 20)")

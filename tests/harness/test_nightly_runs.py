@@ -69,3 +69,22 @@ def test_report_renders_its_plots_in_headless_chromium(three_runs):
     assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1000
     # The plots occupy the lower part of the page: it must not be blank.
     assert float(pixels[800:, :, :3].std()) > 0.05
+
+
+SECRET_PATTERNS = [
+    r"\b(AKIA|ASIA)[A-Z0-9]{16}\b",  # access key ids (ASIA: STS session keys, like the role's)
+    r"FQoGZXIvYXdzE",  # the prefix of STS session tokens
+    r"(?i)(secret_?access_?key|session_?token)\W{0,3}[:=]",
+]
+
+
+def test_no_secret_in_reports_junit_history_or_logs(three_runs):
+    import re
+
+    reports, _ = three_runs
+    files = [*reports.iterdir(), *paths.data_dir().glob("*.log")]
+    assert {p.name for p in files} >= {"history.jsonl", "index.html", "nightly-junit.xml"}
+    for path in files:
+        text = path.read_text(errors="replace")
+        for pattern in SECRET_PATTERNS:
+            assert not re.search(pattern, text), f"{pattern} found in {path}"

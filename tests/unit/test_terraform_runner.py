@@ -1,0 +1,76 @@
+"""The runner's own logic, with a stand-in binary: argv, retries, typed errors, env."""
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from harness.errors import StateLockedError, TerraformError
+from harness.terraform import TerraformRunner
+from harness.toolchain import TerraformBinary, Toolchain
+
+SCRIPT = """#!/bin/sh
+echo "$*" >> "{calls}"
+echo "TF_WORKSPACE=$TF_WORKSPACE" >> "{calls}"
+count=$(grep -c . "{calls}")
+{body}
+"""
+
+
+def runner_with(tmp_path: Path, body: str) -> tuple[TerraformRunner, Path]:
+    calls = tmp_path / "calls.log"
+    fake = tmp_path / "terraform"
+    fake.write_text(SCRIPT.format(calls=calls, body=body))
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    tools = Toolchain(TerraformBinary(str(fake), "1.15.5", "TERRAFORM_BIN", "terraform"), "mirror", "test",
+                      str(tmp_path / "rc"))
+    return TerraformRunner(tools, tmp_path, {"EXTRA": "1"}, workspace="t-abc-main"), calls
+
+
+def test_destroy_sends_auto_approve_never_force(tmp_path):
+    runner, calls = runner_with(tmp_path, "exit 0")
+    runner.destroy({"region": "us-east-1"})
+    line = calls.read_text().splitlines()[0]
+    assert line.startswith("destroy") and "-auto-approve" in line and "-force" not in line
+    assert "-var-file=" in line and "TF_WORKSPACE=t-abc-main" in calls.read_text()
+
+
+def test_known_retryable_error_is_retried_a_bounded_number_of_times(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr("harness.terraform.RETRY_SLEEP_SECONDS", 0)
+    runner, calls = runner_with(tmp_path, 'echo "Error: ThrottlingException: Rate exceeded" >&2; exit 1')
+    with pytest.raises(TerraformError, match="Rate exceeded"):
+        runner.apply({})
+    assert sum(1 for line in calls.read_text().splitlines() if line.startswith("apply")) == 3  # 1 + 2 retries
+    assert "API throttling" in caplog.text
+
+
+def test_retry_then_success(tmp_path, monkeypatch):
+    monkeypatch.setattr("harness.terraform.RETRY_SLEEP_SECONDS", 0)
+    runner, calls = runner_with(
+        tmp_path, '[ "$count" -le 2 ] && { echo "RequestError: send request failed" >&2; exit 1; }; exit 0')
+    runner.apply({})
+    assert sum(1 for line in calls.read_text().splitlines() if line.startswith("apply")) == 2
+
+
+def test_other_errors_are_not_retried_and_carry_terraforms_words(tmp_path):
+    runner, calls = runner_with(tmp_path, 'echo "Error: Invalid reference in main.tf" >&2; exit 1')
+    with pytest.raises(TerraformError) as info:
+        runner.apply({})
+    assert "Invalid reference in main.tf" in str(info.value)
+    assert sum(1 for line in calls.read_text().splitlines() if line.startswith("apply")) == 1
+
+
+def test_lock_errors_are_typed_with_the_unlock_command(tmp_path):
+    runner, _ = runner_with(tmp_path, 'printf "Error acquiring the state lock\\n  ID:  1234-abcd\\n" >&2; exit 1')
+    with pytest.raises(StateLockedError) as info:
+        runner.apply({})
+    assert "force-unlock 1234-abcd" in info.value.hint
+
+
+def test_workspace_commands_never_rely_on_the_shared_environment_file(tmp_path):
+    runner, calls = runner_with(tmp_path, 'echo "* default"; exit 0')
+    runner.new_workspace("t-new-ws")
+    log = calls.read_text()
+    lines = log.splitlines()
+    assert lines[0:2] == ["workspace list -no-color", "TF_WORKSPACE=default"]
+    assert lines[2:4] == ["workspace new -no-color t-new-ws", "TF_WORKSPACE=t-new-ws"]

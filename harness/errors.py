@@ -40,6 +40,10 @@ class StateLockedError(TerraformError):
     """Another process holds the state lock."""
 
 
+class StateCorruptError(TerraformError):
+    """The state file cannot be read; the harness leaves it untouched."""
+
+
 class WorkspaceError(HarnessError):
     """A workspace name or workspace operation is not allowed."""
 

@@ -33,12 +33,14 @@ from typing import Any
 from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
-from harness.errors import StateLockedError, TerraformError
+from harness.errors import StateCorruptError, StateLockedError, TerraformError
 from harness.toolchain import Toolchain
 
 log = logging.getLogger("harness.terraform")
 
 GRACEFUL_STOP_SECONDS = 120.0
+CORRUPT_STATE_PATTERN = re.compile(r"Unsupported state file format|state snapshot.*(invalid|corrupt)|"
+                                   r"Failed to load state", re.I)
 LOCK_PATTERN = re.compile(r"Error acquiring the state lock|state (is )?locked", re.I)
 # Bounded retries for errors that are known to pass (eventual consistency on AWS).
 RETRYABLE_ERRORS: dict[str, str] = {
@@ -133,6 +135,17 @@ class TerraformRunner:
 
     def _error(self, command: str, result: CommandResult) -> TerraformError:
         label = f"terraform {command}" + (f" (workspace {self.workspace})" if self.workspace else "")
+        # Checked before the lock: Terraform reports an unreadable state while locking it.
+        if CORRUPT_STATE_PATTERN.search(result.stderr):
+            state = self.state_file()
+            backup = state.with_name(state.name + ".backup")
+            return StateCorruptError(
+                label, result.returncode, result.stdout, result.stderr,
+                f"the state file {state} cannot be read; the harness left it untouched. "
+                + (f"Terraform's previous state is in {backup}: inspect both, then restore with "
+                   f"`cp {backup} {state}`" if backup.exists() else "no backup exists next to it; restore it "
+                   "from your own backup or version history"),
+            )
         if LOCK_PATTERN.search(result.stderr):
             lock_id = re.search(r"ID:\s+(\S+)", result.stderr)
             return StateLockedError(
@@ -187,6 +200,12 @@ class TerraformRunner:
                         name, process.pid)
             raise
         log.warning("terraform %s interrupted after %.1fs", name, time.monotonic() - started)
+
+    def state_file(self) -> Path:
+        """Where the local backend keeps this workspace's state."""
+        if not self.workspace or self.workspace == "default":
+            return self.stack_dir / "terraform.tfstate"
+        return self.stack_dir / "terraform.tfstate.d" / self.workspace / "terraform.tfstate"
 
     # --- commands -----------------------------------------------------------------
 

@@ -100,3 +100,22 @@ def test_state_lock_held_by_another_run(tmp_path):
         assert harness("down", "--workspace", name).returncode == 0
         server.stop()
     assert not (paths.workspaces_dir() / f"{name}.json").exists()
+
+
+def test_corrupt_state_file_is_left_untouched_and_the_backup_pointed_to(tmp_path):
+    server = start(log_file=tmp_path / "localaws.log")
+    name = f"corrupt-{new_run_id()}"
+    try:
+        assert harness("up", "--workspace", name, "--target", "endpoint", "--endpoint", server.endpoint).returncode == 0
+        assert harness("up", "--workspace", name).returncode == 0  # a second apply leaves a .backup
+        state_file = paths.stack_dir() / "terraform.tfstate.d" / name / "terraform.tfstate"
+        good = state_file.read_bytes()
+        state_file.write_bytes(b'{"version": 4, "serial": ')
+        result = harness("down", "--workspace", name)
+        assert_clear_error(result, "cannot be read; the harness left it untouched")
+        assert "terraform.tfstate.backup" in result.stderr and "another run" not in result.stderr
+        assert state_file.read_bytes() == b'{"version": 4, "serial": '
+        state_file.write_bytes(good)
+    finally:
+        assert harness("down", "--workspace", name).returncode == 0
+        server.stop()

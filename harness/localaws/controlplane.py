@@ -230,7 +230,29 @@ def _patch_bucket_policy_conditions() -> None:
     FakeBucket.get_permission = get_permission
 
 
+def _patch_no_instance_tracking() -> None:
+    """Gap (memory): moto appends every model instance it ever creates (each S3 key, and
+    the deep copies ListObjectVersions makes of keys *with their bodies*) to a class-level
+    `instances_tracked` list, only to dispose them on reset. A long-lived server then grows
+    without bound (measured: +1 MiB per soak cycle). Instances are no longer tracked; they
+    are freed normally, and FakeKey.__del__ disposes its buffer.
+    """
+    import warnings
+
+    from moto.core import common_models
+    from moto.core.model_instances import reset_model_data
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    common_models.BaseModel.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
+    reset_model_data()
+    # Disposal by __del__ is now the normal path, not a leak worth a warning.
+    warnings.filterwarnings("ignore", message="S3 key was not disposed of in time")
+
+
 PATCHES: list[tuple[str, Callable[[], None]]] = [
+    ("no unbounded instance tracking", _patch_no_instance_tracking),
     ("bucket policy conditions", _patch_bucket_policy_conditions),
     ("CreateRestApi keeps binaryMediaTypes", _patch_create_rest_api_keeps_binary_media_types),
     ("binaryMediaTypes patch paths", _patch_binary_media_type_patch_paths),

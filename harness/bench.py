@@ -56,13 +56,6 @@ def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
     """init, apply, checks, destroy, repeated; per-phase min/median/max."""
     deployer = Deployer(target)
@@ -141,14 +134,14 @@ def measure_throughput(target: Target, outputs: Any, repeats: int) -> dict[str, 
 
 def measure_peak_memory(server: localaws_process.LocalAwsProcess, outputs: Any, clients: int) -> dict[str, Any]:
     body = os.urandom(SIZES["9.5MiB"])
-    before = rss_mb(server.pid)
+    before = server.rss_mb()
     peak = before
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, rss_mb(server.pid))
+            peak = max(peak, server.rss_mb())
             time.sleep(0.005)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -165,7 +158,7 @@ def measure_peak_memory(server: localaws_process.LocalAwsProcess, outputs: Any, 
     assert set(statuses) == {200}, statuses
     # Sampled during this window only: VmHWM would include every earlier phase.
     return {"clients": clients, "body_MiB": 9.5, "rss_before_mb": round(before, 1),
-            "peak_rss_mb": round(peak, 1), "lifetime_high_water_mb": round(rss_mb(server.pid, "VmHWM"), 1)}
+            "peak_rss_mb": round(peak, 1), "lifetime_high_water_mb": round(server.rss_mb("VmHWM"), 1)}
 
 
 def measure_scaling(worker_counts: list[int], deadline: float) -> dict[str, Any]:
@@ -202,7 +195,7 @@ def run(cycles: int = 5, repeats: int = 5, workers: tuple[int, ...] = (1, 2, 4),
     }
     try:
         target = Target("local", server.endpoint)
-        report["startup_rss_mb"] = round(rss_mb(server.pid), 1)
+        report["startup_rss_mb"] = round(server.rss_mb(), 1)
         report["cycles"] = run_cycles(target, cycles, deadline)
         deployer = Deployer(target)
         deployer.prepare()

@@ -231,7 +231,7 @@ def object_key(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    config = getattr(report, "_harness_config", None) or _CONFIG.get("config")
+    config = _CONFIG.get("config")
     if config is None or not _is_controller(config):
         return
     results = config._harness_results  # type: ignore[attr-defined]

@@ -22,13 +22,6 @@ from harness.workspace import Deployer, Workspace, new_run_id, throwaway_workspa
 MAX_CYCLES = 500
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def leftovers(target: Target, stack_dir: Path, run_id: str) -> dict[str, int]:
     state_root = stack_dir / "terraform.tfstate.d"
     return {
@@ -50,7 +43,7 @@ def run(cycles: int, max_seconds: float = 3600, output: Path | None = None) -> d
         target = Target("local", server.endpoint)
         deployer = Deployer(target)
         deployer.prepare()
-        start_rss = rss_mb(server.pid)
+        start_rss = server.rss_mb()
         for index in range(cycles):
             if time.monotonic() > deadline:
                 break
@@ -66,7 +59,7 @@ def run(cycles: int, max_seconds: float = 3600, output: Path | None = None) -> d
                 error = f"{type(exc).__name__}: {exc}"[:300]
             left = leftovers(target, deployer.stack_dir, run_id)
             history.append({"cycle": index, "seconds": round(time.monotonic() - started, 2), "error": error,
-                            "leftovers": left, "rss_mb": round(rss_mb(server.pid), 1)})
+                            "leftovers": left, "rss_mb": round(server.rss_mb(), 1)})
         # Anything a failed cycle could not destroy is swept here, so the soak itself leaks nothing.
         for name in deployer.runner.workspaces():
             if name.startswith(f"t-{run_id}-"):

@@ -103,10 +103,11 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
             continue
         delete_record(leftover.workspace)
         removed += 1
+    still_in_state = [lo.workspace for lo in throwaway_leftovers(0, run_id)]
     for run_dir in sorted(paths.runs_dir().glob("*")) if paths.runs_dir().exists() else []:
         if run_id and run_dir.name != run_id:
             continue
-        if any(lo.workspace.startswith(f"{THROWAWAY_PREFIX}{run_dir.name}-") for lo in throwaway_leftovers(0)):
+        if any(name.startswith(f"{THROWAWAY_PREFIX}{run_dir.name}-") for name in still_in_state):
             continue
         if time.time() - run_dir.stat().st_mtime < older_than:
             continue

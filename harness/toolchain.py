@@ -165,8 +165,13 @@ def cli_config_path() -> Path:
     return paths.toolchain_dir() / "terraformrc"
 
 
-def verify_mirror(zip_path: Path | None = None) -> None:
-    """Check that the mirror holds a readable provider zip; raise ToolchainError if not."""
+def verify_mirror(zip_path: Path | None = None, full: bool = False) -> None:
+    """Check that the mirror holds a readable provider zip; raise ToolchainError if not.
+
+    The routine check reads only the zip's central directory (a damaged or truncated
+    file fails it); `full` also CRC-checks every member (~0.4 s for 38 MB), which is
+    done when the mirror is built.
+    """
     zip_path = zip_path or mirror_zip_path()
     hint = "rebuild it with `harness setup --force` (or `make setup`)"
     if not zip_path.exists():
@@ -174,7 +179,7 @@ def verify_mirror(zip_path: Path | None = None) -> None:
     try:
         with zipfile.ZipFile(zip_path) as archive:
             names = archive.namelist()
-            broken = archive.testzip()
+            broken = archive.testzip() if full else None
     except (zipfile.BadZipFile, OSError) as exc:
         raise ToolchainError(f"the provider mirror's {zip_path} is corrupt: {exc}", hint) from exc
     if broken is not None or not any(n.startswith("terraform-provider-aws") for n in names):
@@ -209,7 +214,7 @@ def build_mirror(force: bool = False) -> Path:
     except OSError:
         shutil.copyfile(source, tmp)
     os.replace(tmp, target)
-    verify_mirror(target)
+    verify_mirror(target, full=True)
     return target
 
 

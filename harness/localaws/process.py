@@ -64,6 +64,13 @@ class LocalAwsProcess:
             time.sleep(0.05)
         os.kill(self.pid, signal.SIGKILL)
 
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        """Resident memory (VmRSS) or its high-water mark (VmHWM), from /proc."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"endpoint": self.endpoint, "pid": self.pid}))

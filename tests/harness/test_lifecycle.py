@@ -34,6 +34,22 @@ def run_child(run_id: str, *args: str, timeout: float = 300) -> subprocess.Compl
     )
 
 
+def start_child_run(run_id: str, wait_for: str) -> subprocess.Popen:
+    """A child pytest on test_oversize.py in its own session; returns once `wait_for`
+    exists in its run directory (e.g. workspace.json: apply started; stack.json: applied)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/e2e/test_oversize.py"],
+        cwd=ROOT, env=child_env(run_id), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+    marker = paths.runs_dir() / run_id / wait_for
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), f"{wait_for} never appeared"
+    return child
+
+
 def local_aws_processes(run_id: str) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
@@ -73,16 +89,7 @@ def test_failing_check_leaves_nothing_behind(tmp_path):
 
 def test_ctrl_c_during_apply_leaves_nothing_behind():
     run_id = new_run_id()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/e2e/test_oversize.py"],
-        cwd=ROOT, env=child_env(run_id), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )
-    marker = paths.runs_dir() / run_id / "workspace.json"
-    deadline = time.monotonic() + 120
-    while not marker.exists() and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
-    assert marker.exists(), "apply never started"
+    child = start_child_run(run_id, "workspace.json")  # apply has started
     time.sleep(0.8)  # well inside the ~2 s apply
     os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     output, _ = child.communicate(timeout=180)
@@ -93,16 +100,7 @@ def test_ctrl_c_during_apply_leaves_nothing_behind():
 
 def test_sigkill_leaves_state_that_sweep_removes():
     run_id = new_run_id()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/e2e/test_oversize.py"],
-        cwd=ROOT, env=child_env(run_id), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    stack = paths.runs_dir() / run_id / "stack.json"
-    deadline = time.monotonic() + 120
-    while not stack.exists() and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
-    assert stack.exists(), "the stack was never applied"
+    child = start_child_run(run_id, "stack.json")  # the stack is applied
     os.killpg(child.pid, signal.SIGKILL)  # no teardown can run
     child.wait(timeout=30)
     assert (paths.stack_dir() / "terraform.tfstate.d" / f"t-{run_id}-main").exists()

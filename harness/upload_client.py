@@ -6,10 +6,12 @@ seen as failed, never retried into a pass.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -57,3 +59,67 @@ class UploadClient:
     def request(self, method: str, path: str, **kwargs: object) -> requests.Response:
         assert self.session is not None
         return self.session.request(method, f"{self.invoke_url}{path}", timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _split_url(url: str) -> tuple[str, str, int, str]:
+    parsed = urlsplit(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return parsed.scheme, parsed.hostname or "", port, parsed.path.rstrip("/")
+
+
+def send_raw(url: str, request: bytes, half_close: bool = True, timeout: float = 15.0) -> list[RawResponse]:
+    """Send bytes exactly as given to the host of `url`; return every response read.
+
+    For what `requests` refuses to send: folded or injected headers, lying
+    Content-Length, bodies that stop mid-stream, raw `..` segments. Reads until the server
+    closes the connection or `timeout` passes (bounded either way).
+    """
+    scheme, host, port, _ = _split_url(url)
+    deadline = time.monotonic() + timeout
+    raw = socket.create_connection((host, port), timeout=timeout)
+    sock = ssl.create_default_context().wrap_socket(raw, server_hostname=host) if scheme == "https" else raw
+    received = bytearray()
+    with sock:
+        sock.sendall(request)
+        if half_close and scheme == "http":
+            sock.shutdown(socket.SHUT_WR)
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                chunk = sock.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            received += chunk
+    return parse_responses(bytes(received))
+
+
+def parse_responses(data: bytes) -> list[RawResponse]:
+    """HTTP/1.1 responses one after another (Content-Length framed, or to the end)."""
+    responses = []
+    while data.startswith(b"HTTP/"):
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", len(rest)))
+        responses.append(RawResponse(int(lines[0].split()[1]), headers, rest[:length]))
+        data = rest[length:]
+    return responses
+
+
+def raw_put(url: str, headers: list[str], body: bytes) -> bytes:
+    """A PUT request to `url`'s path as given (no normalising); `headers` are raw lines, sent verbatim."""
+    parsed = urlsplit(url)
+    lines = [f"PUT {parsed.path or '/'} HTTP/1.1", f"Host: {parsed.netloc}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -251,7 +252,120 @@ def _patch_no_instance_tracking() -> None:
     warnings.filterwarnings("ignore", message="S3 key was not disposed of in time")
 
 
+MAX_KEY_BYTES = 1024  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html
+
+
+def _patch_key_length_limit() -> None:
+    """Gap: moto stores keys of any length; S3 answers 400 KeyTooLongError ("Your key is
+    too long") for a key over 1,024 bytes of UTF-8."""
+    from moto.s3 import responses as s3_responses
+    from moto.s3.exceptions import S3ClientError
+
+    class KeyTooLongError(S3ClientError):
+        code = 400
+
+        def __init__(self) -> None:
+            super().__init__("KeyTooLongError", "Your key is too long")
+
+    original = s3_responses.S3Response.put_object
+
+    def put_object(self: Any) -> Any:
+        if len(self.parse_key_name().encode()) > MAX_KEY_BYTES:
+            raise KeyTooLongError()
+        return original(self)
+
+    s3_responses.S3Response.put_object = put_object
+
+
+def _patch_atomic_conditional_put() -> None:
+    """Gap: moto checks `If-None-Match: *` and stores the object in two steps, so two
+    concurrent conditional PUTs of one key can both succeed. S3 lets exactly one win
+    (the other gets 412), which Terraform's S3 lock file (`use_lockfile`) relies on."""
+    from moto.s3 import responses as s3_responses
+
+    original = s3_responses.S3Response.put_object
+    conditional_puts = threading.Lock()
+
+    def put_object(self: Any) -> Any:
+        if self.headers.get("If-None-Match") != "*":
+            return original(self)
+        with conditional_puts:
+            return original(self)
+
+    s3_responses.S3Response.put_object = put_object
+
+
+def _patch_keys_with_line_breaks() -> None:
+    """Gap: moto routes S3 object URLs with `.+`, which stops at a line feed, so a key with
+    LF gets a routing 404; S3 stores any UTF-8 key, control characters included."""
+    from moto.s3 import models as s3_models
+
+    original = s3_models.S3Backend._url_module.fget
+
+    def url_module(self: Any) -> Any:
+        module = original(self)  # moto reloads moto.s3.urls here, so fix it each time
+        for pattern in list(module.url_paths):
+            # A class, not a scoped flag: moto turns these into werkzeug rules by cutting at ")".
+            fixed = pattern.replace("(?P<key_name>.+)", r"(?P<key_name>[\s\S]+)").replace(
+                "(?P<key_name>/.*)", r"(?P<key_name>/[\s\S]*)")
+            if fixed != pattern:
+                module.url_paths[fixed] = module.url_paths.pop(pattern)
+        return module
+
+    s3_models.S3Backend._url_module = property(url_module)
+
+
+def wildcard_match(pattern: str, value: str) -> bool:
+    """IAM's ARN and action wildcards: `*` any run of characters (line breaks too), `?` one."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+def _patch_iam_wildcards_match_any_character() -> None:
+    """Gap: moto turns `*` into a regex `.*` without escaping the rest or DOTALL, so an
+    object key with a line feed falls outside `arn:aws:s3:::bucket/*` (AccessDenied), and
+    `.` in a bucket name matches any character."""
+    from moto.iam import access_control
+
+    access_control.IAMPolicyStatement._match = staticmethod(  # type: ignore[method-assign]
+        lambda pattern, string: wildcard_match(pattern, string) or None)
+
+
+class _RestApiTags:
+    """Gap: moto's Resource Groups Tagging API does not list API Gateway REST APIs, which
+    AWS's GetResources does (`apigateway:restapis`); the sweeper finds them there."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def iter_tagged_resources(self) -> Any:
+        from moto.core.resource_tagging import TaggedResource
+
+        partition = "aws"
+        for api in list(self.backend.apis.values()):
+            arn = f"arn:{partition}:apigateway:{self.backend.region_name}::/restapis/{api.id}"
+            yield TaggedResource(arn=arn, tags=dict(api.tags or {}), resource_type="apigateway:restapis")
+
+
+def _patch_tagging_api_lists_rest_apis() -> None:
+    from moto.resourcegroupstaggingapi import models as tagging_models
+
+    original = tagging_models.iter_taggable_backends
+
+    def iter_taggable_backends(account_id: str, region_name: str) -> Any:
+        yield from original(account_id, region_name)
+        if account_id in apigw_models.apigateway_backends:
+            yield _RestApiTags(apigw_models.apigateway_backends[account_id][region_name])
+
+    tagging_models.iter_taggable_backends = iter_taggable_backends
+
+
 PATCHES: list[tuple[str, Callable[[], None]]] = [
+    ("S3 key length limit", _patch_key_length_limit),
+    ("S3 keys with line breaks", _patch_keys_with_line_breaks),
+    ("IAM wildcards", _patch_iam_wildcards_match_any_character),
+    ("atomic conditional PUT", _patch_atomic_conditional_put),
+    ("tagging API lists REST APIs", _patch_tagging_api_lists_rest_apis),
     ("no unbounded instance tracking", _patch_no_instance_tracking),
     ("bucket policy conditions", _patch_bucket_policy_conditions),
     ("CreateRestApi keeps binaryMediaTypes", _patch_create_rest_api_keeps_binary_media_types),

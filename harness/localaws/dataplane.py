@@ -67,6 +67,13 @@ MAX_DRAIN_BYTES = 64 * 1024 * 1024
 ROLE_SESSION_SECONDS = 3600
 API_GATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 ROLE_REFRESH_MARGIN_SECONDS = 300
+# Unconfirmed: whether API Gateway resolves raw `.`/`..` path segments (RFC 3986 5.2.4)
+# before routing. Resolving them is what URL-normalising front ends do, and means a raw
+# `/{bucket}/../{other}/{key}` is routed as `/{other}/{key}`, where IAM decides. A `..`
+# sent percent-encoded (`%2E%2E%2F`) is data inside one segment either way.
+RESOLVE_DOT_SEGMENTS_BEFORE_ROUTING = True
+# Unconfirmed: the status when a client stops sending a body and the idle timeout passes.
+REQUEST_TIMEOUT_STATUS = 408
 
 EXECUTE_API_HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.[^:]+(:\d+)?$", re.I)
 USER_REQUEST_PATH = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<rest>/.*)?$")
@@ -139,7 +146,28 @@ def parse_invocation(environ: dict[str, Any]) -> tuple[str, str, str, str] | Non
     return None
 
 
+def resolve_dot_segments(encoded_path: str) -> str:
+    """RFC 3986 remove_dot_segments on raw (still encoded) segments; `..` never climbs above `/`."""
+    output: list[str] = []
+    segments = encoded_path.split("/")[1:] if encoded_path.startswith("/") else encoded_path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if output:
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    return "/" + "/".join(output)
+
+
 def _segments(encoded_path: str) -> list[str]:
+    if RESOLVE_DOT_SEGMENTS_BEFORE_ROUTING:
+        encoded_path = resolve_dot_segments(encoded_path)
     parts = encoded_path.strip("/").split("/") if encoded_path.strip("/") else []
     return [unquote(part) for part in parts]
 
@@ -296,7 +324,11 @@ class DataPlane:
         if route is None or method is None:
             self._drain(environ)
             return missing_authentication_token()
-        body = self._read_body(environ)
+        try:
+            body = self._read_body(environ)
+        except TimeoutError:  # the client went quiet mid-body and the idle timeout passed
+            body = _json_message(REQUEST_TIMEOUT_STATUS, "Request timed out", "RequestTimeoutException")
+            body.close_connection = True
         if isinstance(body, GatewayResponse):
             return body
         headers = _request_headers(environ)
@@ -348,10 +380,9 @@ class DataPlane:
         stream = environ["wsgi.input"]
         declared = environ.get("CONTENT_LENGTH")
         if declared:
-            try:
-                length = int(declared)
-            except ValueError:
+            if not declared.strip().isdigit():
                 return _json_message(400, "Invalid Content-Length", "BadRequestException")
+            length = int(declared)
             if length > MAX_PAYLOAD_BYTES:
                 close = length > MAX_DRAIN_BYTES
                 if not close:
@@ -359,7 +390,9 @@ class DataPlane:
                 return payload_too_large(close)
             body = stream.read(length) if length else b""
             if len(body) < length:  # the client stopped mid-stream
-                return _json_message(400, "Request body incomplete", "BadRequestException")
+                response = _json_message(400, "Request body incomplete", "BadRequestException")
+                response.close_connection = True
+                return response
             return body
         if not environ.get("wsgi.input_terminated"):
             return b""
@@ -564,7 +597,8 @@ def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 _REASONS = {
-    200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
+    200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+    413: "Payload Too Large",
     500: "Internal Server Error", 504: "Gateway Timeout",
 }
 

@@ -23,6 +23,36 @@ from harness.errors import LocalAwsError
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PORT = 4566
+# A connection that sends nothing for this long is closed (a body that stops mid-stream
+# must not hold a server thread forever). HARNESS_LOCALAWS_IDLE_TIMEOUT overrides it.
+DEFAULT_IDLE_TIMEOUT_SECONDS = 60.0
+
+
+def _idle_timeout() -> float:
+    try:
+        return float(os.environ.get("HARNESS_LOCALAWS_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT_SECONDS))
+    except ValueError:
+        return DEFAULT_IDLE_TIMEOUT_SECONDS
+
+
+def framing_error(headers: Any) -> str | None:
+    """Why a request's header block is unsafe to act on, or None.
+
+    Each of these lets two parsers disagree about where a request or a header ends
+    (request smuggling, header injection); AWS's front ends refuse them with 400, and so
+    does the local AWS, before any service sees the request.
+    """
+    lengths = headers.get_all("Content-Length") or []
+    if len(set(lengths)) > 1:
+        return "conflicting Content-Length headers"
+    if lengths and not lengths[0].strip().isdigit():
+        return "Content-Length is not a non-negative integer"
+    if lengths and headers.get("Transfer-Encoding"):
+        return "both Content-Length and Transfer-Encoding"
+    for name, value in headers.items():
+        if any(c in value for c in "\r\n\x00"):
+            return f"header {name} contains a line break or NUL (folded or injected header)"
+    return None
 
 
 def _prepare_environment() -> None:
@@ -115,7 +145,7 @@ def _check_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def make_server(host: str, port: int) -> Any:
+def make_server(host: str, port: int, idle_timeout: float | None = None) -> Any:
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as werkzeug_make_server
 
@@ -123,6 +153,17 @@ def make_server(host: str, port: int) -> Any:
 
     class QuietHandler(WSGIRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: the provider makes many small calls
+        timeout = idle_timeout or _idle_timeout()
+
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            problem = framing_error(self.headers)
+            if problem:
+                self.close_connection = True
+                self.send_error(400, "Bad Request", problem)
+                return False
+            return True
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             if os.environ.get("HARNESS_LOCALAWS_LOG"):
@@ -154,8 +195,9 @@ def reset_backends() -> None:
 class LocalAws:
     """The local AWS in a background thread of this process, on an ephemeral port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, idle_timeout: float | None = None) -> None:
         self.host = host
+        self._idle_timeout = idle_timeout
         self._requested_port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -172,7 +214,7 @@ class LocalAws:
         return f"{self.endpoint}/restapis/{api_id}/{stage}/_user_request_"
 
     def start(self) -> LocalAws:
-        self._server = make_server(self.host, self._requested_port)
+        self._server = make_server(self.host, self._requested_port, self._idle_timeout)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

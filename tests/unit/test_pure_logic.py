@@ -70,7 +70,8 @@ RESOURCES = [
         ("/b/a%2Fb%20c", "/{bucket}/{filename}", {"bucket": "b", "filename": "a/b c"}),
         ("/static/x", "/static/{filename}", {"filename": "x"}),
         ("/files/a/b/c", "/files/{proxy+}", {"proxy": "a/b/c"}),
-        ("/b/..", "/{bucket}/{filename}", {"bucket": "b", "filename": ".."}),
+        ("/b/%2E%2E", "/{bucket}/{filename}", {"bucket": "b", "filename": ".."}),  # encoded: data
+        ("/x/../b/k", "/{bucket}/{filename}", {"bucket": "b", "filename": "k"}),  # raw: resolved first
     ],
 )
 def test_route_matching_prefers_literals_and_decodes(path, template, params):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.targets import Target
 from harness.workspace import (
+    LOCK_TIMEOUT_ENV,
     Deployer,
     Workspace,
     delete_record,
@@ -38,6 +41,24 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", default=None, help="endpoint URL for --target endpoint")
     parser.add_argument("--region", default=None, help="AWS region (default us-east-1)")
     parser.add_argument("--profile", default=None, help="AWS profile for --target aws")
+    parser.add_argument("--backend", default=None, metavar="s3://BUCKET/KEY",
+                        help="keep state in S3 with a native lock file (Terraform >= 1.10); "
+                             "?region=R&endpoint=URL optional; default: local state (or HARNESS_BACKEND)")
+    parser.add_argument("--lock-timeout", default=None, metavar="DURATION",
+                        help="wait this long (e.g. 5m) for another run's state lock instead of failing")
+
+
+def _use_backend(args: argparse.Namespace, name: str | None = None) -> None:
+    """--backend, else the workspace record's backend, for every Deployer in this process."""
+    from harness import backend
+
+    url = getattr(args, "backend", None) or ((load_record(name) or {}).get("backend") if name else None)
+    if url:
+        os.environ[backend.BACKEND_ENV] = backend.S3Backend.parse(url).url
+    if getattr(args, "lock_timeout", None):
+        if not re.fullmatch(r"\d+[smh]", args.lock_timeout):
+            raise HarnessError(f"--lock-timeout {args.lock_timeout!r} is not a duration", "e.g. 30s, 5m or 1h")
+        os.environ[LOCK_TIMEOUT_ENV] = args.lock_timeout
 
 
 def _progress(phase: str, seconds: float) -> None:
@@ -57,6 +78,7 @@ def _persistent_local_aws() -> localaws_process.LocalAwsProcess:
 
 
 def _target_for(args: argparse.Namespace, name: str, creating: bool) -> Target:
+    _use_backend(args, name)
     record = load_record(name)
     if record and not args.target and not args.endpoint:
         return Target.from_record(record["target"])
@@ -154,6 +176,15 @@ def cmd_down(args: argparse.Namespace) -> int:
         server.stop()
         state.unlink(missing_ok=True)
         print("stopped the local AWS (no named workspace uses it any more)", file=sys.stderr)
+    return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Break a stale state lock left by a killed run (Terraform's force-unlock)."""
+    name = validate_workspace_name(args.workspace)
+    deployer = _deployer(_target_for(args, name, creating=False))
+    deployer.runner.for_workspace(name).force_unlock(args.lock_id)
+    print(f"released lock {args.lock_id} of workspace {name}", file=sys.stderr)
     return 0
 
 
@@ -283,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--workspace", required=True)
         _add_target_options(command)
         command.set_defaults(func=func)
+
+    unlock = sub.add_parser("unlock", help="break a stale state lock a killed run left (as the lock error prints)")
+    unlock.add_argument("--workspace", required=True)
+    unlock.add_argument("--lock-id", required=True)
+    _add_target_options(unlock)
+    unlock.set_defaults(func=cmd_unlock)
 
     drift_cmd = sub.add_parser("drift", help="report drift and pending changes of a named workspace")
     drift_cmd.add_argument("--workspace", required=True)

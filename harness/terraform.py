@@ -74,8 +74,12 @@ class TerraformRunner:
         env: Mapping[str, str] | None = None,
         workspace: str | None = None,
         on_command: Any = None,
+        lock_timeout: str | None = None,
+        backend_url: str | None = None,
     ) -> None:
         self.toolchain = toolchain
+        self.lock_timeout = lock_timeout  # e.g. "60s": wait for another run's lock instead of failing
+        self.backend_url = backend_url  # None: local state
         self.stack_dir = Path(stack_dir)
         self.extra_env = dict(env or {})
         self.workspace = workspace
@@ -86,7 +90,8 @@ class TerraformRunner:
 
     def for_workspace(self, workspace: str | None) -> TerraformRunner:
         return TerraformRunner(
-            self.toolchain, self.stack_dir, self.extra_env, workspace, self.on_command
+            self.toolchain, self.stack_dir, self.extra_env, workspace, self.on_command,
+            self.lock_timeout, self.backend_url,
         )
 
     # --- process ------------------------------------------------------------------
@@ -147,12 +152,19 @@ class TerraformRunner:
                    "from your own backup or version history"),
             )
         if LOCK_PATTERN.search(result.stderr):
-            lock_id = re.search(r"ID:\s+(\S+)", result.stderr)
+            lock_id = re.search(r"Lock Info:\s+ID:\s+(\S+)", result.stderr)
+            holder = re.search(r"Who:\s+(.+)", result.stderr)
+            created = re.search(r"Created:\s+(.+)", result.stderr)
+            unlock = (f"harness unlock --workspace {self.workspace or 'default'} "
+                      f"--lock-id {lock_id.group(1) if lock_id else '<LOCK_ID>'} --backend '{self.backend_url}'")
+            stale = (f"If that run was killed, the lock is stale: break it with `{unlock}`" if self.backend_url else
+                     "Local state is locked by the operating system for as long as that process runs, so a "
+                     "killed run leaves no stale lock: find the running `terraform` process")
             return StateLockedError(
                 label, result.returncode, result.stdout, result.stderr,
-                "another run holds the state lock; wait for it to finish. If it was killed, "
-                f"break the stale lock with: terraform -chdir={self.stack_dir} force-unlock "
-                f"{lock_id.group(1) if lock_id else '<LOCK_ID>'}",
+                "another run holds the state lock"
+                + (f" ({holder.group(1).strip()}, since {created.group(1).strip()})" if holder and created else "")
+                + f"; wait for it to finish, or retry with --lock-timeout 5m to wait for it. {stale}",
             )
         return TerraformError(label, result.returncode, result.stdout, result.stderr)
 
@@ -281,11 +293,17 @@ class TerraformRunner:
         finally:
             os.unlink(var_file)
 
+    def _lock_options(self) -> dict[str, Any]:
+        return {"lock_timeout": self.lock_timeout} if self.lock_timeout else {}
+
     def apply(self, variables: Mapping[str, Any] | None = None) -> CommandResult:
-        return self._with_vars(variables, "apply", auto_approve=IsFlagged, input=False)
+        return self._with_vars(variables, "apply", auto_approve=IsFlagged, input=False, **self._lock_options())
 
     def destroy(self, variables: Mapping[str, Any] | None = None) -> CommandResult:
-        return self._with_vars(variables, "destroy", auto_approve=IsFlagged, input=False)
+        return self._with_vars(variables, "destroy", auto_approve=IsFlagged, input=False, **self._lock_options())
+
+    def force_unlock(self, lock_id: str) -> CommandResult:
+        return self.run("force-unlock", lock_id, force=IsFlagged)
 
     def plan(
         self,
@@ -294,7 +312,7 @@ class TerraformRunner:
         refresh_only: bool = False,
     ) -> bool:
         """Plan with -detailed-exitcode; True when there are changes."""
-        options: dict[str, Any] = {"detailed_exitcode": IsFlagged, "input": False}
+        options: dict[str, Any] = {"detailed_exitcode": IsFlagged, "input": False, **self._lock_options()}
         if out is not None:
             options["out"] = str(out)
         if refresh_only:

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import backend as backend_config
 from harness import paths, toolchain
+from harness.backend import S3Backend
 from harness.errors import HarnessError, WorkspaceError
 from harness.targets import Target, write_generated_files
 from harness.terraform import TerraformRunner
@@ -30,6 +32,7 @@ from harness.terraform import TerraformRunner
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RESERVED_NAMES = {"default"}
 THROWAWAY_PREFIX = "t-"
+LOCK_TIMEOUT_ENV = "HARNESS_LOCK_TIMEOUT"
 
 
 def new_run_id() -> str:
@@ -122,6 +125,8 @@ class Deployer:
     target: Target
     stack_dir: Path = field(default_factory=paths.stack_dir)
     on_command: Callable[[str, float], None] | None = None
+    backend: S3Backend | None = field(default_factory=backend_config.configured)
+    lock_timeout: str | None = field(default_factory=lambda: os.environ.get(LOCK_TIMEOUT_ENV))
     runner: TerraformRunner = field(init=False)
     tools: toolchain.Toolchain = field(init=False)
 
@@ -132,11 +137,15 @@ class Deployer:
                 "run from the project checkout, or set HARNESS_ROOT to it",
             )
         self.tools = toolchain.prepare()
+        if self.backend is not None:
+            self.backend.check_terraform(self.tools.binary.version)
+            self.stack_dir = self.backend.working_copy(self.stack_dir)
 
     def prepare(self, backend_config: dict[str, str] | None = None) -> TerraformRunner:
         guess = toolchain.MIRROR_PROVIDER_VERSION if self.tools.provider_source == "mirror" else None
         runner = TerraformRunner(self.tools, self.stack_dir, self.target.terraform_env(),
-                                 on_command=self.on_command)
+                                 on_command=self.on_command, lock_timeout=self.lock_timeout,
+                                 backend_url=self.backend.url if self.backend else None)
         write_generated_files(self.stack_dir, runner.provider_version() or guess)
         runner.init(backend_config)
         write_generated_files(self.stack_dir, runner.provider_version() or guess)
@@ -151,8 +160,9 @@ def _record_path(name: str) -> Path:
 def save_record(name: str, target: Target, run_id: str) -> None:
     path = _record_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"target": target.to_record(), "run_id": run_id,
-                                "created": time.time()}, indent=2))
+    state = backend_config.configured()
+    path.write_text(json.dumps({"target": target.to_record(), "run_id": run_id, "created": time.time(),
+                                "backend": state.url if state else None}, indent=2))
 
 
 def load_record(name: str) -> dict[str, Any] | None:

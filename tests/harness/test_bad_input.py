@@ -94,7 +94,7 @@ def test_state_lock_held_by_another_run(tmp_path):
             fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)  # what a running Terraform holds
             result = harness("down", "--workspace", name)
         assert_clear_error(result, "another run holds the state lock")
-        assert "force-unlock" in result.stderr
+        assert "no stale lock" in result.stderr
         assert state_file.read_bytes() == state_before
     finally:
         assert harness("down", "--workspace", name).returncode == 0

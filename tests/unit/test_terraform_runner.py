@@ -61,10 +61,14 @@ def test_other_errors_are_not_retried_and_carry_terraforms_words(tmp_path):
 
 
 def test_lock_errors_are_typed_with_the_unlock_command(tmp_path):
-    runner, _ = runner_with(tmp_path, 'printf "Error acquiring the state lock\\n  ID:  1234-abcd\\n" >&2; exit 1')
+    stderr = ("Error acquiring the state lock\\nRequestID: not-the-lock\\nLock Info:\\n  ID:  1234-abcd\\n"
+              "  Who:  ci@runner-2\\n  Created:  2026-11-27 10:00:00\\n")
+    runner, _ = runner_with(tmp_path, f'printf "{stderr}" >&2; exit 1')
+    runner.backend_url = "s3://state/e2e.tfstate?region=us-east-1"
     with pytest.raises(StateLockedError) as info:
         runner.apply({})
-    assert "force-unlock 1234-abcd" in info.value.hint
+    assert "--lock-id 1234-abcd --backend 's3://state/e2e.tfstate?region=us-east-1'" in info.value.hint
+    assert "ci@runner-2" in info.value.hint and "--lock-timeout" in info.value.hint
 
 
 def test_workspace_commands_never_rely_on_the_shared_environment_file(tmp_path):

@@ -1,6 +1,7 @@
 """The pytest plugin (entry point `pytest11`): options, fixtures, and teardown that always runs.
 
-Options: --target local|endpoint|aws, --endpoint URL, --region, --profile,
+Options: --target local|endpoint|aws, --endpoint URL, --region, --profile, --backend
+s3://BUCKET/KEY and --lock-timeout (shared state with native lock files),
 --workspace NAME (use an existing named workspace; no apply unless --apply; never
 destroyed), --keep (keep the throwaway workspace), --harness-summary PATH.
 
@@ -27,13 +28,14 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
-from harness import paths
+from harness import backend, paths
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.targets import Target
 from harness.upload_client import UploadClient
 from harness.workspace import (
+    LOCK_TIMEOUT_ENV,
     Deployer,
     StackOutputs,
     Workspace,
@@ -59,6 +61,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--workspace", default=None,
                     help="run against this existing named workspace (never destroyed)")
     group.addoption("--apply", action="store_true", help="with --workspace: apply it first")
+    group.addoption("--backend", default=None, metavar="s3://BUCKET/KEY",
+                    help="keep state in S3 with a native lock file (Terraform >= 1.10), e.g. to share "
+                         "named workspaces between CI runners; default: local state (or HARNESS_BACKEND)")
+    group.addoption("--lock-timeout", default=None, metavar="DURATION",
+                    help="wait this long (e.g. 5m) for another run's state lock instead of failing")
     group.addoption("--keep", action="store_true",
                     help="keep the throwaway workspace (prints how to remove it)")
     group.addoption("--stack-var", action="append", default=[], metavar="NAME=JSON",
@@ -79,6 +86,14 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["HARNESS_RUN_ID"] = run_id
         run_dir = paths.runs_dir() / run_id
         os.environ["HARNESS_RUN_DIR"] = str(run_dir)
+        # Workers and every Deployer read these from the environment.
+        if config.getoption("--backend"):
+            try:
+                os.environ[backend.BACKEND_ENV] = backend.S3Backend.parse(config.getoption("--backend")).url
+            except HarnessError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        if config.getoption("--lock-timeout"):
+            os.environ[LOCK_TIMEOUT_ENV] = config.getoption("--lock-timeout")
         config._harness_results = {}  # type: ignore[attr-defined]
         config._harness_started = time.time()  # type: ignore[attr-defined]
     tear_down_on_sigterm()

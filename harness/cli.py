@@ -255,8 +255,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from harness import sweep
 
-    removed = sweep.sweep(sweep.parse_duration(args.older_than), args.dry_run, args.run_id)
-    print(f"{'would remove' if args.dry_run else 'removed'} {removed} throwaway workspace(s)")
+    older_than = sweep.parse_duration(args.older_than)
+    removed = sweep.sweep(older_than, args.dry_run, args.run_id)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {removed} throwaway workspace(s)")
+    if args.target or args.endpoint:
+        target = Target(args.target or "endpoint", args.endpoint, args.region or "us-east-1", args.profile)
+        target.check_reachable()
+        tagged = sweep.sweep_tagged(target, older_than, args.dry_run, args.run_id)
+        print(f"{verb} {tagged} tagged resource(s) without state on {target.describe()}")
+    else:
+        print("resources without state were not searched: pass --target aws (or --endpoint URL) to find "
+              "them by their harness:* tags")
     return 0
 
 
@@ -339,10 +349,16 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd = sub.add_parser("report", help="render reports/index.html from the history")
     report_cmd.set_defaults(func=cmd_report)
 
-    sweep_cmd = sub.add_parser("sweep", help="remove what killed runs left (throwaway workspaces, run dirs)")
+    sweep_cmd = sub.add_parser("sweep", help="remove what killed runs left: throwaway workspaces, run dirs, "
+                               "tagged resources without state")
     sweep_cmd.add_argument("--older-than", default="1h", help="only leftovers older than this (30m, 2h, 1d)")
     sweep_cmd.add_argument("--run-id", help="only what this run left")
     sweep_cmd.add_argument("--dry-run", action="store_true", help="say what would be removed")
+    sweep_cmd.add_argument("--target", default=None, choices=("endpoint", "aws"),
+                           help="also remove tagged resources without state on this target")
+    sweep_cmd.add_argument("--endpoint", default=None, help="endpoint URL (implies --target endpoint)")
+    sweep_cmd.add_argument("--region", default=None, help="AWS region (default us-east-1)")
+    sweep_cmd.add_argument("--profile", default=None, help="AWS profile for --target aws")
     sweep_cmd.set_defaults(func=cmd_sweep)
 
     soak_cmd = sub.add_parser("soak", help="N full up-check-down cycles: leaks, failures, memory")

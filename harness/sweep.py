@@ -7,10 +7,13 @@ A run killed with SIGKILL cannot tear down. What it leaves is found by name and 
   record are removed (said so in the output);
 - run directories under `.harness/runs/` whose workspaces are gone: their local AWS, if
   still running, is stopped and the directory removed.
-Named workspaces, `default`, and anything without the `t-` prefix are never touched.
-
-Not done yet (issue 6): resources that have no state at all, found by their `harness:*`
-tags through the tagging API.
+- with `--target`/`--endpoint`: resources that have no state at all (an apply killed
+  before it wrote state, state lost), found by their `harness:workspace` tag: S3 buckets
+  and REST APIs through the Resource Groups Tagging API, IAM roles through IAM's own tag
+  listing (GetResources does not cover IAM roles). Only resources tagged with a
+  throwaway workspace whose state is gone are removed, oldest first by creation time.
+Named workspaces, `default`, anything without the `t-` prefix, and untagged resources
+are never touched.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 from harness import paths
 from harness.errors import HarnessError
@@ -28,6 +33,8 @@ from harness.localaws import process as localaws_process
 from harness.targets import Target
 from harness.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
 
+TAG_RUN_ID = "harness:run-id"
+TAG_WORKSPACE = "harness:workspace"
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -122,3 +129,103 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
         shutil.rmtree(run_dir, ignore_errors=True)
         say(f"removed run directory {run_dir.name}")
     return removed
+
+
+@dataclass
+class TaggedResource:
+    kind: str  # "bucket", "rest-api" or "role"
+    name: str
+    workspace: str
+    run_id: str
+    age_seconds: float
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name} (workspace {self.workspace}, run {self.run_id}, " \
+               f"{self.age_seconds / 60:.0f} min old)"
+
+
+def _age(created: datetime | str | None) -> float:
+    if created is None:
+        return float("inf")
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    return time.time() - created.timestamp()
+
+
+def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedResource]:
+    """Every bucket, REST API and role carrying a `harness:workspace` tag (any workspace)."""
+    found: list[TaggedResource] = []
+    tagging = target.client("resourcegroupstaggingapi")
+    filters = [{"Key": TAG_RUN_ID, "Values": [run_id]}] if run_id else [{"Key": TAG_WORKSPACE}]
+    created = {b["Name"]: b.get("CreationDate") for b in target.client("s3").list_buckets().get("Buckets", [])}
+    apigateway = target.client("apigateway")
+    for page in tagging.get_paginator("get_resources").paginate(
+            TagFilters=filters, ResourceTypeFilters=["s3", "apigateway:restapis"]):
+        for item in page["ResourceTagMappingList"]:
+            tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+            if TAG_WORKSPACE not in tags:
+                continue
+            arn = item["ResourceARN"]
+            if arn.startswith("arn:aws:s3:::") or ":s3:::" in arn:
+                name = arn.split(":::", 1)[1]
+                if name not in created:
+                    continue  # deleted since the tagging index saw it
+                found.append(TaggedResource("bucket", name, tags[TAG_WORKSPACE], tags.get(TAG_RUN_ID, "?"),
+                                            _age(created[name])))
+            elif "/restapis/" in arn:
+                api_id = arn.rsplit("/", 1)[1]
+                try:
+                    api = apigateway.get_rest_api(restApiId=api_id)
+                except apigateway.exceptions.NotFoundException:
+                    continue
+                found.append(TaggedResource("rest-api", api_id, tags[TAG_WORKSPACE], tags.get(TAG_RUN_ID, "?"),
+                                            _age(api.get("createdDate"))))
+    iam = target.client("iam")
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page["Roles"]:
+            tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])}
+            if TAG_WORKSPACE in tags and (run_id is None or tags.get(TAG_RUN_ID) == run_id):
+                found.append(TaggedResource("role", role["RoleName"], tags[TAG_WORKSPACE],
+                                            tags.get(TAG_RUN_ID, "?"), _age(role.get("CreateDate"))))
+    return found
+
+
+def remove_tagged(target: Target, resource: TaggedResource) -> None:
+    if resource.kind == "bucket":
+        s3 = target.client("s3")
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=resource.name, EncodingType="url"):
+            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                # One call per key: batch deletes travel as XML, which cannot carry every key.
+                s3.delete_object(Bucket=resource.name, Key=unquote(version["Key"]), VersionId=version["VersionId"])
+        s3.delete_bucket(Bucket=resource.name)
+    elif resource.kind == "rest-api":
+        target.client("apigateway").delete_rest_api(restApiId=resource.name)
+    elif resource.kind == "role":
+        iam = target.client("iam")
+        for policy in iam.list_role_policies(RoleName=resource.name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=resource.name, PolicyName=policy)
+        for attached in iam.list_attached_role_policies(RoleName=resource.name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=resource.name, PolicyArn=attached["PolicyArn"])
+        iam.delete_role(RoleName=resource.name)
+
+
+def sweep_tagged(target: Target, older_than: float, dry_run: bool, run_id: str | None = None,
+                 stack_dir: Path | None = None, say: Callable[[str], None] = print) -> int:
+    """Remove tagged resources of throwaway workspaces that have no state; return how many."""
+    state_root = (stack_dir or paths.stack_dir()) / "terraform.tfstate.d"
+    with_state = {d.name for d in state_root.iterdir()} if state_root.exists() else set()
+    order = {"rest-api": 0, "role": 1, "bucket": 2}  # the API refers to the role; buckets last
+    removed = 0
+    for resource in sorted(tagged_resources(target, run_id), key=lambda r: order[r.kind]):
+        if not resource.workspace.startswith(THROWAWAY_PREFIX) or resource.workspace in with_state:
+            continue  # named workspaces are never swept; stateful ones are destroyed by Terraform
+        if resource.age_seconds < older_than:
+            continue
+        if dry_run:
+            say(f"would remove {resource.describe()} on {target.describe()}")
+        else:
+            remove_tagged(target, resource)
+            say(f"removed {resource.describe()} on {target.describe()}")
+        removed += 1
+    return removed
+

@@ -23,6 +23,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -80,6 +81,8 @@ class TerraformRunner:
         self.toolchain = toolchain
         self.lock_timeout = lock_timeout  # e.g. "60s": wait for another run's lock instead of failing
         self.backend_url = backend_url  # None: local state
+        # 2 while tearing down: the first Ctrl-C lets the destroy finish, the second stops it.
+        self.interrupts_to_stop = 1
         self.stack_dir = Path(stack_dir)
         self.extra_env = dict(env or {})
         self.workspace = workspace
@@ -183,13 +186,20 @@ class TerraformRunner:
             # one SIGINT. A second SIGINT makes Terraform exit without saving state.
             start_new_session=True,
         )
-        try:
-            stdout, stderr = process.communicate()
-        except KeyboardInterrupt:
-            self._stop_gracefully(process, name, started)
-            raise KeyboardInterrupt(
-                f"`terraform {name}` was interrupted; Terraform stopped and wrote its state"
-            ) from None
+        interrupts = 0
+        while True:
+            try:
+                stdout, stderr = process.communicate()
+                break
+            except KeyboardInterrupt:
+                interrupts += 1
+                if interrupts >= self.interrupts_to_stop:
+                    self._stop_gracefully(process, name, started)
+                    raise KeyboardInterrupt(
+                        f"`terraform {name}` was interrupted; Terraform stopped and wrote its state"
+                    ) from None
+                print(f"harness: interrupted; letting `terraform {name}` finish so nothing is left behind. "
+                      "Press Ctrl-C again to stop it now (what is left will be named).", file=sys.stderr, flush=True)
         seconds = time.monotonic() - started
         log.info("terraform %s%s: exit %d in %.2fs", name,
                  f" [{self.workspace}]" if with_workspace and self.workspace else "",

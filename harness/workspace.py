@@ -246,7 +246,8 @@ def teardown(
     extra_vars: dict[str, Any] | None = None,
     log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
 ) -> None:
-    """Destroy and delete; on a second Ctrl-C, say what is left and how to remove it."""
+    """Destroy and delete; a first Ctrl-C lets that finish, a second says what is left and how to remove it."""
+    workspace.runner.interrupts_to_stop = 2
     try:
         workspace.down(extra_vars)
         delete_record(workspace.name)

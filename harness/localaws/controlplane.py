@@ -315,6 +315,33 @@ def _patch_keys_with_line_breaks() -> None:
     s3_models.S3Backend._url_module = property(url_module)
 
 
+def _patch_list_object_versions_url_encoding() -> None:
+    """Gap: moto ignores `encoding-type=url` on ListObjectVersions, so a key with a control
+    character reaches the client as raw XML it cannot parse. S3 URL-encodes keys then; it
+    is how Terraform's force_destroy and the sweeper empty such buckets."""
+    import html
+    from urllib.parse import quote
+
+    from moto.s3 import responses as s3_responses
+
+    original = s3_responses.S3Response.list_object_versions
+
+    def encode(match: re.Match[str]) -> str:
+        return f"<{match.group(1)}>{quote(html.unescape(match.group(2)), safe='/')}</{match.group(1)}>"
+
+    def list_object_versions(self: Any) -> Any:
+        response = original(self)
+        if self.querystring.get("encoding-type", [None])[0] != "url":
+            return response
+        status, headers, body = response
+        text = body.decode() if isinstance(body, bytes) else body
+        text = re.sub(r"<(Key|KeyMarker|NextKeyMarker|Prefix)>(.*?)</\1>", encode, text, flags=re.S)
+        text = text.replace("</ListVersionsResult>", "<EncodingType>url</EncodingType></ListVersionsResult>")
+        return status, headers, text.encode() if isinstance(body, bytes) else text
+
+    s3_responses.S3Response.list_object_versions = list_object_versions
+
+
 def wildcard_match(pattern: str, value: str) -> bool:
     """IAM's ARN and action wildcards: `*` any run of characters (line breaks too), `?` one."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
@@ -364,6 +391,7 @@ PATCHES: list[tuple[str, Callable[[], None]]] = [
     ("S3 key length limit", _patch_key_length_limit),
     ("S3 keys with line breaks", _patch_keys_with_line_breaks),
     ("IAM wildcards", _patch_iam_wildcards_match_any_character),
+    ("ListObjectVersions encoding-type=url", _patch_list_object_versions_url_encoding),
     ("atomic conditional PUT", _patch_atomic_conditional_put),
     ("tagging API lists REST APIs", _patch_tagging_api_lists_rest_apis),
     ("no unbounded instance tracking", _patch_no_instance_tracking),

@@ -303,9 +303,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         progress.start()
 
 
-def _teardown_run(config: pytest.Config) -> list[str]:
-    """Destroy the run's throwaway workspace and stop its local AWS; return messages."""
-    messages: list[str] = []
+def _teardown_run(config: pytest.Config, messages: list[str]) -> None:
+    """Destroy the run's throwaway workspace and stop its local AWS; say what happened in `messages`."""
     run_dir = _run_dir()
     workspace_file = run_dir / "workspace.json"
     server = localaws_process.LocalAwsProcess.load(run_dir / "localaws.json")
@@ -319,7 +318,7 @@ def _teardown_run(config: pytest.Config) -> list[str]:
                 f"harness down --workspace {data['workspace']}"
                 + ("  (the local AWS keeps running for it)" if server else "")
             )
-            return messages
+            return
         deployer = Deployer(target, on_command=_record_phase)
         deployer.prepare()
         workspace = Workspace(data["workspace"], deployer, os.environ["HARNESS_RUN_ID"])
@@ -327,7 +326,6 @@ def _teardown_run(config: pytest.Config) -> list[str]:
         messages.append(f"destroyed and deleted workspace {workspace.name}")
     if server and not keep:
         server.stop()
-    return messages
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -337,11 +335,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     messages: list[str] = []
     progress = getattr(config, "_harness_progress", None)
     try:
-        messages = _teardown_run(config)
+        _teardown_run(config, messages)
         if progress is not None:
             progress.stop()
     except KeyboardInterrupt:
-        messages.append("teardown interrupted: run `harness sweep` to remove what is left")
+        if not any("still there" in message for message in messages):
+            messages.append("teardown interrupted: run `harness sweep` to remove what is left")
     except HarnessError as exc:
         messages.append(f"teardown failed: {exc}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,154 @@
+"""Ctrl-C (SIGINT) at each phase of a throwaway run: Terraform stops gracefully, the
+workspace is destroyed and deleted, and no tagged resource is left on the target.
+
+Each child pytest deploys to an in-process local AWS (`--endpoint`), so this test can
+look at what is left on it afterwards. Phases are detected from the child's process
+tree (which `terraform` subcommand is running), not from timings.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from harness import paths
+from harness.backend import S3Backend
+from harness.localaws import LocalAws
+from harness.sweep import tagged_resources
+from harness.targets import Target
+from harness.workspace import child_run_environment, new_run_id
+
+pytestmark = pytest.mark.slow
+SLOW_CHECK = (
+    "import time\n"
+    "def test_upload_then_wait(upload_client, object_key):\n"
+    "    assert upload_client.put(object_key, b'x').status_code == 200\n"
+    "    time.sleep(60)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LocalAws() as local:
+        yield local
+
+
+def _terraform_commands(root: int) -> list[str]:
+    """The subcommands of the `terraform` processes below `root`."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, list[str]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            commands[int(proc.name)] = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(proc.name))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            stack.append(child)
+            argv = commands.get(child, [])
+            if len(argv) > 1 and Path(argv[0]).name.startswith(("terraform", "harness-terraform", "tofu")):
+                found.append(argv[1])
+    return found
+
+
+def _start(run_id: str, server: LocalAws, tmp_path: Path, *extra: str) -> subprocess.Popen:
+    check = tmp_path / "test_slow_check.py"
+    check.write_text(SLOW_CHECK)
+    env = {**child_run_environment(), "HARNESS_RUN_ID": run_id}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(check), "--rootdir", str(tmp_path),
+         "--endpoint", server.endpoint, *extra],
+        cwd=paths.project_root(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for(child: subprocess.Popen, ready, what: str, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and child.poll() is None:
+        if ready():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"never saw {what}: {child.communicate(timeout=60)[0] if child.poll() is not None else ''}")
+
+
+def _assert_nothing_left(run_id: str, server: LocalAws) -> None:
+    workspace = f"t-{run_id}-main"
+    assert not (paths.stack_dir() / "terraform.tfstate.d" / workspace).exists(), "state left"
+    assert not (paths.workspaces_dir() / f"{workspace}.json").exists(), "record left"
+    assert not (paths.runs_dir() / run_id).exists(), "run directory left"
+    assert tagged_resources(Target("endpoint", server.endpoint, "us-east-1"), run_id) == [], "resources left"
+
+
+@pytest.mark.parametrize("phase", ["apply", "checks", "destroy"])
+def test_one_ctrl_c_at_any_phase_leaves_nothing(phase, server, tmp_path):
+    run_id = new_run_id()
+    child = _start(run_id, server, tmp_path)
+    if phase == "checks":
+        _wait_for(child, lambda: (paths.runs_dir() / run_id / "stack.json").exists(), "the stack applied")
+        time.sleep(1.0)  # inside the check's 60 s wait
+    elif phase == "destroy":
+        _wait_for(child, lambda: (paths.runs_dir() / run_id / "stack.json").exists(), "the stack applied")
+        os.killpg(child.pid, signal.SIGINT)  # stop the checks; teardown starts
+        _wait_for(child, lambda: "destroy" in _terraform_commands(child.pid), "terraform destroy")
+    else:
+        _wait_for(child, lambda: phase in _terraform_commands(child.pid), f"terraform {phase}")
+    os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode != 0
+    assert f"destroyed and deleted workspace t-{run_id}-main" in output, output
+    if phase == "destroy":
+        assert "letting `terraform destroy" in output, output
+    _assert_nothing_left(run_id, server)
+
+
+def test_ctrl_c_during_init_leaves_nothing(server, tmp_path):
+    # A fresh S3-backed working copy, so that this run has to init.
+    s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3.create_bucket(Bucket="interrupt-state")
+    backend = f"s3://interrupt-state/{new_run_id()}/e2e.tfstate?endpoint={server.endpoint}"
+    run_id = new_run_id()
+    try:
+        child = _start(run_id, server, tmp_path, "--backend", backend)
+        _wait_for(child, lambda: "init" in _terraform_commands(child.pid), "terraform init")
+        os.killpg(child.pid, signal.SIGINT)
+        output, _ = child.communicate(timeout=300)
+        assert child.returncode != 0
+        assert "Traceback" not in output
+        _assert_nothing_left(run_id, server)
+        assert s3.list_objects_v2(Bucket="interrupt-state").get("KeyCount", 0) == 0
+    finally:
+        shutil.rmtree(S3Backend.parse(backend).working_copy_path(paths.stack_dir()), ignore_errors=True)
+
+
+def test_second_ctrl_c_during_destroy_says_what_is_left_and_sweep_removes_it(server, tmp_path):
+    run_id = new_run_id()
+    child = _start(run_id, server, tmp_path)
+    _wait_for(child, lambda: (paths.runs_dir() / run_id / "stack.json").exists(), "the stack applied")
+    os.killpg(child.pid, signal.SIGINT)
+    _wait_for(child, lambda: "destroy" in _terraform_commands(child.pid), "terraform destroy")
+    os.killpg(child.pid, signal.SIGINT)
+    time.sleep(1.0)  # a person's second Ctrl-C
+    os.killpg(child.pid, signal.SIGINT)
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode != 0
+    hint = re.search(r"still there\. Remove them with: (harness down --workspace \S+)", output)
+    assert hint, output
+    swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
+                            "--endpoint", server.endpoint], cwd=paths.project_root(), env=child_run_environment(),
+                           capture_output=True, text=True, timeout=300)
+    assert swept.returncode == 0, swept.stderr
+    _assert_nothing_left(run_id, server)

@@ -34,8 +34,9 @@ def shared(tmp_path_factory):
         s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test")
         s3.create_bucket(Bucket=STATE_BUCKET)
+        working_copy = S3Backend.parse(backend_url(server)).working_copy_path(paths.stack_dir())
         yield server, s3
-    shutil.rmtree(S3Backend.parse(backend_url(server)).working_copy_path(paths.stack_dir()), ignore_errors=True)
+    shutil.rmtree(working_copy, ignore_errors=True)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ def sweep(server: LocalAws, run_id: str, *extra: str) -> subprocess.CompletedPro
 
 def test_sweep_removes_tagged_resources_without_state_and_nothing_else():
     with LocalAws() as server:
+        server.reset()  # moto's backends are process-wide: start from an empty account
         target = Target("endpoint", server.endpoint, "us-east-1")
         s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test")
@@ -59,3 +60,4 @@ def test_sweep_removes_tagged_resources_without_state_and_nothing_else():
         assert tagged_resources(target, run_id) == []
         assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {"untagged-keep", "named-keep"}
         assert [r.name for r in tagged_resources(target)] == ["named-keep"]
+        server.reset()

@@ -40,6 +40,9 @@ from harness.toolchain import Toolchain
 log = logging.getLogger("harness.terraform")
 
 GRACEFUL_STOP_SECONDS = 120.0
+# No Terraform command may run longer than this (HARNESS_COMMAND_TIMEOUT overrides it):
+# a provider stuck retrying (e.g. a bucket it cannot list) must not hang a teardown forever.
+DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
 CORRUPT_STATE_PATTERN = re.compile(r"Unsupported state file format|state snapshot.*(invalid|corrupt)|"
                                    r"Failed to load state", re.I)
 LOCK_PATTERN = re.compile(r"Error acquiring the state lock|state (is )?locked", re.I)
@@ -54,6 +57,13 @@ RETRYABLE_ERRORS: dict[str, str] = {
 }
 MAX_RETRIES = 2
 RETRY_SLEEP_SECONDS = 3.0
+
+
+def _command_timeout() -> float:
+    try:
+        return float(os.environ.get("HARNESS_COMMAND_TIMEOUT", DEFAULT_COMMAND_TIMEOUT_SECONDS))
+    except ValueError:
+        return DEFAULT_COMMAND_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -187,10 +197,18 @@ class TerraformRunner:
             start_new_session=True,
         )
         interrupts = 0
+        deadline = started + _command_timeout()
         while True:
             try:
-                stdout, stderr = process.communicate()
+                stdout, stderr = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
                 break
+            except subprocess.TimeoutExpired:
+                self._stop_gracefully(process, name, started)
+                raise TerraformError(
+                    f"terraform {name}", -1, "", f"stopped after {_command_timeout():.0f}s without finishing",
+                    "Terraform was stopped gracefully and wrote its state. Look for a provider stuck retrying "
+                    "(run with -v), then retry; raise HARNESS_COMMAND_TIMEOUT if the command is just slow",
+                ) from None
             except KeyboardInterrupt:
                 interrupts += 1
                 if interrupts >= self.interrupts_to_stop:

@@ -1,6 +1,7 @@
 """The runner's own logic, with a stand-in binary: argv, retries, typed errors, env."""
 
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,16 @@ def test_workspace_commands_never_rely_on_the_shared_environment_file(tmp_path):
     lines = log.splitlines()
     assert lines[0:2] == ["workspace list -no-color", "TF_WORKSPACE=default"]
     assert lines[2:4] == ["workspace new -no-color t-new-ws", "TF_WORKSPACE=t-new-ws"]
+
+
+def test_a_command_that_never_finishes_is_stopped_gracefully_and_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_COMMAND_TIMEOUT", "1")
+    # Stands in for a provider stuck retrying: runs until SIGINT, then "writes state" and exits.
+    log = tmp_path / "calls.log"
+    runner, calls = runner_with(tmp_path, f"trap 'echo stopped >> {log}; exit 1' INT; while true; do sleep 0.1; done")
+    started = time.monotonic()
+    with pytest.raises(TerraformError) as info:
+        runner.destroy({})
+    assert time.monotonic() - started < 30
+    assert "stopped after 1s" in info.value.message and "HARNESS_COMMAND_TIMEOUT" in info.value.hint
+    assert "stopped" in calls.read_text().splitlines()

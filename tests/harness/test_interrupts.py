@@ -152,3 +152,30 @@ def test_second_ctrl_c_during_destroy_says_what_is_left_and_sweep_removes_it(ser
                            capture_output=True, text=True, timeout=300)
     assert swept.returncode == 0, swept.stderr
     _assert_nothing_left(run_id, server)
+
+
+def test_sigterm_during_apply_tears_down_like_ctrl_c(server, tmp_path):
+    run_id = new_run_id()
+    child = _start(run_id, server, tmp_path)
+    _wait_for(child, lambda: "apply" in _terraform_commands(child.pid), "terraform apply")
+    os.killpg(child.pid, signal.SIGTERM)  # what CI sends when it cancels a job
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode != 0
+    assert f"destroyed and deleted workspace t-{run_id}-main" in output, output
+    _assert_nothing_left(run_id, server)
+
+
+def test_sigkill_then_sweep_leaves_no_workspace_and_no_tagged_resource(server, tmp_path):
+    run_id = new_run_id()
+    child = _start(run_id, server, tmp_path)
+    _wait_for(child, lambda: (paths.runs_dir() / run_id / "stack.json").exists(), "the stack applied")
+    os.killpg(child.pid, signal.SIGKILL)  # no teardown can run
+    child.wait(timeout=30)
+    target = Target("endpoint", server.endpoint, "us-east-1")
+    assert sorted(r.kind for r in tagged_resources(target, run_id)) == ["bucket", "rest-api", "role"]
+    swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
+                            "--endpoint", server.endpoint], cwd=paths.project_root(), env=child_run_environment(),
+                           capture_output=True, text=True, timeout=300)
+    assert swept.returncode == 0, swept.stderr
+    assert f"destroyed and deleted t-{run_id}-main" in swept.stdout
+    _assert_nothing_left(run_id, server)

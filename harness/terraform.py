@@ -327,8 +327,10 @@ class TerraformRunner:
     def apply(self, variables: Mapping[str, Any] | None = None) -> CommandResult:
         return self._with_vars(variables, "apply", auto_approve=IsFlagged, input=False, **self._lock_options())
 
-    def destroy(self, variables: Mapping[str, Any] | None = None) -> CommandResult:
-        return self._with_vars(variables, "destroy", auto_approve=IsFlagged, input=False, **self._lock_options())
+    def destroy(self, variables: Mapping[str, Any] | None = None, refresh: bool = True) -> CommandResult:
+        options = {} if refresh else {"refresh": "false"}
+        return self._with_vars(variables, "destroy", auto_approve=IsFlagged, input=False,
+                               **options, **self._lock_options())
 
     def force_unlock(self, lock_id: str) -> CommandResult:
         return self.run("force-unlock", lock_id, force=IsFlagged)

@@ -25,7 +25,7 @@ from typing import Any
 from harness import backend as backend_config
 from harness import paths, toolchain
 from harness.backend import S3Backend
-from harness.errors import HarnessError, WorkspaceError
+from harness.errors import HarnessError, StateLockedError, TerraformError, WorkspaceError
 from harness.targets import Target, write_generated_files
 from harness.terraform import TerraformRunner
 
@@ -210,9 +210,21 @@ class Workspace:
             )
         return StackOutputs(values, self.deployer.target.invoke_url(values))
 
-    def down(self, extra_vars: dict[str, Any] | None = None) -> None:
-        """Destroy, then delete the workspace; the state is kept if destroy fails."""
-        self.runner.destroy(self.variables(extra_vars))
+    def down(self, extra_vars: dict[str, Any] | None = None, refresh: bool = True) -> None:
+        """Destroy, then delete the workspace; the state is kept if destroy fails.
+
+        `refresh=False` skips the refresh that precedes a destroy (about a third of its
+        time) for a throwaway stack applied moments ago; if that destroy fails, it is
+        retried once with a refresh, which corrects any state the run's checks outdated.
+        """
+        try:
+            self.runner.destroy(self.variables(extra_vars), refresh=refresh)
+        except StateLockedError:
+            raise
+        except TerraformError:
+            if refresh:
+                raise
+            self.runner.destroy(self.variables(extra_vars), refresh=True)
         self.runner.delete_workspace(self.name)
 
     def removal_hint(self) -> str:
@@ -249,7 +261,7 @@ def teardown(
     """Destroy and delete; a first Ctrl-C lets that finish, a second says what is left and how to remove it."""
     workspace.runner.interrupts_to_stop = 2
     try:
-        workspace.down(extra_vars)
+        workspace.down(extra_vars, refresh=False)
         delete_record(workspace.name)
     except KeyboardInterrupt:
         log(

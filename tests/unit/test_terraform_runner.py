@@ -92,3 +92,20 @@ def test_a_command_that_never_finishes_is_stopped_gracefully_and_reported(tmp_pa
     assert time.monotonic() - started < 30
     assert "stopped after 1s" in info.value.message and "HARNESS_COMMAND_TIMEOUT" in info.value.hint
     assert "stopped" in calls.read_text().splitlines()
+
+
+def test_teardown_destroy_without_refresh_falls_back_to_a_refreshing_destroy(tmp_path):
+    from harness.targets import Target
+    from harness.workspace import Workspace
+
+    fails_without_refresh = 'case "$*" in *-refresh=false*) echo "Error: stale" >&2; exit 1;; esac'
+    runner, calls = runner_with(tmp_path, f'{fails_without_refresh}; echo "* default"; exit 0')
+
+    class FakeDeployer:
+        target = Target("endpoint", "http://127.0.0.1:9", "us-east-1")
+
+    FakeDeployer.runner = runner
+    Workspace("t-abc-main", FakeDeployer(), "abc").down(refresh=False)  # type: ignore[arg-type]
+    destroys = [line for line in calls.read_text().splitlines() if line.startswith("destroy")]
+    assert len(destroys) == 2
+    assert "-refresh=false" in destroys[0] and "-refresh=false" not in destroys[1]

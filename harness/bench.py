@@ -110,8 +110,7 @@ def measure_throughput(target: Target, outputs: Any, repeats: int) -> dict[str, 
         gateway, direct = [], []
         for index in range(repeats):
             # Interleaved, so drift in machine load hits both sides alike, and alternating
-            # which goes first, so periodic pauses (the server's cycle collection every
-            # 32 MiB of large bodies) do not always land on the same side.
+            # which goes first, so periodic pauses do not always land on the same side.
             for side in (("gateway", "direct") if index % 2 == 0 else ("direct", "gateway")):
                 started = time.perf_counter()
                 if side == "gateway":
@@ -180,7 +179,7 @@ def measure_scaling(worker_counts: list[int], deadline: float) -> dict[str, Any]
     return result
 
 
-def run(cycles: int = 5, repeats: int = 5, workers: tuple[int, ...] = (1, 2, 4),
+def run(cycles: int = 5, repeats: int = 9, workers: tuple[int, ...] = (1, 2, 4),
         smoke: bool = False, output: Path | None = None) -> dict[str, Any]:
     cycles = min(cycles, MAX_CYCLES)
     deadline = time.monotonic() + MAX_SECONDS

@@ -368,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="benchmark a full cycle, throughput, memory, scaling")
     bench.add_argument("--cycles", type=int, default=5, help="full cycles to time (max 20)")
-    bench.add_argument("--repeats", type=int, default=5, help="uploads per size and side")
+    bench.add_argument("--repeats", type=int, default=9, help="uploads per size and side")
     bench.add_argument("--smoke", action="store_true", help="tiny run: checks the output only")
     bench.set_defaults(func=cmd_bench)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from proc_tree import terraform_commands
 
 from harness import paths
 from harness.backend import S3Backend
@@ -38,29 +39,6 @@ SLOW_CHECK = (
 def server():
     with LocalAws() as local:
         yield local
-
-
-def _terraform_commands(root: int) -> list[str]:
-    """The subcommands of the `terraform` processes below `root`."""
-    children: dict[int, list[int]] = {}
-    commands: dict[int, list[str]] = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            commands[int(proc.name)] = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(proc.name))
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            stack.append(child)
-            argv = commands.get(child, [])
-            if len(argv) > 1 and Path(argv[0]).name.startswith(("terraform", "harness-terraform", "tofu")):
-                found.append(argv[1])
-    return found
 
 
 def _start(run_id: str, server: LocalAws, tmp_path: Path, *extra: str) -> subprocess.Popen:
@@ -102,9 +80,9 @@ def test_one_ctrl_c_at_any_phase_leaves_nothing(phase, server, tmp_path):
     elif phase == "destroy":
         _wait_for(child, lambda: (paths.runs_dir() / run_id / "stack.json").exists(), "the stack applied")
         os.killpg(child.pid, signal.SIGINT)  # stop the checks; teardown starts
-        _wait_for(child, lambda: "destroy" in _terraform_commands(child.pid), "terraform destroy")
+        _wait_for(child, lambda: "destroy" in terraform_commands(child.pid), "terraform destroy")
     else:
-        _wait_for(child, lambda: phase in _terraform_commands(child.pid), f"terraform {phase}")
+        _wait_for(child, lambda: phase in terraform_commands(child.pid), f"terraform {phase}")
     os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     output, _ = child.communicate(timeout=300)
     assert child.returncode != 0
@@ -123,7 +101,7 @@ def test_ctrl_c_during_init_leaves_nothing(server, tmp_path):
     run_id = new_run_id()
     try:
         child = _start(run_id, server, tmp_path, "--backend", backend)
-        _wait_for(child, lambda: "init" in _terraform_commands(child.pid), "terraform init")
+        _wait_for(child, lambda: "init" in terraform_commands(child.pid), "terraform init")
         os.killpg(child.pid, signal.SIGINT)
         output, _ = child.communicate(timeout=300)
         assert child.returncode != 0
@@ -139,7 +117,7 @@ def test_second_ctrl_c_during_destroy_says_what_is_left_and_sweep_removes_it(ser
     child = _start(run_id, server, tmp_path)
     _wait_for(child, lambda: (paths.runs_dir() / run_id / "stack.json").exists(), "the stack applied")
     os.killpg(child.pid, signal.SIGINT)
-    _wait_for(child, lambda: "destroy" in _terraform_commands(child.pid), "terraform destroy")
+    _wait_for(child, lambda: "destroy" in terraform_commands(child.pid), "terraform destroy")
     os.killpg(child.pid, signal.SIGINT)
     time.sleep(1.0)  # a person's second Ctrl-C
     os.killpg(child.pid, signal.SIGINT)
@@ -157,7 +135,7 @@ def test_second_ctrl_c_during_destroy_says_what_is_left_and_sweep_removes_it(ser
 def test_sigterm_during_apply_tears_down_like_ctrl_c(server, tmp_path):
     run_id = new_run_id()
     child = _start(run_id, server, tmp_path)
-    _wait_for(child, lambda: "apply" in _terraform_commands(child.pid), "terraform apply")
+    _wait_for(child, lambda: "apply" in terraform_commands(child.pid), "terraform apply")
     os.killpg(child.pid, signal.SIGTERM)  # what CI sends when it cancels a job
     output, _ = child.communicate(timeout=300)
     assert child.returncode != 0

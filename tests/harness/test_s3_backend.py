@@ -14,10 +14,10 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
+from proc_tree import descendants
 
 from harness import paths
 from harness.backend import S3Backend
@@ -126,29 +126,12 @@ def test_a_run_with_lock_timeout_waits_for_the_holder(shared, workspace):
     assert assert_state_whole(s3, workspace)["serial"] >= before
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(proc.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def test_a_stale_lock_is_reported_with_the_command_that_breaks_it(shared, workspace):
     server, s3 = shared
     assert harness("up", workspace, server).returncode == 0
     planning = start("drift", workspace, server)  # a plan holds the lock
     lock = wait_for_lock(s3, workspace, planning)
-    for pid in [planning.pid, *_descendants(planning.pid)]:  # the runner's machine dies
+    for pid in [planning.pid, *(pid for pid, _ in descendants(planning.pid))]:  # the runner's machine dies
         os.kill(pid, signal.SIGKILL)
     planning.wait(timeout=30)
     time.sleep(0.5)

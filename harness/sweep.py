@@ -166,7 +166,7 @@ def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedRe
             if TAG_WORKSPACE not in tags:
                 continue
             arn = item["ResourceARN"]
-            if arn.startswith("arn:aws:s3:::") or ":s3:::" in arn:
+            if ":s3:::" in arn:
                 name = arn.split(":::", 1)[1]
                 if name not in created:
                     continue  # deleted since the tagging index saw it

@@ -197,7 +197,8 @@ class TerraformRunner:
             start_new_session=True,
         )
         interrupts = 0
-        deadline = started + _command_timeout()
+        timeout = _command_timeout()
+        deadline = started + timeout
         while True:
             try:
                 stdout, stderr = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
@@ -205,7 +206,7 @@ class TerraformRunner:
             except subprocess.TimeoutExpired:
                 self._stop_gracefully(process, name, started)
                 raise TerraformError(
-                    f"terraform {name}", -1, "", f"stopped after {_command_timeout():.0f}s without finishing",
+                    f"terraform {name}", -1, "", f"stopped after {timeout:.0f}s without finishing",
                     "Terraform was stopped gracefully and wrote its state. Look for a provider stuck retrying "
                     "(run with -v), then retry; raise HARNESS_COMMAND_TIMEOUT if the command is just slow",
                 ) from None

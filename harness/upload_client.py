@@ -68,12 +68,6 @@ class RawResponse:
     body: bytes
 
 
-def _split_url(url: str) -> tuple[str, str, int, str]:
-    parsed = urlsplit(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return parsed.scheme, parsed.hostname or "", port, parsed.path.rstrip("/")
-
-
 def send_raw(url: str, request: bytes, half_close: bool = True, timeout: float = 15.0) -> list[RawResponse]:
     """Send bytes exactly as given to the host of `url`; return every response read.
 
@@ -81,7 +75,9 @@ def send_raw(url: str, request: bytes, half_close: bool = True, timeout: float =
     Content-Length, bodies that stop mid-stream, raw `..` segments. Reads until the server
     closes the connection or `timeout` passes (bounded either way).
     """
-    scheme, host, port, _ = _split_url(url)
+    parsed = urlsplit(url)
+    scheme, host = parsed.scheme, parsed.hostname or ""
+    port = parsed.port or (443 if scheme == "https" else 80)
     deadline = time.monotonic() + timeout
     raw = socket.create_connection((host, port), timeout=timeout)
     sock = ssl.create_default_context().wrap_socket(raw, server_hostname=host) if scheme == "https" else raw

@@ -368,9 +368,8 @@ class _RestApiTags:
     def iter_tagged_resources(self) -> Any:
         from moto.core.resource_tagging import TaggedResource
 
-        partition = "aws"
         for api in list(self.backend.apis.values()):
-            arn = f"arn:{partition}:apigateway:{self.backend.region_name}::/restapis/{api.id}"
+            arn = f"arn:aws:apigateway:{self.backend.region_name}::/restapis/{api.id}"
             yield TaggedResource(arn=arn, tags=dict(api.tags or {}), resource_type="apigateway:restapis")
 
 

@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--older-than", default="1h", help="only leftovers older than this (30m, 2h, 1d)")
     sweep_cmd.add_argument("--run-id", help="only what this run left")
     sweep_cmd.add_argument("--dry-run", action="store_true", help="say what would be removed")
-    sweep_cmd.add_argument("--target", default=None, choices=("endpoint", "aws"),
+    sweep_cmd.add_argument("--target", default=None, choices=("endpoint", "localstack", "aws"),
                            help="also remove tagged resources without state on this target")
     sweep_cmd.add_argument("--endpoint", default=None, help="endpoint URL (implies --target endpoint)")
     sweep_cmd.add_argument("--region", default=None, help="AWS region (default us-east-1)")

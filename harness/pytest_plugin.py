@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
-from harness import backend, paths
+from harness import assumptions, backend, deviations, paths, scratch
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
@@ -49,11 +49,13 @@ from harness.workspace import (
 )
 
 SHARED_WORKER = "main"
+SCRATCH_REGISTRY = "scratch.jsonl"
+ASSUMPTION_LOG = "assumptions.jsonl"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "S3 upload API end-to-end harness")
-    group.addoption("--target", default=None, choices=("local", "endpoint", "aws"),
+    group.addoption("--target", default=None, choices=("local", "endpoint", "localstack", "aws"),
                     help="where to deploy: local (default, embedded local AWS), endpoint, aws")
     group.addoption("--endpoint", default=None, help="endpoint URL for --target endpoint")
     group.addoption("--region", default=None, help="AWS region (default us-east-1)")
@@ -242,6 +244,34 @@ def object_key(request: pytest.FixtureRequest) -> str:
     return f"checks/{worker}/{request.node.name[:60]}/{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture
+def assumption(request: pytest.FixtureRequest) -> Any:
+    """`assumption(id, held, observed)`: record what the target did against an unconfirmed AWS behaviour."""
+
+    def observe(assumption_id: str, held: bool, observed: str) -> None:
+        assumptions.record(_run_dir() / ASSUMPTION_LOG, assumption_id, held, observed, request.node.nodeid)
+
+    return observe
+
+
+@pytest.fixture
+def scratch_bucket(deployed_stack: DeployedStack, request: pytest.FixtureRequest) -> Any:
+    """A second bucket for this check, tagged with the run, emptied and removed afterwards on every path."""
+    s3 = deployed_stack.client("s3")
+    created: list[str] = []
+
+    def create() -> str:
+        name = scratch.create_bucket(s3, deployed_stack.outputs.region, os.environ["HARNESS_RUN_ID"],
+                                     deployed_stack.workspace, request.node.name,
+                                     _run_dir() / SCRATCH_REGISTRY, deployed_stack.target.to_record())
+        created.append(name)
+        return name
+
+    yield create
+    for name in created:
+        scratch.empty_and_delete_bucket(s3, name)
+
+
 # --- teardown and summary (controller only) ---------------------------------------------
 
 
@@ -254,6 +284,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     entry["seconds"] = round(entry["seconds"] + report.duration, 3)
     if report.failed:
         entry["outcome"] = "failed"
+    elif report.skipped and hasattr(report, "wasxfail") and entry["outcome"] != "failed":
+        entry["outcome"] = "xfailed"
+        entry["reason"] = report.wasxfail
     elif report.skipped and entry["outcome"] != "failed":
         entry["outcome"] = "skipped"
 
@@ -294,10 +327,41 @@ class _PhaseProgress(threading.Thread):
         self.poll()
 
 
+def _explicit_target(config: pytest.Config) -> Target | None:
+    """The target named on the command line, if any (the local target starts its own server)."""
+    if not (config.getoption("--target") or config.getoption("--endpoint")) or config.getoption("--workspace"):
+        return None
+    target = _target_from_options(config)
+    return None if target.kind == "local" else target
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an endpoint with a deviations profile, the checks its deviations break are expected failures."""
+    kind = config.getoption("--target")
+    profile = deviations.PROFILES.get(kind or "")
+    if profile is None:
+        return
+    version = deviations.endpoint_version(_target_from_options(config).endpoint or "")
+    strict = profile.verified_on(version)
+    for item in items:
+        matched = profile.matching(item.nodeid)
+        if matched:
+            item.add_marker(pytest.mark.xfail(reason=deviations.xfail_reason(profile, matched, version),
+                                              strict=strict, raises=AssertionError))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG["config"] = session.config
     if _is_controller(session.config):
+        # One clear line when the named target cannot be used, instead of every check
+        # erroring with the same message.
+        try:
+            target = _explicit_target(session.config)
+            if target is not None:
+                target.check_reachable()
+        except HarnessError as exc:
+            pytest.exit(f"harness: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         progress = _PhaseProgress(session.config)
         session.config._harness_progress = progress  # type: ignore[attr-defined]
         progress.start()
@@ -309,6 +373,18 @@ def _teardown_run(config: pytest.Config, messages: list[str]) -> None:
     workspace_file = run_dir / "workspace.json"
     server = localaws_process.LocalAwsProcess.load(run_dir / "localaws.json")
     keep = config.getoption("--keep")
+    # Scratch buckets first (a worker killed mid-check never removed its own), whether or
+    # not the stack is kept: they belong to checks, not to the stack.
+    try:
+        removed = scratch.remove_registered(
+            run_dir / SCRATCH_REGISTRY,
+            lambda where: (Target.from_record(where) if where else _target_from_options(config)).client("s3"))
+    except Exception as exc:  # botocore's errors: say so, and still tear the stack down
+        removed = []
+        messages.append(f"teardown failed: a scratch bucket of this run could not be removed ({exc}); remove it "
+                        f"with `harness sweep --run-id {run_dir.name} --older-than 0s --target ...`")
+    if removed:
+        messages.append(f"removed {len(removed)} scratch bucket(s) a check left: {', '.join(removed)}")
     if workspace_file.exists():
         data = json.loads(workspace_file.read_text())
         target = Target.from_record(data["target"])
@@ -336,6 +412,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     progress = getattr(config, "_harness_progress", None)
     try:
         _teardown_run(config, messages)
+        if any(message.startswith("teardown failed") for message in messages):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if progress is not None:
             progress.stop()
     except KeyboardInterrupt:
@@ -346,6 +424,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         run_dir = _run_dir()
+        config._harness_assumptions = assumptions.outcomes(  # type: ignore[attr-defined]
+            run_dir / ASSUMPTION_LOG, _run_target_kind(config, run_dir))
         if run_dir.exists() and not config.getoption("--keep"):
             _write_summary(config, run_dir)
             if not (run_dir / "workspace.json").exists() or "destroyed" in " ".join(messages):
@@ -382,12 +462,27 @@ def _write_summary(config: pytest.Config, run_dir: Path) -> None:
         "uploads": {"count": len(uploads), "bytes": total_bytes, "seconds": round(total_seconds, 3),
                     "MiB_per_s": round(total_bytes / 1048576 / total_seconds, 2) if total_seconds else None},
         "counts": {o: sum(1 for r in results.values() if r["outcome"] == o)
-                   for o in ("passed", "failed", "skipped")},
+                   for o in ("passed", "failed", "skipped", "xfailed")},
+        "target": _run_target_kind(config, run_dir),
+        "assumptions": config._harness_assumptions,  # type: ignore[attr-defined]
     }
     Path(target_path).parent.mkdir(parents=True, exist_ok=True)
     Path(target_path).write_text(json.dumps(summary, indent=2))
 
 
+def _run_target_kind(config: pytest.Config, run_dir: Path) -> str:
+    for name in ("stack.json", "workspace.json"):
+        if (run_dir / name).exists():
+            return str(json.loads((run_dir / name).read_text())["target"]["kind"])
+    return _target_from_options(config).kind
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     for message in getattr(config, "_harness_messages", []):
         terminalreporter.write_line(f"harness: {message}")
+    for item in getattr(config, "_harness_assumptions", []):
+        if item["outcome"] == assumptions.NOT_RUN:
+            continue
+        observed = "; ".join(item["observed"])
+        terminalreporter.write_line(
+            f"harness: assumption {item['id']} (unconfirmed on AWS): {item['meaning']}; observed: {observed}")

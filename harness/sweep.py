@@ -11,9 +11,12 @@ A run killed with SIGKILL cannot tear down. What it leaves is found by name and 
   before it wrote state, state lost), found by their `harness:workspace` tag: S3 buckets
   and REST APIs through the Resource Groups Tagging API, IAM roles through IAM's own tag
   listing (GetResources does not cover IAM roles). Only resources tagged with a
-  throwaway workspace whose state is gone are removed, oldest first by creation time.
-Named workspaces, `default`, anything without the `t-` prefix, and untagged resources
-are never touched.
+  throwaway workspace whose state is gone are removed, oldest first by creation time;
+  and scratch buckets a check created outside Terraform (`harness:scratch`, see
+  harness/scratch.py) once older than the limit, whatever workspace they name: a check
+  holds one for seconds, so an older one was left by a killed run.
+Named workspaces' own resources, `default`, anything without the `t-` prefix, and
+untagged resources are never touched.
 """
 
 from __future__ import annotations
@@ -25,16 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import unquote
 
 from harness import paths
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
+from harness.scratch import TAG_RUN_ID, TAG_SCRATCH, TAG_WORKSPACE, empty_and_delete_bucket
 from harness.targets import Target
 from harness.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
 
-TAG_RUN_ID = "harness:run-id"
-TAG_WORKSPACE = "harness:workspace"
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -138,9 +139,11 @@ class TaggedResource:
     workspace: str
     run_id: str
     age_seconds: float
+    scratch: str | None = None  # the check that created it outside Terraform
 
     def describe(self) -> str:
-        return f"{self.kind} {self.name} (workspace {self.workspace}, run {self.run_id}, " \
+        made_by = f", scratch of {self.scratch}" if self.scratch else ""
+        return f"{self.kind} {self.name} (workspace {self.workspace}, run {self.run_id}{made_by}, " \
                f"{self.age_seconds / 60:.0f} min old)"
 
 
@@ -171,7 +174,7 @@ def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedRe
                 if name not in created:
                     continue  # deleted since the tagging index saw it
                 found.append(TaggedResource("bucket", name, tags[TAG_WORKSPACE], tags.get(TAG_RUN_ID, "?"),
-                                            _age(created[name])))
+                                            _age(created[name]), tags.get(TAG_SCRATCH)))
             elif "/restapis/" in arn:
                 api_id = arn.rsplit("/", 1)[1]
                 try:
@@ -192,12 +195,7 @@ def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedRe
 
 def remove_tagged(target: Target, resource: TaggedResource) -> None:
     if resource.kind == "bucket":
-        s3 = target.client("s3")
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=resource.name, EncodingType="url"):
-            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                # One call per key: batch deletes travel as XML, which cannot carry every key.
-                s3.delete_object(Bucket=resource.name, Key=unquote(version["Key"]), VersionId=version["VersionId"])
-        s3.delete_bucket(Bucket=resource.name)
+        empty_and_delete_bucket(target.client("s3"), resource.name)
     elif resource.kind == "rest-api":
         target.client("apigateway").delete_rest_api(restApiId=resource.name)
     elif resource.kind == "role":
@@ -217,7 +215,8 @@ def sweep_tagged(target: Target, older_than: float, dry_run: bool, run_id: str |
     order = {"rest-api": 0, "role": 1, "bucket": 2}  # the API refers to the role; buckets last
     removed = 0
     for resource in sorted(tagged_resources(target, run_id), key=lambda r: order[r.kind]):
-        if not resource.workspace.startswith(THROWAWAY_PREFIX) or resource.workspace in with_state:
+        if resource.scratch is None and (
+                not resource.workspace.startswith(THROWAWAY_PREFIX) or resource.workspace in with_state):
             continue  # named workspaces are never swept; stateful ones are destroyed by Terraform
         if resource.age_seconds < older_than:
             continue

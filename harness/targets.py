@@ -4,7 +4,10 @@ The one place that builds boto3 clients and the provider override for local endp
 
 - `local`: the embedded local AWS (moto + our execute-api), started for the run;
 - `endpoint URL`: an AWS-compatible endpoint already running (`harness localaws`,
-  LocalStack); static test credentials;
+  LocalStack); static test credentials; the invoke URL in `_user_request_` form;
+- `localstack [URL]`: a running LocalStack (default http://127.0.0.1:4566); its own
+  path-based invoke URL form (`/_aws/execute-api/{api}/{stage}`), and the checks its known
+  deviations from AWS break are expected failures (`harness/deviations.py`);
 - `aws`: real AWS through the standard credential chain (`--profile`, `--region`).
 
 For local and endpoint targets the harness writes, next to the stack, the way tflocal
@@ -19,14 +22,20 @@ longer have `skip_get_ec2_platforms`.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import TargetError
 
-TARGET_KINDS = ("local", "endpoint", "aws")
+TARGET_KINDS = ("local", "endpoint", "localstack", "aws")
 DEFAULT_REGION = "us-east-1"
+DEFAULT_LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
+# A refused connection fails at once; a listening endpoint may take long to answer its
+# first request (LocalStack loaded S3 lazily: 4.5 s, then 4 ms), so it gets this long.
+CONNECT_TIMEOUT_SECONDS = 3.0
+FIRST_ANSWER_TIMEOUT_SECONDS = 120.0
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 ENDPOINT_SERVICES = ("apigateway", "ec2", "iam", "resourcegroupstaggingapi", "s3", "sts")
 
@@ -48,6 +57,8 @@ class Target:
                 f"unknown target {self.kind!r}",
                 f"use one of: {', '.join(TARGET_KINDS)} (endpoint needs --endpoint URL)",
             )
+        if self.kind == "localstack" and not self.endpoint:
+            self.endpoint = DEFAULT_LOCALSTACK_ENDPOINT
         if self.kind == "endpoint" and not self.endpoint:
             raise TargetError(
                 "target `endpoint` needs an endpoint URL",
@@ -63,7 +74,7 @@ class Target:
 
     @property
     def is_local_endpoint(self) -> bool:
-        return self.kind in ("local", "endpoint")
+        return self.kind in ("local", "endpoint", "localstack")
 
     def describe(self) -> str:
         where = self.endpoint if self.is_local_endpoint else f"profile {self.profile or 'default chain'}"
@@ -124,15 +135,7 @@ class Target:
     def check_reachable(self) -> None:
         """Fail early and clearly when the target cannot be used."""
         if self.is_local_endpoint:
-            import requests
-
-            try:
-                requests.get(f"{self.endpoint}/", timeout=3)
-            except requests.RequestException as exc:
-                raise TargetError(
-                    f"the endpoint {self.endpoint} does not answer ({exc.__class__.__name__})",
-                    "start it (`harness localaws --port PORT`) or fix --endpoint",
-                ) from exc
+            self._check_endpoint_answers()
             return
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -153,8 +156,31 @@ class Target:
             raise TargetError(f"AWS rejected the credentials: {exc}",
                               "refresh them (e.g. aws sso login) and try again") from exc
 
+    def _check_endpoint_answers(self, answer_timeout: float = FIRST_ANSWER_TIMEOUT_SECONDS) -> None:
+        """Refused: fail at once. Listening but slow: wait for the first answer, bounded."""
+        import requests
+
+        started = time.monotonic()
+        try:
+            requests.get(f"{self.endpoint}/", timeout=(CONNECT_TIMEOUT_SECONDS, answer_timeout))
+        except requests.ConnectionError as exc:
+            raise TargetError(
+                f"nothing answers at {self.endpoint} (connection refused or unreachable)",
+                "start it (`harness localaws --port PORT`, or LocalStack) or fix --endpoint",
+            ) from exc
+        except requests.Timeout as exc:
+            raise TargetError(
+                f"the endpoint {self.endpoint} accepted the connection but sent no answer within "
+                f"{time.monotonic() - started:.0f}s",
+                "check that it finished starting (its log), then retry",
+            ) from exc
+
     def invoke_url(self, outputs: dict[str, Any]) -> str:
         """Base URL for `PUT {url}/{bucket}/{filename}`."""
+        if self.kind == "localstack":
+            # LocalStack's path-based form; its host-based form needs a DNS name that
+            # resolves only through public DNS.
+            return f"{self.endpoint}/_aws/execute-api/{outputs['rest_api_id']}/{outputs['stage_name']}"
         if self.is_local_endpoint:
             return f"{self.endpoint}/restapis/{outputs['rest_api_id']}/{outputs['stage_name']}/_user_request_"
         return str(outputs["invoke_url"])

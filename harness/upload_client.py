@@ -6,6 +6,7 @@ seen as failed, never retried into a pass.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import time
@@ -68,12 +69,18 @@ class RawResponse:
     body: bytes
 
 
-def send_raw(url: str, request: bytes, half_close: bool = True, timeout: float = 15.0) -> list[RawResponse]:
+def send_raw(url: str, request: bytes, half_close: bool = False, timeout: float = 15.0,
+             linger: float = 0.5) -> list[RawResponse]:
     """Send bytes exactly as given to the host of `url`; return every response read.
 
     For what `requests` refuses to send: folded or injected headers, lying
     Content-Length, bodies that stop mid-stream, raw `..` segments. Reads until the server
-    closes the connection or `timeout` passes (bounded either way).
+    closes the connection, `timeout` passes, or complete responses have arrived and
+    nothing more follows for `linger` seconds (bounded either way).
+
+    The write side stays open unless `half_close` is asked for: some servers drop the
+    response of a connection the client half-closed (LocalStack's does, even for a valid
+    PUT), so only a check about a body that stops mid-stream should half-close.
     """
     parsed = urlsplit(url)
     scheme, host = parsed.scheme, parsed.hostname or ""
@@ -84,18 +91,46 @@ def send_raw(url: str, request: bytes, half_close: bool = True, timeout: float =
     received = bytearray()
     with sock:
         sock.sendall(request)
-        if half_close and scheme == "http":
+        if half_close:
+            if scheme == "https":
+                raise ValueError("half_close is only possible on plain http")
             sock.shutdown(socket.SHUT_WR)
         while time.monotonic() < deadline:
-            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            complete = _complete_responses(bytes(received))
+            wait = deadline - time.monotonic()
+            if complete:
+                wait = min(wait, linger)
+            sock.settimeout(max(0.05, wait))
             try:
                 chunk = sock.recv(65536)
-            except (TimeoutError, ConnectionResetError):
+            except TimeoutError:
+                if complete:
+                    break
+                continue
+            except ConnectionResetError:
                 break
             if not chunk:
                 break
             received += chunk
     return parse_responses(bytes(received))
+
+
+def _complete_responses(data: bytes) -> bool:
+    """True when `data` holds at least one response and ends on a response boundary."""
+    if not data.startswith(b"HTTP/"):
+        return False
+    while data.startswith(b"HTTP/"):
+        head, separator, rest = data.partition(b"\r\n\r\n")
+        if not separator:
+            return False
+        match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+        if match is None:
+            return False  # framed by the connection's end: wait for it
+        length = int(match.group(1))
+        if len(rest) < length:
+            return False
+        data = rest[length:]
+    return not data
 
 
 def parse_responses(data: bytes) -> list[RawResponse]:

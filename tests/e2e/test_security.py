@@ -5,7 +5,6 @@ does. The role may PutObject into its bucket and nothing else.
 """
 
 import json
-import uuid
 
 import pytest
 from botocore.exceptions import ClientError
@@ -46,14 +45,10 @@ def test_security_role_may_not_read_delete_or_list(role_s3, stack_outputs, uploa
     _denied(lambda: role_s3.get_bucket_policy(Bucket=bucket))
 
 
-def test_security_role_may_not_write_another_bucket(role_s3, s3_client, object_key):
-    other = f"other-{uuid.uuid4().hex[:12]}"
-    s3_client.create_bucket(Bucket=other)
-    try:
-        _denied(lambda: role_s3.put_object(Bucket=other, Key=object_key, Body=b"x"))
-        assert s3_client.list_objects_v2(Bucket=other).get("KeyCount", 0) == 0
-    finally:
-        s3_client.delete_bucket(Bucket=other)
+def test_security_role_may_not_write_another_bucket(role_s3, s3_client, scratch_bucket, object_key):
+    other = scratch_bucket()
+    _denied(lambda: role_s3.put_object(Bucket=other, Key=object_key, Body=b"x"))
+    assert s3_client.list_objects_v2(Bucket=other).get("KeyCount", 0) == 0
 
 
 def test_security_bucket_blocks_public_access(s3_client, stack_outputs):

@@ -48,6 +48,17 @@ resource "aws_s3_bucket" "this" {
   bucket_prefix = var.bucket_suffix == null ? "${var.name_prefix}-" : null
   force_destroy = var.force_destroy
   tags          = var.tags
+
+  # AWS encrypts every new bucket with SSE-S3 by default (since 2023-01-05; GetBucketEncryption
+  # answers AES256). Provider 3.x reads that back and plans to remove it from a bucket that
+  # declares none (hashicorp/terraform-provider-aws#28701), which S3 would undo at once; the
+  # pending update also defers the policy documents that read the bucket, so the bucket policy
+  # shows "known after apply" right after every apply. 4.x and later made the attribute
+  # Computed, where this is a no-op. A change made outside Terraform (e.g. to SSE-KMS) is still
+  # found: refresh compares the live value with the state, which `harness drift` reports.
+  lifecycle {
+    ignore_changes = [server_side_encryption_configuration]
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {

@@ -1,0 +1,108 @@
+"""Known deviations of endpoints we did not write from AWS, versioned, with the checks they break.
+
+A check asserts what AWS does. On an AWS-compatible endpoint that deviates from AWS in a
+known way, the checks it breaks are reported as expected failures (strict: when the
+endpoint fixes a deviation on a version it was measured on, the check passes and the run
+fails saying so, so the list cannot go stale). On a version not measured, the same checks
+are expected failures but not strict, and the run says the profile is unverified there.
+
+Each deviation names what AWS does (with the source) and what the endpoint was measured
+doing (with this project's e2e suite); the README's table is this list.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+REFERENCE = "shared/reference/aws-apigateway-s3.md"
+
+
+@dataclass(frozen=True)
+class Deviation:
+    id: str
+    endpoint_does: str
+    aws_does: str  # with its source
+    breaks: tuple[str, ...]  # fnmatch patterns over pytest node ids (tests/e2e/...)
+
+
+@dataclass(frozen=True)
+class Profile:
+    endpoint: str
+    measured_on: tuple[str, ...]  # endpoint versions the list was measured on
+    deviations: tuple[Deviation, ...]
+
+    def matching(self, nodeid: str) -> list[Deviation]:
+        return [d for d in self.deviations if any(fnmatch.fnmatchcase(nodeid, p) for p in d.breaks)]
+
+    def verified_on(self, version: str | None) -> bool:
+        return version is not None and any(version == v or version.startswith(f"{v}.") for v in self.measured_on)
+
+
+# Bodies of the integrity checks that are not valid UTF-8: the ones a text conversion mangles.
+_NON_UTF8_BODIES = ("every-byte-value", "invalid-utf8", "random-1KiB", "random-1MiB", "png", "gzip", "pdf")
+
+LOCALSTACK = Profile(
+    endpoint="localstack",
+    measured_on=("4.13.1",),
+    deviations=(
+        Deviation(
+            "binary-media-type-wildcard-never-matches",
+            "`*/*` in binaryMediaTypes never matches (its matcher skips entries whose type is `*`), so "
+            "every body is treated as text and UTF-8-mangled: 256 bytes of every byte value are stored as 512.",
+            "`*/*` includes all content types and binary bodies pass as they are (API Gateway developer guide, "
+            f"'Binary media types for REST APIs'; {REFERENCE}, Payload encodings).",
+            (
+                *(f"tests/e2e/test_integrity.py::test_integrity_body_arrives_unchanged[{name}]"
+                  for name in _NON_UTF8_BODIES),
+                "tests/e2e/test_integrity.py::test_integrity_invalid_utf8_survives_any_content_type[*]",
+                "tests/e2e/test_integrity.py::test_integrity_just_under_quota",
+            ),
+        ),
+        Deviation(
+            "no-payload-quota",
+            "no 10 MB payload quota: 10,485,761 bytes are stored and answered 200.",
+            "REST API payloads are limited to 10 MB (10,485,760 bytes), not raisable; over it the gateway answers "
+            f"413 (API Gateway quotas; {REFERENCE}, Quotas and errors).",
+            ("tests/e2e/test_oversize.py::test_oversize_body_is_rejected_and_nothing_is_stored",),
+        ),
+        Deviation(
+            "no-iam-enforcement",
+            "IAM is not enforced: the integration role can read, list and write other buckets, so a write "
+            "through the API to another bucket succeeds.",
+            "S3 evaluates the role's policy; a role without s3:PutObject on the object ARN gets AccessDenied "
+            f"(403) ({REFERENCE}, S3 proxy configuration).",
+            (
+                "tests/e2e/test_errors.py::test_errors_write_to_foreign_bucket_is_denied",
+                "tests/e2e/test_security.py::test_security_role_may_not_read_delete_or_list",
+                "tests/e2e/test_security.py::test_security_role_may_not_write_another_bucket",
+                "tests/e2e/test_hostile_uploads.py::test_hostile_raw_dot_segments_cannot_reach_another_bucket",
+            ),
+        ),
+    ),
+)
+
+PROFILES: dict[str, Profile] = {LOCALSTACK.endpoint: LOCALSTACK}
+
+
+def endpoint_version(endpoint: str) -> str | None:
+    """The running LocalStack's version from its health endpoint, or None."""
+    import requests
+
+    try:
+        answer = requests.get(f"{endpoint}/_localstack/health", timeout=(3, 30))
+        data: Any = answer.json()
+    except (requests.RequestException, ValueError):
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    return str(version).split(":", 1)[0] if version else None
+
+
+def xfail_reason(profile: Profile, deviations: list[Deviation], version: str | None) -> str:
+    names = ", ".join(d.id for d in deviations)
+    if profile.verified_on(version):
+        return (f"known {profile.endpoint} {version} deviation from AWS ({names}); if this passes, "
+                f"{profile.endpoint} fixed it: remove it from harness/deviations.py")
+    return (f"known {profile.endpoint} deviation from AWS ({names}), measured on "
+            f"{', '.join(profile.measured_on)}; unverified on {version or 'this unknown version'}")

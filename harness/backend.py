@@ -15,8 +15,10 @@ import hashlib
 import json
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from harness.errors import HarnessError
@@ -54,6 +56,38 @@ class S3Backend:
     def url(self) -> str:
         options = [f"region={self.region}"] + ([f"endpoint={self.endpoint}"] if self.endpoint else [])
         return f"s3://{self.bucket}/{self.key}?{'&'.join(options)}"
+
+    @property
+    def location(self) -> str:
+        """What the stack tags as `harness:state` (S3 tag values allow no `?` or `&`)."""
+        return f"s3://{self.bucket}/{self.key}"
+
+    def _s3(self) -> Any:
+        from harness.targets import Target
+
+        kind = "endpoint" if self.endpoint else "aws"
+        return Target(kind, self.endpoint, self.region).client("s3")
+
+    def workspaces(self) -> dict[str, float]:
+        """Workspaces with state in this bucket, and when each state was last written (epoch)."""
+        found: dict[str, float] = {}
+        suffix = f"/{self.key}"
+        for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="env:/"):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if key.endswith(suffix) and key.count("/") == self.key.count("/") + 2:
+                    found[key[len("env:/"):-len(suffix)]] = item["LastModified"].timestamp()
+        return found
+
+    def has_state(self, workspace: str) -> bool:
+        s3 = self._s3()
+        try:
+            s3.head_object(Bucket=self.bucket, Key=self.state_key(workspace))
+            return True
+        except s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
 
     def state_key(self, workspace: str) -> str:
         return self.key if workspace == "default" else f"env:/{workspace}/{self.key}"
@@ -115,7 +149,47 @@ def _hcl_value(value: object) -> str:
     return json.dumps(value)
 
 
-def configured(explicit: str | None = None) -> S3Backend | None:
-    """The backend from --backend, else HARNESS_BACKEND, else None (local state)."""
-    url = explicit or os.environ.get(BACKEND_ENV)
-    return S3Backend.parse(url) if url else None
+@dataclass(frozen=True)
+class LocalState:
+    """Terraform's local backend: one directory per workspace under the stack's terraform.tfstate.d."""
+
+    stack_dir: Path
+
+    @property
+    def location(self) -> str:
+        return f"local:{socket.gethostname()}"[:256]
+
+    @property
+    def root(self) -> Path:
+        return self.stack_dir / "terraform.tfstate.d"
+
+    def workspaces(self) -> dict[str, float]:
+        if not self.root.exists():
+            return {}
+        return {d.name: max((p.stat().st_mtime for p in d.iterdir()), default=d.stat().st_mtime)
+                for d in self.root.iterdir() if d.is_dir()}
+
+    def has_state(self, workspace: str) -> bool:
+        return (self.root / workspace).is_dir()
+
+
+StateStore = S3Backend | LocalState
+
+
+def state_store_for_location(location: str | None, stack_dir: Path, known: S3Backend | None = None,
+                             region: str = "us-east-1", endpoint: str | None = None) -> StateStore | None:
+    """The store a `harness:state` tag names; None when it cannot be asked from here.
+
+    An S3 location is asked with `known`'s region and endpoint when it is the same bucket and
+    key, else with the target's; a local location only on the host that wrote it; an
+    untagged resource (older harness) is judged by this checkout's local state, as before.
+    """
+    if not location or location == "local":
+        return LocalState(stack_dir)
+    if location.startswith("s3://"):
+        parsed = S3Backend.parse(location)
+        if known is not None and (known.bucket, known.key) == (parsed.bucket, parsed.key):
+            return known
+        return S3Backend(parsed.bucket, parsed.key, region, endpoint)
+    local = LocalState(stack_dir)
+    return local if location == local.location else None

@@ -10,93 +10,41 @@ import argparse
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-from harness import __version__, paths, toolchain
+from harness import __version__, paths, run, toolchain
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
-from harness.targets import Target
+from harness.options import RunOptions, add_target_options
 from harness.workspace import (
-    LOCK_TIMEOUT_ENV,
-    Deployer,
     Workspace,
     delete_record,
     load_record,
     new_run_id,
-    parse_stack_vars,
     save_record,
     tear_down_on_sigterm,
     validate_workspace_name,
 )
 
-LOCALAWS_STATE = "localaws.json"
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    """The run's settings from the arguments and the environment's defaults, validated once."""
+    return RunOptions.from_values(lambda name: getattr(args, name, None), os.environ)
 
 
-def _add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default=None, help="local (default), endpoint or aws")
-    parser.add_argument("--endpoint", default=None, help="endpoint URL for --target endpoint")
-    parser.add_argument("--region", default=None, help="AWS region (default us-east-1)")
-    parser.add_argument("--profile", default=None, help="AWS profile for --target aws")
-    parser.add_argument("--backend", default=None, metavar="s3://BUCKET/KEY",
-                        help="keep state in S3 with a native lock file (Terraform >= 1.10); "
-                             "?region=R&endpoint=URL optional; default: local state (or HARNESS_BACKEND)")
-    parser.add_argument("--lock-timeout", default=None, metavar="DURATION",
-                        help="wait this long (e.g. 5m) for another run's state lock instead of failing")
-
-
-def _use_backend(args: argparse.Namespace, name: str | None = None) -> None:
-    """--backend, else the workspace record's backend, for every Deployer in this process."""
-    from harness import backend
-
-    url = getattr(args, "backend", None) or ((load_record(name) or {}).get("backend") if name else None)
-    if url:
-        os.environ[backend.BACKEND_ENV] = backend.S3Backend.parse(url).url
-    if getattr(args, "lock_timeout", None):
-        if not re.fullmatch(r"\d+[smh]", args.lock_timeout):
-            raise HarnessError(f"--lock-timeout {args.lock_timeout!r} is not a duration", "e.g. 30s, 5m or 1h")
-        os.environ[LOCK_TIMEOUT_ENV] = args.lock_timeout
+def _explicit_target(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "target", None) or getattr(args, "endpoint", None))
 
 
 def _progress(phase: str, seconds: float) -> None:
     print(f"  terraform {phase}: {seconds:.2f}s", file=sys.stderr, flush=True)
 
 
-def _persistent_local_aws() -> localaws_process.LocalAwsProcess:
-    """The project's long-lived local AWS for named workspaces: reuse it or start it."""
-    state = paths.data_dir() / LOCALAWS_STATE
-    running = localaws_process.LocalAwsProcess.load(state)
-    if running and running.alive():
-        return running
-    server = localaws_process.start(log_file=paths.data_dir() / "localaws.log", detach=True)
-    server.save(state)
-    print(f"started local AWS at {server.endpoint} (pid {server.pid})", file=sys.stderr)
-    return server
-
-
-def _target_for(args: argparse.Namespace, name: str, creating: bool) -> Target:
-    _use_backend(args, name)
-    record = load_record(name)
-    if record and not args.target and not args.endpoint:
-        return Target.from_record(record["target"])
-    kind = args.target or ("endpoint" if args.endpoint else "local")
-    if kind == "local":
-        if not creating:
-            raise HarnessError(f"workspace {name!r} has no record of where it lives",
-                               f"create it with `harness up --workspace {name}`")
-        server = _persistent_local_aws()
-        return Target("local", server.endpoint, args.region or "us-east-1")
-    return Target(kind, args.endpoint, args.region or "us-east-1", args.profile)
-
-
-def _deployer(target: Target) -> Deployer:
-    deployer = Deployer(target, on_command=_progress)  # checks the stack directory and toolchain first
-    target.check_reachable()
-    deployer.prepare()
-    return deployer
+def _named(args: argparse.Namespace, creating: bool = False) -> Workspace:
+    name = validate_workspace_name(args.workspace)
+    return run.open_named_workspace(name, _options(args), _explicit_target(args), creating, on_command=_progress)
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -130,45 +78,40 @@ def cmd_localaws(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    name = validate_workspace_name(args.workspace)
-    target = _target_for(args, name, creating=True)
-    print(f"applying workspace {name} on {target.describe()}", file=sys.stderr)
-    deployer = _deployer(target)
-    run_id = (load_record(name) or {}).get("run_id") or new_run_id()
-    workspace = Workspace(name, deployer, run_id)
-    save_record(name, target, run_id)
-    outputs = workspace.up()
+    workspace = _named(args, creating=True)
+    target = workspace.deployer.target
+    print(f"applying workspace {workspace.name} on {target.describe()}", file=sys.stderr)
+    run_id = (load_record(workspace.name) or {}).get("run_id") or new_run_id()
+    workspace.run_id = run_id
+    save_record(workspace.name, target, run_id, workspace.deployer.options.backend_url)
+    outputs = workspace.up(workspace.deployer.options.stack_vars)
     print(json.dumps(outputs.to_dict(), indent=2))
     return 0
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
-    name = validate_workspace_name(args.workspace)
-    target = _target_for(args, name, creating=False)
-    workspace = Workspace(name, _deployer(target), "manual")
-    print(json.dumps(workspace.outputs().to_dict(), indent=2))
+    print(json.dumps(_named(args).outputs().to_dict(), indent=2))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     name = validate_workspace_name(args.workspace)
+    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     command = [sys.executable, "-m", "pytest", str(paths.project_root() / "tests" / "e2e"),
-               "--workspace", name, *args.pytest_args]
+               "--workspace", name, *extra]
     return subprocess.call(command)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    name = validate_workspace_name(args.workspace)
-    target = _target_for(args, name, creating=False)
-    deployer = _deployer(target)
-    workspace = Workspace(name, deployer, (load_record(name) or {}).get("run_id", "manual"))
+    workspace = _named(args)
+    target = workspace.deployer.target
     if not workspace.exists():
-        print(f"workspace {name} does not exist; nothing to destroy", file=sys.stderr)
+        print(f"workspace {workspace.name} does not exist; nothing to destroy", file=sys.stderr)
     else:
-        workspace.down()
-        print(f"destroyed and deleted workspace {name}", file=sys.stderr)
-    delete_record(name)
-    state = paths.data_dir() / LOCALAWS_STATE
+        workspace.down(workspace.deployer.options.stack_vars)
+        print(f"destroyed and deleted workspace {workspace.name}", file=sys.stderr)
+    delete_record(workspace.name)
+    state = paths.data_dir() / run.PERSISTENT_LOCALAWS_FILE
     server = localaws_process.LocalAwsProcess.load(state)
     records = paths.workspaces_dir().glob("*.json") if paths.workspaces_dir().exists() else []
     others = [r for r in records if server and server.endpoint in r.read_text()]
@@ -181,38 +124,23 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_unlock(args: argparse.Namespace) -> int:
     """Break a stale state lock left by a killed run (Terraform's force-unlock)."""
-    name = validate_workspace_name(args.workspace)
-    deployer = _deployer(_target_for(args, name, creating=False))
-    deployer.runner.for_workspace(name).force_unlock(args.lock_id)
-    print(f"released lock {args.lock_id} of workspace {name}", file=sys.stderr)
+    workspace = _named(args)
+    workspace.runner.force_unlock(args.lock_id)
+    print(f"released lock {args.lock_id} of workspace {workspace.name}", file=sys.stderr)
     return 0
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
     """Exit 0 clean, 2 drift or pending changes, 1 error."""
-    import tempfile
-
     from harness import drift
 
     try:
-        name = validate_workspace_name(args.workspace)
-        target = _target_for(args, name, creating=False)
-        deployer = _deployer(target)
-        workspace = Workspace(name, deployer, (load_record(name) or {}).get("run_id", "manual"))
-        if not workspace.exists():
-            raise HarnessError(f"workspace {name!r} does not exist", f"create it with `harness up --workspace {name}`")
-        variables = workspace.variables(parse_stack_vars(args.stack_var))
-        with tempfile.TemporaryDirectory() as scratch:
-            plan_file = Path(scratch) / "drift.tfplan"
-            workspace.runner.plan(variables, out=plan_file)
-            plan = workspace.runner.show_json(plan_file)
-        apigateway = target.client("apigateway")
-        found = drift.findings(plan)
-        found += drift.live_binary_media_types(plan, apigateway, found)
-        found += drift.unmanaged_api_methods(workspace.runner.show_json(), apigateway)
+        workspace = _named(args)
+        found = drift.check(workspace, workspace.deployer.options.stack_vars)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    name = workspace.name
     if args.json:
         print(json.dumps({"workspace": name, "clean": not found,
                           "findings": [f.to_dict() for f in found]}, indent=2, default=str))
@@ -232,7 +160,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     if args.workspace:
         validate_workspace_name(args.workspace)
-    record, history = nightly.run(args.workspace, args.stack_var, args.factor, args.window)
+    record, history = nightly.run(_options(args), args.workspace, args.factor, args.window)
     output = report.write(paths.reports_dir() / "index.html")
     counts = {o: sum(1 for c in record["checks"].values() if c["outcome"] == o) for o in ("passed", "failed")}
     print(f"nightly: {counts['passed']} passed, {counts['failed']} failed; record #{len(history) + 1} in "
@@ -256,13 +184,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from harness import sweep
 
     older_than = sweep.parse_duration(args.older_than)
-    removed = sweep.sweep(older_than, args.dry_run, args.run_id)
+    removed = sweep.sweep(older_than, args.dry_run, args.run_id, options=_options(args))
     verb = "would remove" if args.dry_run else "removed"
     print(f"{verb} {removed} throwaway workspace(s)")
     if args.target or args.endpoint:
-        target = Target(args.target or "endpoint", args.endpoint, args.region or "us-east-1", args.profile)
+        options = _options(args)
+        target = options.target()
         target.check_reachable()
-        tagged = sweep.sweep_tagged(target, older_than, args.dry_run, args.run_id)
+        tagged = sweep.sweep_tagged(target, older_than, args.dry_run, args.run_id, options=options)
         print(f"{verb} {tagged} tagged resource(s) without state on {target.describe()}")
     else:
         print("resources without state were not searched: pass --target aws (or --endpoint URL) to find "
@@ -322,26 +251,24 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = sub.add_parser(name, help=text)
         command.add_argument("--workspace", required=True)
-        _add_target_options(command)
+        add_target_options(command.add_argument)
         command.set_defaults(func=func)
 
     unlock = sub.add_parser("unlock", help="break a stale state lock a killed run left (as the lock error prints)")
     unlock.add_argument("--workspace", required=True)
     unlock.add_argument("--lock-id", required=True)
-    _add_target_options(unlock)
+    add_target_options(unlock.add_argument)
     unlock.set_defaults(func=cmd_unlock)
 
     drift_cmd = sub.add_parser("drift", help="report drift and pending changes of a named workspace")
     drift_cmd.add_argument("--workspace", required=True)
     drift_cmd.add_argument("--json", action="store_true")
-    drift_cmd.add_argument("--stack-var", action="append", default=[], metavar="NAME=JSON",
-                           help="stack variable as the code now has it (compares that code with the live stack)")
-    _add_target_options(drift_cmd)
+    add_target_options(drift_cmd.add_argument)
     drift_cmd.set_defaults(func=cmd_drift)
 
     nightly_cmd = sub.add_parser("nightly", help="one regression run: e2e suite, drift, history record")
     nightly_cmd.add_argument("--workspace", help="named workspace to check for drift")
-    nightly_cmd.add_argument("--stack-var", action="append", default=[], metavar="NAME=JSON")
+    add_target_options(nightly_cmd.add_argument)
     nightly_cmd.add_argument("--factor", type=float, default=2.0, help="phase slowdown that counts as regression")
     nightly_cmd.add_argument("--window", type=int, default=7, help="runs the phase median is taken over")
     nightly_cmd.set_defaults(func=cmd_nightly)
@@ -354,11 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--older-than", default="1h", help="only leftovers older than this (30m, 2h, 1d)")
     sweep_cmd.add_argument("--run-id", help="only what this run left")
     sweep_cmd.add_argument("--dry-run", action="store_true", help="say what would be removed")
-    sweep_cmd.add_argument("--target", default=None, choices=("endpoint", "localstack", "aws"),
-                           help="also remove tagged resources without state on this target")
-    sweep_cmd.add_argument("--endpoint", default=None, help="endpoint URL (implies --target endpoint)")
-    sweep_cmd.add_argument("--region", default=None, help="AWS region (default us-east-1)")
-    sweep_cmd.add_argument("--profile", default=None, help="AWS profile for --target aws")
+    add_target_options(sweep_cmd.add_argument)
     sweep_cmd.set_defaults(func=cmd_sweep)
 
     soak_cmd = sub.add_parser("soak", help="N full up-check-down cycles: leaks, failures, memory")

@@ -12,9 +12,16 @@ is noise and is covered by tests/unit/test_drift.py.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.workspace import Workspace
 
 EMPTY_VALUES: tuple[Any, ...] = (None, {}, [], "")
 
@@ -167,3 +174,19 @@ def live_binary_media_types(plan: dict[str, Any], apigateway: Any, already: list
             result.append(Finding("pending", resource["address"], "binary_media_types (live API)", live, intended,
                                   ("live-check",)))
     return result
+
+
+def check(workspace: Workspace, stack_vars: dict[str, Any] | None = None) -> list[Finding]:
+    """Refresh and plan a workspace (with the code's `stack_vars`), then read the live API too."""
+    if not workspace.exists():
+        raise HarnessError(f"workspace {workspace.name!r} does not exist",
+                           f"create it with `harness up --workspace {workspace.name}`")
+    with tempfile.TemporaryDirectory() as scratch:
+        plan_file = Path(scratch) / "drift.tfplan"
+        workspace.runner.plan(workspace.variables(stack_vars), out=plan_file)
+        plan = workspace.runner.show_json(plan_file)
+    apigateway = workspace.deployer.target.client("apigateway")
+    found = findings(plan)
+    found += live_binary_media_types(plan, apigateway, found)
+    found += unmanaged_api_methods(workspace.runner.show_json(), apigateway)
+    return found

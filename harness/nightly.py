@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths, toolchain
+from harness.errors import HarnessError
+from harness.options import RunOptions
 from harness.workspace import child_run_environment
 
 HISTORY_FILE = "history.jsonl"
@@ -107,37 +109,41 @@ def run_suite(extra_args: list[str], junit: Path) -> tuple[dict[str, Any], int]:
         return json.loads(summary_file.read_text()), completed.returncode
 
 
-def run(workspace: str | None = None, stack_vars: list[str] | None = None, factor: float = 2.0,
+def run(options: RunOptions, workspace: str | None = None, factor: float = 2.0,
         window: int = 7, history_file: Path | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     history = load_history(history_file)
     tools = toolchain.prepare()
     junit = paths.reports_dir() / "nightly-junit.xml"
     junit.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    extra = [arg for item in (stack_vars or []) for arg in ("--stack-var", item)]
-    summary, suite_exit = run_suite(extra, junit)
+    summary, suite_exit = run_suite(options.to_args(), junit)
     record: dict[str, Any] = {
         "time": started,
         "commit": _git_commit(),
         "versions": {"terraform": tools.binary.version, "provider": tools.describe()["provider"],
                      "python": sys.version.split()[0]},
-        "target": "local",
+        "target": summary.get("target", options.target_kind),
         "suite_exit_code": suite_exit,
         "checks": summary["checks"],
         "phases": phase_timings(summary) if summary["phases"] else {},
         "upload_MiB_per_s": summary.get("uploads", {}).get("MiB_per_s"),
+        "assumptions": summary.get("assumptions", []),
         "drift_workspace": workspace,
-        "drift": drift_findings(workspace) if workspace else [],
+        "drift": drift_findings(workspace, options) if workspace else [],
     }
     record["regressions"] = find_regressions(record, history, factor, window)
     append_record(record, history_file)
     return record, history
 
 
-def drift_findings(workspace: str) -> list[dict[str, Any]]:
-    completed = subprocess.run([sys.executable, "-m", "harness.cli", "drift", "--workspace", workspace, "--json"],
-                               cwd=paths.project_root(), capture_output=True, text=True, timeout=900)
-    if completed.returncode == 1:
+def drift_findings(workspace: str, options: RunOptions) -> list[dict[str, Any]]:
+    """Drift of the named workspace, in this process (the same library call `harness drift` makes)."""
+    from harness import drift
+    from harness.run import open_named_workspace
+
+    try:
+        found = drift.check(open_named_workspace(workspace, options, explicit_target=False), options.stack_vars)
+    except HarnessError as exc:
         return [{"kind": "error", "address": workspace, "attribute": "drift check failed",
-                 "before": None, "after": completed.stderr.strip()[-500:]}]
-    return json.loads(completed.stdout)["findings"]
+                 "before": None, "after": str(exc)[-500:]}]
+    return [finding.to_dict() for finding in found]

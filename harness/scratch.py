@@ -26,6 +26,7 @@ from urllib.parse import unquote
 TAG_RUN_ID = "harness:run-id"
 TAG_WORKSPACE = "harness:workspace"
 TAG_SCRATCH = "harness:scratch"
+TAG_STATE = "harness:state"  # set by the stack: where the workspace's state lives
 NAME_PREFIX = "harness-scratch-"
 
 

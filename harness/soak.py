@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
+from harness.backend import StateStore
 from harness.checks import S3ReadBack, integrity_bodies, sha256
 from harness.localaws import process as localaws_process
 from harness.targets import Target
@@ -22,10 +23,9 @@ from harness.workspace import Deployer, Workspace, new_run_id, throwaway_workspa
 MAX_CYCLES = 500
 
 
-def leftovers(target: Target, stack_dir: Path, run_id: str) -> dict[str, int]:
-    state_root = stack_dir / "terraform.tfstate.d"
+def leftovers(target: Target, store: StateStore, run_id: str) -> dict[str, int]:
     return {
-        "workspaces": sum(1 for p in state_root.glob(f"t-{run_id}-*")) if state_root.exists() else 0,
+        "workspaces": sum(1 for name in store.workspaces() if name.startswith(f"t-{run_id}-")),
         "buckets": len(target.client("s3").list_buckets().get("Buckets", [])),
         "roles": len(target.client("iam").list_roles().get("Roles", [])),
         "rest_apis": len(target.client("apigateway").get_rest_apis().get("items", [])),
@@ -57,7 +57,7 @@ def run(cycles: int, max_seconds: float = 3600, output: Path | None = None) -> d
                         assert readback.get(name).sha256 == sha256(body), name
             except Exception as exc:  # a failed cycle is counted, and teardown already ran
                 error = f"{type(exc).__name__}: {exc}"[:300]
-            left = leftovers(target, deployer.stack_dir, run_id)
+            left = leftovers(target, deployer.state_store, run_id)
             history.append({"cycle": index, "seconds": round(time.monotonic() - started, 2), "error": error,
                             "leftovers": left, "rss_mb": round(server.rss_mb(), 1)})
         # Anything a failed cycle could not destroy is swept here, so the soak itself leaks nothing.

@@ -30,9 +30,12 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import paths
+from harness.backend import LocalState, StateStore, state_store_for_location
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
-from harness.scratch import TAG_RUN_ID, TAG_SCRATCH, TAG_WORKSPACE, empty_and_delete_bucket
+from harness.options import RunOptions
+from harness.run import LOCALAWS_FILE
+from harness.scratch import TAG_RUN_ID, TAG_SCRATCH, TAG_STATE, TAG_WORKSPACE, empty_and_delete_bucket
 from harness.targets import Target
 from harness.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
 
@@ -54,24 +57,25 @@ class Leftover:
     target: Target | None
 
 
-def throwaway_leftovers(older_than: float, run_id: str | None = None,
-                        stack_dir: Path | None = None) -> list[Leftover]:
-    state_root = (stack_dir or paths.stack_dir()) / "terraform.tfstate.d"
+def state_store(options: RunOptions) -> StateStore:
+    """The store this sweep lists throwaway workspaces from: --backend, else the local state."""
+    return options.backend or LocalState(paths.stack_dir())
+
+
+def throwaway_leftovers(older_than: float, run_id: str | None, store: StateStore) -> list[Leftover]:
     found = []
-    if not state_root.exists():
-        return found
     now = time.time()
-    for directory in sorted(state_root.iterdir()):
-        if not directory.name.startswith(THROWAWAY_PREFIX) or not directory.is_dir():
+    for name, written in sorted(store.workspaces().items()):
+        if not name.startswith(THROWAWAY_PREFIX):
             continue
-        if run_id and not directory.name.startswith(f"{THROWAWAY_PREFIX}{run_id}-"):
+        if run_id and not name.startswith(f"{THROWAWAY_PREFIX}{run_id}-"):
             continue
-        age = now - max((p.stat().st_mtime for p in directory.iterdir()), default=directory.stat().st_mtime)
+        age = now - written
         if age < older_than:
             continue
-        record = load_record(directory.name)
+        record = load_record(name)
         target = Target.from_record(record["target"]) if record else None
-        found.append(Leftover(directory.name, age, target))
+        found.append(Leftover(name, age, target))
     return found
 
 
@@ -83,10 +87,13 @@ def _reachable(target: Target) -> bool:
         return False
 
 
-def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Callable[[str], None] = print) -> int:
+def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Callable[[str], None] = print,
+          options: RunOptions | None = None) -> int:
     """Remove leftovers; return how many workspaces were (or would be) removed."""
+    options = options or RunOptions()
+    store = state_store(options)
     removed = 0
-    for leftover in throwaway_leftovers(older_than, run_id):
+    for leftover in throwaway_leftovers(older_than, run_id, store):
         where = leftover.target.describe() if leftover.target else "an unknown target (no record)"
         if dry_run:
             say(f"would remove {leftover.workspace} ({leftover.age_seconds / 60:.0f} min old) on {where}")
@@ -96,7 +103,7 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
             say(f"skipped {leftover.workspace}: no record of its target; "
                 f"remove it with `harness down --workspace {leftover.workspace} --target ...`")
             continue
-        deployer = Deployer(leftover.target)
+        deployer = Deployer(leftover.target, options)
         deployer.prepare()
         workspace = Workspace(leftover.workspace, deployer, "sweep")
         if _reachable(leftover.target):
@@ -111,7 +118,7 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
             continue
         delete_record(leftover.workspace)
         removed += 1
-    still_in_state = [lo.workspace for lo in throwaway_leftovers(0, run_id)]
+    still_in_state = [lo.workspace for lo in throwaway_leftovers(0, run_id, LocalState(paths.stack_dir()))]
     for run_dir in sorted(paths.runs_dir().glob("*")) if paths.runs_dir().exists() else []:
         if run_id and run_dir.name != run_id:
             continue
@@ -119,7 +126,7 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
             continue
         if time.time() - run_dir.stat().st_mtime < older_than:
             continue
-        server = localaws_process.LocalAwsProcess.load(run_dir / "localaws.json")
+        server = localaws_process.LocalAwsProcess.load(run_dir / LOCALAWS_FILE)
         if dry_run:
             say(f"would remove run directory {run_dir.name}" + (f" and stop its local AWS (pid {server.pid})"
                                                                    if server and server.alive() else ""))
@@ -140,6 +147,7 @@ class TaggedResource:
     run_id: str
     age_seconds: float
     scratch: str | None = None  # the check that created it outside Terraform
+    state: str | None = None  # harness:state: where its workspace's state lives
 
     def describe(self) -> str:
         made_by = f", scratch of {self.scratch}" if self.scratch else ""
@@ -174,7 +182,7 @@ def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedRe
                 if name not in created:
                     continue  # deleted since the tagging index saw it
                 found.append(TaggedResource("bucket", name, tags[TAG_WORKSPACE], tags.get(TAG_RUN_ID, "?"),
-                                            _age(created[name]), tags.get(TAG_SCRATCH)))
+                                            _age(created[name]), tags.get(TAG_SCRATCH), tags.get(TAG_STATE)))
             elif "/restapis/" in arn:
                 api_id = arn.rsplit("/", 1)[1]
                 try:
@@ -182,14 +190,15 @@ def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedRe
                 except apigateway.exceptions.NotFoundException:
                     continue
                 found.append(TaggedResource("rest-api", api_id, tags[TAG_WORKSPACE], tags.get(TAG_RUN_ID, "?"),
-                                            _age(api.get("createdDate"))))
+                                            _age(api.get("createdDate")), state=tags.get(TAG_STATE)))
     iam = target.client("iam")
     for page in iam.get_paginator("list_roles").paginate():
         for role in page["Roles"]:
             tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])}
             if TAG_WORKSPACE in tags and (run_id is None or tags.get(TAG_RUN_ID) == run_id):
                 found.append(TaggedResource("role", role["RoleName"], tags[TAG_WORKSPACE],
-                                            tags.get(TAG_RUN_ID, "?"), _age(role.get("CreateDate"))))
+                                            tags.get(TAG_RUN_ID, "?"), _age(role.get("CreateDate")),
+                                            state=tags.get(TAG_STATE)))
     return found
 
 
@@ -208,18 +217,36 @@ def remove_tagged(target: Target, resource: TaggedResource) -> None:
 
 
 def sweep_tagged(target: Target, older_than: float, dry_run: bool, run_id: str | None = None,
-                 stack_dir: Path | None = None, say: Callable[[str], None] = print) -> int:
-    """Remove tagged resources of throwaway workspaces that have no state; return how many."""
-    state_root = (stack_dir or paths.stack_dir()) / "terraform.tfstate.d"
-    with_state = {d.name for d in state_root.iterdir()} if state_root.exists() else set()
+                 stack_dir: Path | None = None, say: Callable[[str], None] = print,
+                 options: RunOptions | None = None) -> int:
+    """Remove tagged resources of throwaway workspaces that have no state; return how many.
+
+    "No state" is asked of the store that holds the workspace's state, as its
+    `harness:state` tag names it (an S3 backend is asked for the state key); when that store
+    cannot be asked from here (another runner's local state), the resource is left alone.
+    """
+    stack_dir = stack_dir or paths.stack_dir()
+    known = options.backend if options else None
     order = {"rest-api": 0, "role": 1, "bucket": 2}  # the API refers to the role; buckets last
+    answers: dict[tuple[str | None, str], bool | None] = {}
     removed = 0
     for resource in sorted(tagged_resources(target, run_id), key=lambda r: order[r.kind]):
-        if resource.scratch is None and (
-                not resource.workspace.startswith(THROWAWAY_PREFIX) or resource.workspace in with_state):
-            continue  # named workspaces are never swept; stateful ones are destroyed by Terraform
         if resource.age_seconds < older_than:
             continue
+        if resource.scratch is None:
+            if not resource.workspace.startswith(THROWAWAY_PREFIX):
+                continue  # named workspaces are never swept
+            question = (resource.state, resource.workspace)
+            if question not in answers:
+                store = state_store_for_location(resource.state, stack_dir, known, target.region,
+                                                 target.endpoint if target.is_local_endpoint else None)
+                answers[question] = None if store is None else store.has_state(resource.workspace)
+            if answers[question] is None:
+                say(f"left {resource.describe()}: its state is at {resource.state}, which this sweep cannot ask; "
+                    "sweep from that runner, or with its --backend")
+                continue
+            if answers[question]:
+                continue  # stateful: Terraform destroys it (the workspace sweep above)
         if dry_run:
             say(f"would remove {resource.describe()} on {target.describe()}")
         else:
@@ -227,4 +254,3 @@ def sweep_tagged(target: Target, older_than: float, dry_run: bool, run_id: str |
             say(f"removed {resource.describe()} on {target.describe()}")
         removed += 1
     return removed
-

@@ -40,8 +40,9 @@ from harness.toolchain import Toolchain
 log = logging.getLogger("harness.terraform")
 
 GRACEFUL_STOP_SECONDS = 120.0
-# No Terraform command may run longer than this (HARNESS_COMMAND_TIMEOUT overrides it):
-# a provider stuck retrying (e.g. a bucket it cannot list) must not hang a teardown forever.
+# No Terraform command may run longer than the run's command timeout (RunOptions,
+# HARNESS_COMMAND_TIMEOUT at the edges, default 900 s): a provider stuck retrying (e.g. a
+# bucket it cannot list) must not hang a teardown forever.
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
 CORRUPT_STATE_PATTERN = re.compile(r"Unsupported state file format|state snapshot.*(invalid|corrupt)|"
                                    r"Failed to load state", re.I)
@@ -57,13 +58,6 @@ RETRYABLE_ERRORS: dict[str, str] = {
 }
 MAX_RETRIES = 2
 RETRY_SLEEP_SECONDS = 3.0
-
-
-def _command_timeout() -> float:
-    try:
-        return float(os.environ.get("HARNESS_COMMAND_TIMEOUT", DEFAULT_COMMAND_TIMEOUT_SECONDS))
-    except ValueError:
-        return DEFAULT_COMMAND_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -87,8 +81,10 @@ class TerraformRunner:
         on_command: Any = None,
         lock_timeout: str | None = None,
         backend_url: str | None = None,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT_SECONDS,
     ) -> None:
         self.toolchain = toolchain
+        self.command_timeout = command_timeout
         self.lock_timeout = lock_timeout  # e.g. "60s": wait for another run's lock instead of failing
         self.backend_url = backend_url  # None: local state
         # 2 while tearing down: the first Ctrl-C lets the destroy finish, the second stops it.
@@ -104,7 +100,7 @@ class TerraformRunner:
     def for_workspace(self, workspace: str | None) -> TerraformRunner:
         return TerraformRunner(
             self.toolchain, self.stack_dir, self.extra_env, workspace, self.on_command,
-            self.lock_timeout, self.backend_url,
+            self.lock_timeout, self.backend_url, self.command_timeout,
         )
 
     # --- process ------------------------------------------------------------------
@@ -197,7 +193,7 @@ class TerraformRunner:
             start_new_session=True,
         )
         interrupts = 0
-        timeout = _command_timeout()
+        timeout = self.command_timeout
         deadline = started + timeout
         while True:
             try:

@@ -22,34 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import backend as backend_config
 from harness import paths, toolchain
-from harness.backend import S3Backend
+from harness.backend import LocalState, S3Backend
 from harness.errors import HarnessError, StateLockedError, TerraformError, WorkspaceError
+from harness.options import RunOptions
 from harness.targets import Target, write_generated_files
 from harness.terraform import TerraformRunner
 
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RESERVED_NAMES = {"default"}
 THROWAWAY_PREFIX = "t-"
-LOCK_TIMEOUT_ENV = "HARNESS_LOCK_TIMEOUT"
 
 
 def new_run_id() -> str:
     return secrets.token_hex(4)
-
-
-def parse_stack_vars(items: list[str]) -> dict[str, Any]:
-    """`NAME=JSON` items (from --stack-var) as Terraform variables."""
-    variables: dict[str, Any] = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        try:
-            variables[name] = json.loads(value)
-        except ValueError as exc:
-            raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
-                               'e.g. --stack-var binary_media_types=[] or --stack-var \'name_prefix="x"\'') from exc
-    return variables
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
@@ -123,10 +109,10 @@ class Deployer:
     """A target plus a ready-to-run Terraform stack for it."""
 
     target: Target
+    options: RunOptions = field(default_factory=RunOptions)
     stack_dir: Path = field(default_factory=paths.stack_dir)
     on_command: Callable[[str, float], None] | None = None
-    backend: S3Backend | None = field(default_factory=backend_config.configured)
-    lock_timeout: str | None = field(default_factory=lambda: os.environ.get(LOCK_TIMEOUT_ENV))
+    backend: S3Backend | None = field(init=False)
     runner: TerraformRunner = field(init=False)
     tools: toolchain.Toolchain = field(init=False)
 
@@ -137,15 +123,22 @@ class Deployer:
                 "run from the project checkout, or set HARNESS_ROOT to it",
             )
         self.tools = toolchain.prepare()
+        self.backend = self.options.backend
         if self.backend is not None:
             self.backend.check_terraform(self.tools.binary.version)
             self.stack_dir = self.backend.working_copy(self.stack_dir)
 
+    @property
+    def state_store(self) -> S3Backend | LocalState:
+        """Where this stack's workspaces keep their state (asked by sweep before calling one stateless)."""
+        return self.backend if self.backend is not None else LocalState(self.stack_dir)
+
     def prepare(self, backend_config: dict[str, str] | None = None) -> TerraformRunner:
         guess = toolchain.MIRROR_PROVIDER_VERSION if self.tools.provider_source == "mirror" else None
         runner = TerraformRunner(self.tools, self.stack_dir, self.target.terraform_env(),
-                                 on_command=self.on_command, lock_timeout=self.lock_timeout,
-                                 backend_url=self.backend.url if self.backend else None)
+                                 on_command=self.on_command, lock_timeout=self.options.lock_timeout,
+                                 backend_url=self.backend.url if self.backend else None,
+                                 command_timeout=self.options.command_timeout)
         write_generated_files(self.stack_dir, runner.provider_version() or guess)
         runner.init(backend_config)
         write_generated_files(self.stack_dir, runner.provider_version() or guess)
@@ -157,12 +150,11 @@ def _record_path(name: str) -> Path:
     return paths.workspaces_dir() / f"{name}.json"
 
 
-def save_record(name: str, target: Target, run_id: str) -> None:
+def save_record(name: str, target: Target, run_id: str, backend_url: str | None) -> None:
     path = _record_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = backend_config.configured()
     path.write_text(json.dumps({"target": target.to_record(), "run_id": run_id, "created": time.time(),
-                                "backend": state.url if state else None}, indent=2))
+                                "backend": backend_url}, indent=2))
 
 
 def load_record(name: str) -> dict[str, Any] | None:
@@ -190,6 +182,7 @@ class Workspace:
             **self.deployer.target.terraform_vars(),
             "name_prefix": f"up-{self.name}"[:36].rstrip("-"),
             "run_id": self.run_id,
+            "state_location": self.deployer.state_store.location,
             **(extra or {}),
         }
 
@@ -242,7 +235,7 @@ def throwaway_workspace(
 ) -> Iterator[tuple[Workspace, StackOutputs]]:
     """Apply into `t-<run-id>-<worker>`, yield it, and always destroy and delete it."""
     workspace = Workspace(throwaway_name(run_id, worker), deployer, run_id)
-    save_record(workspace.name, deployer.target, run_id)
+    save_record(workspace.name, deployer.target, run_id, deployer.options.backend_url)
     try:
         outputs = workspace.up(extra_vars)
         yield workspace, outputs

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness import paths
+from harness.options import RunOptions
 from harness.workspace import new_run_id
 
 pytestmark = pytest.mark.slow
@@ -113,7 +114,8 @@ def test_sweep_never_touches_named_workspaces(tmp_path):
     named = paths.stack_dir() / "terraform.tfstate.d" / "keep-me-named"
     named.mkdir(parents=True, exist_ok=True)
     try:
-        assert all(not lo.workspace.startswith("keep-me") for lo in sweep.throwaway_leftovers(0))
+        leftovers = sweep.throwaway_leftovers(0, None, sweep.state_store(RunOptions()))
+        assert all(not lo.workspace.startswith("keep-me") for lo in leftovers)
     finally:
         named.rmdir()
 

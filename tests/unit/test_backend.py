@@ -2,8 +2,9 @@
 
 import pytest
 
-from harness.backend import S3Backend, configured
+from harness.backend import LocalState, S3Backend, state_store_for_location
 from harness.errors import HarnessError
+from harness.options import RunOptions
 
 
 def test_parse_and_round_trip():
@@ -43,8 +44,30 @@ def test_terraform_version_gate(version, ok):
             backend.check_terraform(version)
 
 
-def test_environment_setting(monkeypatch):
-    monkeypatch.delenv("HARNESS_BACKEND", raising=False)
-    assert configured() is None
-    monkeypatch.setenv("HARNESS_BACKEND", "s3://state/e2e.tfstate")
-    assert configured() == S3Backend("state", "e2e.tfstate")
+def test_environment_default_is_read_only_at_the_edge():
+    empty = RunOptions.from_values(lambda name: None, {})
+    assert empty.backend is None
+    from_env = RunOptions.from_values(lambda name: None, {"HARNESS_BACKEND": "s3://state/e2e.tfstate"})
+    assert from_env.backend == S3Backend("state", "e2e.tfstate")
+    explicit = RunOptions.from_values(lambda name: {"backend": "s3://other/k.tfstate"}.get(name),
+                                      {"HARNESS_BACKEND": "s3://state/e2e.tfstate"})
+    assert explicit.backend == S3Backend("other", "k.tfstate")
+
+
+def test_state_location_tags_name_the_store_to_ask(tmp_path):
+    known = S3Backend("state", "e2e.tfstate", "eu-west-1", "http://127.0.0.1:4566")
+    assert state_store_for_location("s3://state/e2e.tfstate", tmp_path, known) is known
+    other = state_store_for_location("s3://other/x.tfstate", tmp_path, known, "us-east-2", None)
+    assert other == S3Backend("other", "x.tfstate", "us-east-2", None)
+    assert state_store_for_location(None, tmp_path) == LocalState(tmp_path)
+    here = LocalState(tmp_path).location
+    assert state_store_for_location(here, tmp_path) == LocalState(tmp_path)
+    assert state_store_for_location("local:some-other-runner", tmp_path) is None
+
+
+def test_local_state_lists_workspace_directories(tmp_path):
+    (tmp_path / "terraform.tfstate.d" / "t-abc-main").mkdir(parents=True)
+    (tmp_path / "terraform.tfstate.d" / "t-abc-main" / "terraform.tfstate").write_text("{}")
+    store = LocalState(tmp_path)
+    assert set(store.workspaces()) == {"t-abc-main"}
+    assert store.has_state("t-abc-main") and not store.has_state("t-gone-main")

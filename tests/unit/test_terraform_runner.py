@@ -18,14 +18,15 @@ count=$(grep -c . "{calls}")
 """
 
 
-def runner_with(tmp_path: Path, body: str) -> tuple[TerraformRunner, Path]:
+def runner_with(tmp_path: Path, body: str, command_timeout: float = 900.0) -> tuple[TerraformRunner, Path]:
     calls = tmp_path / "calls.log"
     fake = tmp_path / "terraform"
     fake.write_text(SCRIPT.format(calls=calls, body=body))
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     tools = Toolchain(TerraformBinary(str(fake), "1.15.5", "TERRAFORM_BIN", "terraform"), "mirror", "test",
                       str(tmp_path / "rc"))
-    return TerraformRunner(tools, tmp_path, {"EXTRA": "1"}, workspace="t-abc-main"), calls
+    return TerraformRunner(tools, tmp_path, {"EXTRA": "1"}, workspace="t-abc-main",
+                           command_timeout=command_timeout), calls
 
 
 def test_destroy_sends_auto_approve_never_force(tmp_path):
@@ -81,11 +82,11 @@ def test_workspace_commands_never_rely_on_the_shared_environment_file(tmp_path):
     assert lines[2:4] == ["workspace new -no-color t-new-ws", "TF_WORKSPACE=t-new-ws"]
 
 
-def test_a_command_that_never_finishes_is_stopped_gracefully_and_reported(tmp_path, monkeypatch):
-    monkeypatch.setenv("HARNESS_COMMAND_TIMEOUT", "1")
+def test_a_command_that_never_finishes_is_stopped_gracefully_and_reported(tmp_path):
     # Stands in for a provider stuck retrying: runs until SIGINT, then "writes state" and exits.
     log = tmp_path / "calls.log"
-    runner, calls = runner_with(tmp_path, f"trap 'echo stopped >> {log}; exit 1' INT; while true; do sleep 0.1; done")
+    runner, calls = runner_with(tmp_path, f"trap 'echo stopped >> {log}; exit 1' INT; while true; do sleep 0.1; done",
+                                command_timeout=1)
     started = time.monotonic()
     with pytest.raises(TerraformError) as info:
         runner.destroy({})
@@ -101,8 +102,11 @@ def test_teardown_destroy_without_refresh_falls_back_to_a_refreshing_destroy(tmp
     fails_without_refresh = 'case "$*" in *-refresh=false*) echo "Error: stale" >&2; exit 1;; esac'
     runner, calls = runner_with(tmp_path, f'{fails_without_refresh}; echo "* default"; exit 0')
 
+    from harness.backend import LocalState
+
     class FakeDeployer:
         target = Target("endpoint", "http://127.0.0.1:9", "us-east-1")
+        state_store = LocalState(tmp_path)
 
     FakeDeployer.runner = runner
     Workspace("t-abc-main", FakeDeployer(), "abc").down(refresh=False)  # type: ignore[arg-type]

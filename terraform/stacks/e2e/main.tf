@@ -18,5 +18,6 @@ module "upload_api" {
   tags = merge(var.tags, {
     "harness:run-id"    = var.run_id
     "harness:workspace" = terraform.workspace
+    "harness:state"     = var.state_location
   })
 }

@@ -21,6 +21,17 @@ variable "run_id" {
   }
 }
 
+variable "state_location" {
+  description = "Where this workspace's state lives (s3://BUCKET/KEY, or local:HOST); tagged as harness:state so a sweep asks that backend before it calls a workspace stateless."
+  type        = string
+  default     = "local"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9 +=._:/@-]{1,256}$", var.state_location))
+    error_message = "The state_location must be a valid S3 tag value (letters, digits, spaces and + - = . _ : / @)."
+  }
+}
+
 variable "tags" {
   description = "Extra tags for every taggable resource."
   type        = map(string)

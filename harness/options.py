@@ -1,0 +1,144 @@
+"""One value for a run's settings, built once at the edges and handed down explicitly.
+
+`RunOptions` carries where to deploy (target, endpoint, region, profile), where state
+lives (backend), how long to wait (state lock, Terraform commands), the extra stack
+variables and whether to keep the throwaway stack. It is built once, from CLI arguments
+or pytest options plus the few documented environment defaults (`HARNESS_BACKEND`,
+`HARNESS_COMMAND_TIMEOUT`), validated here and nowhere else, and passed to every layer
+below (run lifecycle, workspace, Terraform runner); pytest-xdist workers receive it from
+the controller through `workerinput`. No layer below reads these settings from
+`os.environ`.
+
+The target options are defined once (`TARGET_OPTIONS`) for both the `harness` command
+(argparse) and the pytest plugin (`addoption`), which take the same keyword arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from harness import backend as backends
+from harness.errors import HarnessError
+from harness.targets import DEFAULT_REGION, TARGET_KINDS, Target
+
+DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
+LOCK_TIMEOUT = re.compile(r"^\d+[smh]$")
+BACKEND_ENV = backends.BACKEND_ENV
+COMMAND_TIMEOUT_ENV = "HARNESS_COMMAND_TIMEOUT"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    flag: str
+    kwargs: dict[str, Any]
+
+
+TARGET_OPTIONS: tuple[OptionSpec, ...] = (
+    # No argparse `choices`: Target names the bad value and says what to use, in the
+    # harness's own one-line form, for the CLI and the plugin alike.
+    OptionSpec("--target", {"default": None, "metavar": "|".join(TARGET_KINDS),
+                            "help": "where to deploy: local (default, the embedded local AWS), endpoint "
+                                    "(--endpoint URL), localstack (default http://127.0.0.1:4566) or aws"}),
+    OptionSpec("--endpoint", {"default": None, "help": "endpoint URL for --target endpoint or localstack"}),
+    OptionSpec("--region", {"default": None, "help": f"AWS region (default {DEFAULT_REGION})"}),
+    OptionSpec("--profile", {"default": None, "help": "AWS profile for --target aws"}),
+    OptionSpec("--backend", {"default": None, "metavar": "s3://BUCKET/KEY",
+                             "help": "keep state in S3 with a native lock file (Terraform >= 1.10); "
+                                     "?region=R&endpoint=URL optional; default: local state (or HARNESS_BACKEND)"}),
+    OptionSpec("--lock-timeout", {"default": None, "metavar": "DURATION",
+                                  "help": "wait this long (e.g. 5m) for another run's state lock instead of failing"}),
+    OptionSpec("--stack-var", {"action": "append", "default": [], "metavar": "NAME=JSON",
+                               "help": "extra stack variable, e.g. binary_media_types=[] (tests of broken "
+                                       "variants use it)"}),
+)
+
+
+def add_target_options(add: Callable[..., Any]) -> None:
+    """Register the target options with argparse's `add_argument` or pytest's `addoption`."""
+    for spec in TARGET_OPTIONS:
+        add(spec.flag, **spec.kwargs)
+
+
+def parse_stack_vars(items: list[str]) -> dict[str, Any]:
+    """`NAME=JSON` items (from --stack-var) as Terraform variables."""
+    import json
+
+    variables: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            variables[name] = json.loads(value)
+        except ValueError as exc:
+            raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
+                               'e.g. --stack-var binary_media_types=[] or --stack-var \'name_prefix="x"\'') from exc
+    return variables
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    target_kind: str = "local"
+    endpoint: str | None = None
+    region: str = DEFAULT_REGION
+    profile: str | None = None
+    backend_url: str | None = None
+    lock_timeout: str | None = None
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT_SECONDS
+    stack_vars: dict[str, Any] = field(default_factory=dict)
+    keep: bool = False
+
+    @classmethod
+    def from_values(cls, get: Callable[[str], Any], environ: Mapping[str, str], keep: bool = False) -> RunOptions:
+        """Build and validate from option values (`get("backend")`) and environment defaults."""
+        endpoint = get("endpoint")
+        kind = get("target") or ("endpoint" if endpoint else "local")
+        backend_url = get("backend") or environ.get(BACKEND_ENV) or None
+        if backend_url:
+            backend_url = backends.S3Backend.parse(backend_url).url
+        lock_timeout = get("lock_timeout")
+        if lock_timeout and not LOCK_TIMEOUT.match(lock_timeout):
+            raise HarnessError(f"--lock-timeout {lock_timeout!r} is not a duration", "e.g. 30s, 5m or 1h")
+        timeout_text = environ.get(COMMAND_TIMEOUT_ENV)
+        try:
+            command_timeout = float(timeout_text) if timeout_text else DEFAULT_COMMAND_TIMEOUT_SECONDS
+        except ValueError:
+            raise HarnessError(f"{COMMAND_TIMEOUT_ENV}={timeout_text!r} is not a number of seconds",
+                               f"e.g. {COMMAND_TIMEOUT_ENV}=1800") from None
+        if command_timeout <= 0:
+            raise HarnessError(f"{COMMAND_TIMEOUT_ENV} must be positive", f"e.g. {COMMAND_TIMEOUT_ENV}=1800")
+        options = cls(kind, endpoint, get("region") or DEFAULT_REGION, get("profile"), backend_url, lock_timeout,
+                      command_timeout, parse_stack_vars(get("stack_var") or []), keep)
+        options.target()  # validates kind and endpoint
+        return options
+
+    def target(self) -> Target:
+        return Target(self.target_kind, self.endpoint, self.region, self.profile)
+
+    @property
+    def backend(self) -> backends.S3Backend | None:
+        return backends.S3Backend.parse(self.backend_url) if self.backend_url else None
+
+    def with_backend(self, url: str | None) -> RunOptions:
+        return replace(self, backend_url=backends.S3Backend.parse(url).url if url else None)
+
+    def to_args(self) -> list[str]:
+        """Command-line arguments that rebuild these options in a child `pytest` or `harness`."""
+        import json
+
+        args = ["--target", self.target_kind, "--region", self.region]
+        for flag, value in (("--endpoint", self.endpoint), ("--profile", self.profile),
+                            ("--backend", self.backend_url), ("--lock-timeout", self.lock_timeout)):
+            if value:
+                args += [flag, value]
+        for name, value in self.stack_vars.items():
+            args += ["--stack-var", f"{name}={json.dumps(value)}"]
+        return args
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunOptions:
+        return cls(**data)

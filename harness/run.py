@@ -1,0 +1,282 @@
+"""One harness run: its id, its directory and every file in it, the stack it uses, and its teardown.
+
+A run (a `pytest` session, with or without xdist workers) owns `.harness/runs/<run-id>/`:
+
+- `stack.lock`: file lock taken by whichever process deploys: one apply per run;
+- `workspace.json`: the throwaway workspace and its target, written before apply, so
+  teardown and `harness sweep` find it even when the apply never finished;
+- `stack.json` / `stack.error`: outputs for the other workers, or the error every check
+  reports;
+- `localaws.json`: the local AWS started for the run (endpoint, pid);
+- `phases.jsonl`, `uploads.jsonl`: Terraform phase timings, upload throughput;
+- `scratch.jsonl`: buckets checks created outside Terraform (harness/scratch.py);
+- `assumptions.jsonl`: unconfirmed AWS behaviour the checks observed (harness/assumptions.py).
+
+One shared throwaway workspace per run, not one per worker: an apply costs seconds and
+the checks never share keys, so one stack serves every worker. The first process that
+asks applies it under the lock; the others read its outputs. The controller tears down
+at the end: scratch buckets, then the workspace, then the local AWS it started.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from harness import paths, scratch
+from harness.errors import HarnessError
+from harness.localaws import process as localaws_process
+from harness.options import RunOptions
+from harness.targets import Target
+from harness.workspace import (
+    Deployer,
+    StackOutputs,
+    Workspace,
+    load_record,
+    save_record,
+    teardown,
+    throwaway_name,
+)
+
+SHARED_WORKER = "main"
+STACK_LOCK = "stack.lock"
+STACK_FILE = "stack.json"
+STACK_ERROR = "stack.error"
+WORKSPACE_FILE = "workspace.json"
+LOCALAWS_FILE = "localaws.json"
+PHASES_FILE = "phases.jsonl"
+UPLOADS_FILE = "uploads.jsonl"
+SCRATCH_FILE = "scratch.jsonl"
+ASSUMPTIONS_FILE = "assumptions.jsonl"
+DEPLOY_WAIT_SECONDS = 900
+
+
+class DeployedStack:
+    """What checks get: the target, the stack's outputs and its workspace name."""
+
+    def __init__(self, target: Target, outputs: StackOutputs, workspace: str) -> None:
+        self.target = target
+        self.outputs = outputs
+        self.workspace = workspace
+
+    def client(self, service: str) -> Any:
+        return self.target.client(service)
+
+
+def _append_line(path: Path, item: dict[str, Any]) -> None:
+    try:
+        with path.open("a") as handle:
+            handle.write(json.dumps(item) + "\n")
+    except OSError:
+        pass  # timings are best effort; a missing run directory must not fail a check
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+@dataclass
+class Run:
+    id: str
+    options: RunOptions
+
+    @property
+    def dir(self) -> Path:
+        return paths.runs_dir() / self.id
+
+    def file(self, name: str) -> Path:
+        return self.dir / name
+
+    # --- records -------------------------------------------------------------------
+
+    def record_phase(self, name: str, seconds: float) -> None:
+        _append_line(self.file(PHASES_FILE), {"phase": name, "seconds": round(seconds, 3)})
+
+    def record_upload(self, size: int, seconds: float, status: int) -> None:
+        if status == 200 and size >= 64 * 1024:  # throughput of small bodies is latency, not bandwidth
+            _append_line(self.file(UPLOADS_FILE), {"bytes": size, "seconds": round(seconds, 6)})
+
+    def phases(self) -> dict[str, list[float]]:
+        phases: dict[str, list[float]] = {}
+        for item in _read_lines(self.file(PHASES_FILE)):
+            phases.setdefault(item["phase"], []).append(item["seconds"])
+        return phases
+
+    def uploads(self) -> list[dict[str, Any]]:
+        return _read_lines(self.file(UPLOADS_FILE))
+
+    def workspace_record(self) -> dict[str, Any] | None:
+        path = self.file(WORKSPACE_FILE)
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def target_kind(self) -> str:
+        for name in (STACK_FILE, WORKSPACE_FILE):
+            if self.file(name).exists():
+                return str(json.loads(self.file(name).read_text())["target"]["kind"])
+        return self.options.target_kind
+
+    def local_aws(self) -> localaws_process.LocalAwsProcess | None:
+        return localaws_process.LocalAwsProcess.load(self.file(LOCALAWS_FILE))
+
+    def _deployer(self, target: Target) -> Deployer:
+        deployer = Deployer(target, self.options, on_command=self.record_phase)
+        deployer.prepare()
+        return deployer
+
+    # --- the stack ------------------------------------------------------------------
+
+    def shared_stack(self) -> DeployedStack:
+        """This run's throwaway stack: applied by the first caller, read by the others."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.file(STACK_LOCK)), timeout=DEPLOY_WAIT_SECONDS):
+            if self.file(STACK_ERROR).exists():
+                raise HarnessError(f"the shared stack failed to deploy: {self.file(STACK_ERROR).read_text()}",
+                                   "see the first failing check's output")
+            if self.file(STACK_FILE).exists():
+                data = json.loads(self.file(STACK_FILE).read_text())
+                return DeployedStack(Target.from_record(data["target"]),
+                                     StackOutputs(data["outputs"], data["invoke_url"]), data["workspace"])
+            try:
+                target = self.options.target()
+                if target.kind == "local":
+                    server = localaws_process.start(log_file=self.file("localaws.log"), detach=True)
+                    server.save(self.file(LOCALAWS_FILE))
+                    target = Target("local", server.endpoint, target.region)
+                target.check_reachable()
+                deployer = self._deployer(target)
+                workspace = Workspace(throwaway_name(self.id, SHARED_WORKER), deployer, self.id)
+                self.file(WORKSPACE_FILE).write_text(
+                    json.dumps({"workspace": workspace.name, "target": target.to_record()}))
+                save_record(workspace.name, target, self.id, self.options.backend_url)
+                outputs = workspace.up(self.options.stack_vars)
+            except BaseException as exc:
+                self.file(STACK_ERROR).write_text(str(exc))
+                raise
+            self.file(STACK_FILE).write_text(json.dumps({
+                "target": target.to_record(), "outputs": outputs.values,
+                "invoke_url": outputs.invoke_url, "workspace": workspace.name,
+            }))
+            return DeployedStack(target, outputs, workspace.name)
+
+    def named_stack(self, name: str, apply: bool, explicit_target: bool) -> DeployedStack:
+        """An existing named workspace (never destroyed by the run); applied first if asked."""
+        if not explicit_target and load_record(name) is None and self.options.target_kind == "local":
+            raise HarnessError(
+                f"workspace {name!r} has no running local AWS recorded",
+                f"create it with `harness up --workspace {name}` (which keeps a local AWS running)",
+            )
+        workspace = open_named_workspace(name, self.options, explicit_target, on_command=self.record_phase)
+        target = workspace.deployer.target
+        if apply:
+            outputs = workspace.up(self.options.stack_vars)
+            save_record(name, target, workspace.run_id, workspace.deployer.options.backend_url)
+        else:
+            if not workspace.exists():
+                raise HarnessError(f"workspace {name!r} does not exist",
+                                   f"create it with `harness up --workspace {name}` or pass --apply")
+            outputs = workspace.outputs()
+        return DeployedStack(target, outputs, name)
+
+    def create_scratch_bucket(self, stack: DeployedStack, purpose: str) -> str:
+        return scratch.create_bucket(stack.client("s3"), stack.outputs.region, self.id, stack.workspace, purpose,
+                                     self.file(SCRATCH_FILE), stack.target.to_record())
+
+    # --- teardown -------------------------------------------------------------------
+
+    def teardown(self, messages: list[str]) -> bool:
+        """Scratch buckets, the throwaway workspace, the local AWS; True if a workspace was destroyed.
+
+        Says what happened in `messages`; a message starting "teardown failed" means
+        something is left. KeyboardInterrupt passes through (the workspace's own teardown
+        already said what is left).
+        """
+        server = self.local_aws()
+        try:
+            removed = scratch.remove_registered(
+                self.file(SCRATCH_FILE),
+                lambda where: (Target.from_record(where) if where else self.options.target()).client("s3"))
+        except Exception as exc:  # botocore's errors: say so, and still tear the stack down
+            removed = []
+            messages.append(f"teardown failed: a scratch bucket of this run could not be removed ({exc}); remove "
+                            f"it with `harness sweep --run-id {self.id} --older-than 0s --target ...`")
+        if removed:
+            messages.append(f"removed {len(removed)} scratch bucket(s) a check left: {', '.join(removed)}")
+        record = self.workspace_record()
+        destroyed = False
+        if record:
+            target = Target.from_record(record["target"])
+            if self.options.keep:
+                messages.append(
+                    f"kept workspace {record['workspace']} on {target.describe()}; remove it with: "
+                    f"harness down --workspace {record['workspace']}"
+                    + ("  (the local AWS keeps running for it)" if server else ""))
+                return False
+            workspace = Workspace(record["workspace"], self._deployer(target), self.id)
+            try:
+                teardown(workspace, self.options.stack_vars, log=messages.append)
+            except HarnessError as exc:
+                messages.append(f"teardown failed: {exc}")
+                return False
+            messages.append(f"destroyed and deleted workspace {workspace.name}")
+            destroyed = True
+        if server:
+            server.stop()
+        return destroyed
+
+    def remove_directory(self, destroyed: bool) -> None:
+        """Gone unless kept, or unless it still names a workspace that was not destroyed (for sweep)."""
+        if self.dir.exists() and not self.options.keep and (destroyed or self.workspace_record() is None):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+
+# --- named workspaces -----------------------------------------------------------------------
+
+PERSISTENT_LOCALAWS_FILE = "localaws.json"
+
+
+def persistent_local_aws() -> localaws_process.LocalAwsProcess:
+    """The project's long-lived local AWS for named workspaces: reuse it or start it."""
+    state = paths.data_dir() / PERSISTENT_LOCALAWS_FILE
+    running = localaws_process.LocalAwsProcess.load(state)
+    if running and running.alive():
+        return running
+    server = localaws_process.start(log_file=paths.data_dir() / "localaws.log", detach=True)
+    server.save(state)
+    return server
+
+
+def named_target(name: str, options: RunOptions, explicit_target: bool, creating: bool) -> tuple[Target, RunOptions]:
+    """Where a named workspace lives: its record, unless a target is named explicitly.
+
+    The record also names the backend its state is in, used when no --backend is given.
+    On the local target, a new named workspace gets the persistent local AWS.
+    """
+    record = load_record(name)
+    if record and not options.backend_url and record.get("backend"):
+        options = options.with_backend(record["backend"])
+    if record and not explicit_target:
+        return Target.from_record(record["target"]), options
+    if options.target_kind == "local":
+        if not creating:
+            raise HarnessError(f"workspace {name!r} has no record of where it lives",
+                               f"create it with `harness up --workspace {name}`")
+        server = persistent_local_aws()
+        return Target("local", server.endpoint, options.region), options
+    return options.target(), options
+
+
+def open_named_workspace(name: str, options: RunOptions, explicit_target: bool, creating: bool = False,
+                         on_command: Callable[[str, float], None] | None = None) -> Workspace:
+    """A named workspace ready for Terraform commands (target reachable, stack initialised)."""
+    target, options = named_target(name, options, explicit_target, creating)
+    deployer = Deployer(target, options, on_command=on_command)  # checks the stack directory and toolchain first
+    target.check_reachable()
+    deployer.prepare()
+    return Workspace(name, deployer, (load_record(name) or {}).get("run_id") or "manual")

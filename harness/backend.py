@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,24 @@ class S3Backend:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
+
+    def lease_key(self, workspace: str) -> str:
+        return f"{self.state_key(workspace)}.harness-lease"
+
+    def write_lease(self, workspace: str, holder: dict[str, Any], seconds: float) -> None:
+        """Say "a live run owns this workspace" for `seconds`; the owner renews it until teardown."""
+        body = json.dumps({**holder, "expires": time.time() + seconds}).encode()
+        self._s3().put_object(Bucket=self.bucket, Key=self.lease_key(workspace), Body=body)
+
+    def lease(self, workspace: str) -> dict[str, Any] | None:
+        s3 = self._s3()
+        try:
+            return json.loads(s3.get_object(Bucket=self.bucket, Key=self.lease_key(workspace))["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    def release_lease(self, workspace: str) -> None:
+        self._s3().delete_object(Bucket=self.bucket, Key=self.lease_key(workspace))
 
     def state_key(self, workspace: str) -> str:
         return self.key if workspace == "default" else f"env:/{workspace}/{self.key}"

@@ -184,12 +184,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from harness import sweep
 
     older_than = sweep.parse_duration(args.older_than)
-    removed = sweep.sweep(older_than, args.dry_run, args.run_id, options=_options(args))
+    options = _options(args)
+    fallback = options.target() if _explicit_target(args) else None
+    removed = sweep.sweep(older_than, args.dry_run, args.run_id, options=options, target=fallback)
     verb = "would remove" if args.dry_run else "removed"
     print(f"{verb} {removed} throwaway workspace(s)")
-    if args.target or args.endpoint:
-        options = _options(args)
-        target = options.target()
+    if fallback is not None:
+        target = fallback
         target.check_reachable()
         tagged = sweep.sweep_tagged(target, older_than, args.dry_run, args.run_id, options=options)
         print(f"{verb} {tagged} tagged resource(s) without state on {target.describe()}")

@@ -28,7 +28,7 @@ from harness import assumptions, deviations
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.options import RunOptions, add_target_options
-from harness.run import ASSUMPTIONS_FILE, PHASES_FILE, DeployedStack, Run
+from harness.run import ASSUMPTIONS_FILE, LEASE_RENEW_SECONDS, PHASES_FILE, DeployedStack, Run
 from harness.upload_client import UploadClient
 from harness.workspace import StackOutputs, new_run_id, tear_down_on_sigterm
 
@@ -182,12 +182,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 class _PhaseProgress(threading.Thread):
-    """Prints each Terraform phase as it finishes, whichever process ran it."""
+    """Prints each Terraform phase as it finishes, whichever process ran it; renews the run's lease."""
 
     def __init__(self, config: pytest.Config) -> None:
         super().__init__(daemon=True, name="harness-progress")
         self.reporter = config.pluginmanager.get_plugin("terminalreporter")
-        self.phases_file = _run(config).file(PHASES_FILE)
+        self.harness_run = _run(config)
+        self.phases_file = self.harness_run.file(PHASES_FILE)
         self.stopped = threading.Event()
         self.seen = 0
 
@@ -202,10 +203,14 @@ class _PhaseProgress(threading.Thread):
         self.seen = len(lines)
 
     def run(self) -> None:
+        renewed = time.monotonic()
         while not self.stopped.wait(0.25):
             try:
                 self.poll()
-            except (OSError, ValueError):
+                if time.monotonic() - renewed > LEASE_RENEW_SECONDS:
+                    renewed = time.monotonic()
+                    self.harness_run.renew_lease()
+            except Exception:  # progress and lease renewal must never end the session
                 continue
 
     def stop(self) -> None:

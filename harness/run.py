@@ -21,7 +21,9 @@ at the end: scratch buckets, then the workspace, then the local AWS it started.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,11 @@ UPLOADS_FILE = "uploads.jsonl"
 SCRATCH_FILE = "scratch.jsonl"
 ASSUMPTIONS_FILE = "assumptions.jsonl"
 DEPLOY_WAIT_SECONDS = 900
+# With shared state (S3), a run leases its throwaway workspace so that a sweep on another
+# runner never takes a live stack for an orphan, whatever its age; a killed run stops
+# renewing, and its lease runs out.
+LEASE_SECONDS = 600.0
+LEASE_RENEW_SECONDS = 60.0
 
 
 class DeployedStack:
@@ -153,6 +160,7 @@ class Run:
                 workspace = Workspace(throwaway_name(self.id, SHARED_WORKER), deployer, self.id)
                 self.file(WORKSPACE_FILE).write_text(
                     json.dumps({"workspace": workspace.name, "target": target.to_record()}))
+                self.renew_lease()
                 save_record(workspace.name, target, self.id, self.options.backend_url)
                 outputs = workspace.up(self.options.stack_vars)
             except BaseException as exc:
@@ -182,6 +190,15 @@ class Run:
                                    f"create it with `harness up --workspace {name}` or pass --apply")
             outputs = workspace.outputs()
         return DeployedStack(target, outputs, name)
+
+    def renew_lease(self) -> None:
+        """With an S3 backend: (re)write the lease on this run's throwaway workspace."""
+        backend = self.options.backend
+        record = self.workspace_record()
+        if backend is None or record is None:
+            return
+        backend.write_lease(record["workspace"], {"run_id": self.id, "host": socket.gethostname(),
+                                                  "pid": os.getpid()}, LEASE_SECONDS)
 
     def create_scratch_bucket(self, stack: DeployedStack, purpose: str) -> str:
         return scratch.create_bucket(stack.client("s3"), stack.outputs.region, self.id, stack.workspace, purpose,
@@ -225,6 +242,8 @@ class Run:
                 return False
             messages.append(f"destroyed and deleted workspace {workspace.name}")
             destroyed = True
+            if self.options.backend is not None:
+                self.options.backend.release_lease(workspace.name)
         if server:
             server.stop()
         return destroyed

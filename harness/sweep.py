@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import paths
-from harness.backend import LocalState, StateStore, state_store_for_location
+from harness.backend import LocalState, S3Backend, StateStore, state_store_for_location
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
@@ -88,13 +88,23 @@ def _reachable(target: Target) -> bool:
 
 
 def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Callable[[str], None] = print,
-          options: RunOptions | None = None) -> int:
-    """Remove leftovers; return how many workspaces were (or would be) removed."""
+          options: RunOptions | None = None, target: Target | None = None) -> int:
+    """Remove leftovers; return how many workspaces were (or would be) removed.
+
+    `target` is where a leftover without a local record lives (with shared state, the run
+    that made it may have been on another runner).
+    """
     options = options or RunOptions()
     store = state_store(options)
     removed = 0
     for leftover in throwaway_leftovers(older_than, run_id, store):
+        leftover.target = leftover.target or target
         where = leftover.target.describe() if leftover.target else "an unknown target (no record)"
+        lease = store.lease(leftover.workspace) if isinstance(store, S3Backend) else None
+        if lease and lease.get("expires", 0) > time.time():
+            say(f"left {leftover.workspace}: run {lease.get('run_id')} on {lease.get('host')} is still using it "
+                f"(lease renewed until {datetime.fromtimestamp(lease['expires']):%H:%M:%S})")
+            continue
         if dry_run:
             say(f"would remove {leftover.workspace} ({leftover.age_seconds / 60:.0f} min old) on {where}")
             removed += 1

@@ -18,7 +18,7 @@ from typing import Any
 from harness.nightly import PHASES, load_history
 
 GRID_RUNS = 60
-OUTCOME_CODES = {"passed": 2, "skipped": 1, "failed": 0}
+OUTCOME_CODES = {"passed": 2, "skipped": 1, "xfailed": 1, "failed": 0}
 
 
 def _figure_png(figure: Any) -> str:
@@ -90,6 +90,26 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def assumption_rows(history: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Each unconfirmed AWS assumption with its latest outcome on every target it ran on."""
+    latest: dict[str, dict[str, dict[str, Any]]] = {}  # id -> target -> entry
+    statements: dict[str, str] = {}
+    for record in history:
+        for entry in record.get("assumptions", []):
+            statements[entry["id"]] = entry["statement"]
+            if entry["outcome"] != "not-run":
+                latest.setdefault(entry["id"], {})[entry["target"]] = entry
+    targets = sorted({t for per_target in latest.values() for t in per_target})
+    rows = []
+    for assumption_id, statement in statements.items():
+        cells = []
+        for target in targets:
+            entry = latest.get(assumption_id, {}).get(target)
+            cells.append(f"{entry['outcome']}: {'; '.join(entry['observed'])}" if entry else "not run")
+        rows.append([assumption_id, statement, *cells])
+    return targets, rows
+
+
 def render(history: list[dict[str, Any]]) -> str:
     import matplotlib
 
@@ -123,6 +143,11 @@ def render(history: list[dict[str, Any]]) -> str:
     else:
         workspace = latest.get("drift_workspace")
         parts.append(f"<p>{'Clean on ' + html.escape(workspace) if workspace else 'No named workspace checked.'}</p>")
+    targets, rows = assumption_rows(history)
+    parts.append("<h2>Unconfirmed AWS assumptions</h2><p>What the checks assume where AWS's answer is not "
+                 "recorded, and the latest outcome on each target. Only an outcome on <code>aws</code> confirms or "
+                 "refutes one; elsewhere it says whether that endpoint agrees.</p>")
+    parts.append(_table(rows, ["assumption", "statement", *targets]) if rows else "<p>None recorded yet.</p>")
     for title, png in (("Checks", check_grid(history)), ("Phases", phase_plot(history)),
                        ("Throughput", throughput_plot(history))):
         parts.append(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{png}'>")

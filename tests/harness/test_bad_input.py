@@ -56,7 +56,7 @@ def test_corrupt_provider_mirror(tmp_path):
     (["up", "--workspace", "Bad_Name"], "is not allowed"),
     (["up", "--workspace", "ok-name", "--target", "moon"], "unknown target"),
     (["up", "--workspace", "ok-name", "--target", "endpoint"], "needs an endpoint URL"),
-    (["up", "--workspace", "ok-name", "--target", "endpoint", "--endpoint", "http://127.0.0.1:9"], "nothing answers at"),
+    (["up", "--workspace", "ok-name", "--target", "endpoint", "--endpoint", "http://127.0.0.1:9"], "nothing answers"),
     (["localaws", "--host", "0.0.0.0", "--port", "0"], "not a loopback address"),
 ])
 def test_bad_arguments_change_nothing(args, expected):

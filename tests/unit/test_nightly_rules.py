@@ -80,3 +80,22 @@ def test_report_highlights_latest_regressions_and_drift():
     page = report.render([record({"a": "passed"}), latest])
     assert "Regressed in the last run" in page and "class='regressed'" in page
     assert "aws_s3_bucket.this" in page and "tags" in page
+
+
+def test_report_lists_each_assumption_with_its_latest_outcome_per_target():
+    def assumption(target, outcome, observed):
+        return {"id": "folded-header-refused", "statement": "A folded header is refused with 400.",
+                "target": target, "outcome": outcome, "observed": observed}
+
+    local = record({"a": "passed"}, when=1)
+    local["assumptions"] = [assumption("local", "held", ["status 400"])]
+    aws_old = record({"a": "passed"}, when=2)
+    aws_old["assumptions"] = [assumption("aws", "held", ["status 400"])]
+    aws_new = record({"a": "passed"}, when=3)
+    aws_new["assumptions"] = [assumption("aws", "differed", ["status 200"])]
+    targets, rows = report.assumption_rows([local, aws_old, aws_new])
+    assert targets == ["aws", "local"]
+    assert rows == [["folded-header-refused", "A folded header is refused with 400.",
+                     "differed: status 200", "held: status 400"]]
+    page = report.render([local, aws_old, aws_new])
+    assert "Unconfirmed AWS assumptions" in page and "differed: status 200" in page

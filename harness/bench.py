@@ -27,10 +27,13 @@ from botocore.credentials import Credentials
 
 from harness import paths, toolchain
 from harness.checks import S3ReadBack, integrity_bodies, sha256
+from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
+from harness.options import RunOptions
+from harness.run import Run
 from harness.targets import LOCAL_CREDENTIALS, Target
 from harness.upload_client import UploadClient
-from harness.workspace import Deployer, Workspace, child_run_environment, new_run_id
+from harness.workspace import child_run_environment, new_run_id
 
 BUDGET = {
     "cycle_median_seconds": 10.0,
@@ -57,25 +60,24 @@ def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
-    """init, apply, checks, destroy, repeated; per-phase min/median/max."""
-    deployer = Deployer(target)
-    deployer.prepare()
+    """Whole runs (init, apply, checks, teardown) repeated, as `make e2e` does them; per-phase min/median/max.
+
+    Each cycle is a `harness.run.Run` on the bench's local AWS, so the bench times the
+    same lifecycle the plugin runs; Terraform phases come from the run's own records.
+    """
+    options = RunOptions("endpoint", target.endpoint, target.region)
     phases: dict[str, list[float]] = {"init": [], "apply": [], "checks": [], "destroy": [], "cycle": []}
     bodies = {name: body for name, body in integrity_bodies().items() if len(body) <= 1024 * 1024}
-    for index in range(cycles):
+    for _ in range(cycles):
         if time.monotonic() > deadline:
             break
         cycle_started = time.perf_counter()
-        seconds, _ = _timed(lambda: deployer.runner.run("init", with_workspace=False, input=False))
-        phases["init"].append(seconds)
-        workspace = Workspace(f"bench-{new_run_id()}-{index}", deployer, "bench")
+        run = Run(new_run_id(), options)
+        destroyed = False
         try:
-            deployer.runner.new_workspace(workspace.name)
-            seconds, _ = _timed(lambda ws=workspace: ws.runner.apply(ws.variables()))
-            phases["apply"].append(seconds)
-            outputs = workspace.outputs()
-            client = UploadClient(outputs.invoke_url, outputs.bucket_name)
-            readback = S3ReadBack(target.client("s3"), outputs.bucket_name)
+            stack = run.shared_stack()
+            client = UploadClient(stack.outputs.invoke_url, stack.outputs.bucket_name)
+            readback = S3ReadBack(target.client("s3"), stack.outputs.bucket_name)
 
             def checks(client: UploadClient = client, readback: S3ReadBack = readback) -> None:
                 for name, body in bodies.items():
@@ -84,9 +86,16 @@ def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
 
             seconds, _ = _timed(checks)
             phases["checks"].append(seconds)
-        finally:  # as a throwaway run's teardown does it
-            seconds, _ = _timed(lambda ws=workspace: ws.down(refresh=False))
-            phases["destroy"].append(seconds)
+        finally:
+            messages: list[str] = []
+            destroyed = run.teardown(messages)
+            recorded = run.phases()
+            run.remove_directory(destroyed)
+        if not destroyed:
+            raise HarnessError(f"a bench cycle could not tear down: {'; '.join(messages)}",
+                               f"run `harness sweep --run-id {run.id} --older-than 0s`")
+        for phase in ("init", "apply", "destroy"):
+            phases[phase].append(sum(recorded.get(phase, [])))
         phases["cycle"].append(time.perf_counter() - cycle_started)
     return {name: _stats(values) for name, values in phases.items() if values}
 
@@ -196,15 +205,13 @@ def run(cycles: int = 5, repeats: int = 9, workers: tuple[int, ...] = (1, 2, 4),
         target = Target("local", server.endpoint)
         report["startup_rss_mb"] = round(server.rss_mb(), 1)
         report["cycles"] = run_cycles(target, cycles, deadline)
-        deployer = Deployer(target)
-        deployer.prepare()
-        workspace = Workspace(f"bench-{new_run_id()}-tp", deployer, "bench")
+        run = Run(new_run_id(), RunOptions("endpoint", target.endpoint, target.region))
         try:
-            outputs = workspace.up()
+            outputs = run.shared_stack().outputs
             report["throughput"] = measure_throughput(target, outputs, repeats)
             report["peak_memory"] = measure_peak_memory(server, outputs, clients=4)
         finally:
-            workspace.down()
+            run.remove_directory(run.teardown([]))
     finally:
         server.stop()
     report["scaling"] = measure_scaling(list(workers), deadline) if workers else {}

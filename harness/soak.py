@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import paths
-from harness.backend import StateStore
+from harness import paths, sweep
+from harness.backend import LocalState, StateStore
 from harness.checks import S3ReadBack, integrity_bodies, sha256
 from harness.localaws import process as localaws_process
+from harness.options import RunOptions
+from harness.run import Run
 from harness.targets import Target
 from harness.upload_client import UploadClient
-from harness.workspace import Deployer, Workspace, new_run_id, throwaway_workspace
+from harness.workspace import new_run_id
 
 MAX_CYCLES = 500
 
@@ -35,35 +37,43 @@ def leftovers(target: Target, store: StateStore, run_id: str) -> dict[str, int]:
 def run(cycles: int, max_seconds: float = 3600, output: Path | None = None) -> dict[str, Any]:
     cycles = min(cycles, MAX_CYCLES)
     deadline = time.monotonic() + max_seconds
-    run_id = new_run_id()
     server = localaws_process.start(log_file=paths.data_dir() / "soak-localaws.log", detach=True)
     history: list[dict[str, Any]] = []
     bodies = {k: v for k, v in integrity_bodies().items() if len(v) <= 1024 * 1024}
     try:
-        target = Target("local", server.endpoint)
-        deployer = Deployer(target)
-        deployer.prepare()
+        target = Target("endpoint", server.endpoint)
+        options = RunOptions("endpoint", server.endpoint)  # the soak's own local AWS, for every cycle
+        store = LocalState(paths.stack_dir())
         start_rss = server.rss_mb()
+        run_ids: list[str] = []
         for index in range(cycles):
             if time.monotonic() > deadline:
                 break
             started, error = time.monotonic(), None
+            run = Run(new_run_id(), options)  # each cycle is a whole run: apply, checks, teardown
+            run_ids.append(run.id)
+            destroyed = False
             try:
-                with throwaway_workspace(deployer, run_id, f"c{index}", log=lambda message: None) as (_, outputs):
-                    client = UploadClient(outputs.invoke_url, outputs.bucket_name)
-                    readback = S3ReadBack(target.client("s3"), outputs.bucket_name)
-                    for name, body in bodies.items():
-                        assert client.put(name, body, "application/octet-stream").status_code == 200, name
-                        assert readback.get(name).sha256 == sha256(body), name
-            except Exception as exc:  # a failed cycle is counted, and teardown already ran
+                stack = run.shared_stack()
+                client = UploadClient(stack.outputs.invoke_url, stack.outputs.bucket_name)
+                readback = S3ReadBack(target.client("s3"), stack.outputs.bucket_name)
+                for name, body in bodies.items():
+                    assert client.put(name, body, "application/octet-stream").status_code == 200, name
+                    assert readback.get(name).sha256 == sha256(body), name
+            except Exception as exc:  # a failed cycle is counted; teardown runs below
                 error = f"{type(exc).__name__}: {exc}"[:300]
-            left = leftovers(target, deployer.state_store, run_id)
+            finally:
+                messages: list[str] = []
+                destroyed = run.teardown(messages)
+                run.remove_directory(destroyed)
+                failed = [m for m in messages if m.startswith("teardown failed")]
+                error = error or (failed[0][:300] if failed else None)
+            left = leftovers(target, store, run.id)
             history.append({"cycle": index, "seconds": round(time.monotonic() - started, 2), "error": error,
                             "leftovers": left, "rss_mb": round(server.rss_mb(), 1)})
         # Anything a failed cycle could not destroy is swept here, so the soak itself leaks nothing.
-        for name in deployer.runner.workspaces():
-            if name.startswith(f"t-{run_id}-"):
-                Workspace(name, deployer, run_id).down()
+        for run_id in run_ids:
+            sweep.sweep(0, dry_run=False, run_id=run_id, say=lambda message: None, options=options)
     finally:
         server.stop()
     rss = [c["rss_mb"] for c in history]

@@ -17,7 +17,7 @@ from typing import Any
 from harness import __version__, paths, run, toolchain
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
-from harness.options import RunOptions, add_target_options
+from harness.options import RunOptions, add_readiness_options, add_target_options
 from harness.workspace import (
     Workspace,
     delete_record,
@@ -84,7 +84,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     run_id = (load_record(workspace.name) or {}).get("run_id") or new_run_id()
     workspace.run_id = run_id
     save_record(workspace.name, target, run_id, workspace.deployer.options.backend_url)
-    outputs = workspace.up(workspace.deployer.options.stack_vars)
+    options = workspace.deployer.options
+    outputs = workspace.up(options.stack_vars)
+    if options.readiness_gate:
+        ready = run.readiness_gate(target, outputs, options.ready_timeout)
+        print(f"the API answered as intended after {ready.seconds:.1f}s ({ready.attempts} probes)", file=sys.stderr)
     print(json.dumps(outputs.to_dict(), indent=2))
     return 0
 
@@ -253,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=text)
         command.add_argument("--workspace", required=True)
         add_target_options(command.add_argument)
+        if name == "up":
+            add_readiness_options(command.add_argument)
         command.set_defaults(func=func)
 
     unlock = sub.add_parser("unlock", help="break a stale state lock a killed run left (as the lock error prints)")

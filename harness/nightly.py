@@ -28,7 +28,7 @@ from harness.workspace import child_run_environment
 
 HISTORY_FILE = "history.jsonl"
 MIN_RUNS_FOR_TIMING = 3
-PHASES = ("init", "apply", "checks", "destroy")
+PHASES = ("init", "apply", "ready", "checks", "destroy")
 
 
 def history_path() -> Path:
@@ -65,7 +65,8 @@ def _git_commit() -> str | None:
 
 
 def phase_timings(summary: dict[str, Any]) -> dict[str, float]:
-    phases = {name: summary["phases"].get(name, {}).get("total_seconds", 0.0) for name in ("init", "apply", "destroy")}
+    phases = {name: summary["phases"].get(name, {}).get("total_seconds", 0.0)
+              for name in ("init", "apply", "ready", "destroy")}
     terraform_total = sum(item.get("total_seconds", 0.0) for item in summary["phases"].values())
     phases["checks"] = round(max(summary["seconds"] - terraform_total, 0.0), 3)
     return phases

@@ -25,6 +25,7 @@ from harness.errors import HarnessError
 from harness.targets import DEFAULT_REGION, TARGET_KINDS, Target
 
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
+DEFAULT_READY_TIMEOUT_SECONDS = 120.0
 LOCK_TIMEOUT = re.compile(r"^\d+[smh]$")
 BACKEND_ENV = backends.BACKEND_ENV
 COMMAND_TIMEOUT_ENV = "HARNESS_COMMAND_TIMEOUT"
@@ -54,6 +55,22 @@ TARGET_OPTIONS: tuple[OptionSpec, ...] = (
                                "help": "extra stack variable, e.g. binary_media_types=[] (tests of broken "
                                        "variants use it)"}),
 )
+
+
+READINESS_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("--ready-timeout", {"default": None, "type": float, "metavar": "SECONDS",
+                                   "help": "after an apply, wait up to this long for the API to answer as intended "
+                                           f"(default {DEFAULT_READY_TIMEOUT_SECONDS:.0f})"}),
+    OptionSpec("--no-readiness-gate", {"action": "store_true", "default": False,
+                                       "help": "start the checks right after apply, without waiting for the API "
+                                               "(shows what AWS's propagation delays do to an unguarded suite)"}),
+)
+
+
+def add_readiness_options(add: Callable[..., Any]) -> None:
+    """The readiness gate's options, for commands that apply (`up`, the pytest plugin)."""
+    for spec in READINESS_OPTIONS:
+        add(spec.flag, **spec.kwargs)
 
 
 def add_target_options(add: Callable[..., Any]) -> None:
@@ -88,6 +105,8 @@ class RunOptions:
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT_SECONDS
     stack_vars: dict[str, Any] = field(default_factory=dict)
     keep: bool = False
+    readiness_gate: bool = True
+    ready_timeout: float = DEFAULT_READY_TIMEOUT_SECONDS
 
     @classmethod
     def from_values(cls, get: Callable[[str], Any], environ: Mapping[str, str], keep: bool = False) -> RunOptions:
@@ -108,8 +127,14 @@ class RunOptions:
                                f"e.g. {COMMAND_TIMEOUT_ENV}=1800") from None
         if command_timeout <= 0:
             raise HarnessError(f"{COMMAND_TIMEOUT_ENV} must be positive", f"e.g. {COMMAND_TIMEOUT_ENV}=1800")
+        ready_timeout = get("ready_timeout")
+        if ready_timeout is not None and ready_timeout <= 0:
+            raise HarnessError(f"--ready-timeout {ready_timeout} must be positive",
+                               "e.g. --ready-timeout 180, or --no-readiness-gate to skip the gate")
         options = cls(kind, endpoint, get("region") or DEFAULT_REGION, get("profile"), backend_url, lock_timeout,
-                      command_timeout, parse_stack_vars(get("stack_var") or []), keep)
+                      command_timeout, parse_stack_vars(get("stack_var") or []), keep,
+                      not get("no_readiness_gate"),
+                      DEFAULT_READY_TIMEOUT_SECONDS if ready_timeout is None else float(ready_timeout))
         options.target()  # validates kind and endpoint
         return options
 
@@ -134,6 +159,7 @@ class RunOptions:
                 args += [flag, value]
         for name, value in self.stack_vars.items():
             args += ["--stack-var", f"{name}={json.dumps(value)}"]
+        args += ["--ready-timeout", str(self.ready_timeout)] + ([] if self.readiness_gate else ["--no-readiness-gate"])
         return args
 
     def to_json(self) -> dict[str, Any]:

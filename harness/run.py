@@ -31,11 +31,12 @@ from typing import Any
 
 from filelock import FileLock
 
-from harness import paths, scratch
+from harness import paths, readiness, scratch
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
 from harness.targets import Target
+from harness.upload_client import UploadClient
 from harness.workspace import (
     Deployer,
     StackOutputs,
@@ -163,6 +164,7 @@ class Run:
                 self.renew_lease()
                 save_record(workspace.name, target, self.id, self.options.backend_url)
                 outputs = workspace.up(self.options.stack_vars)
+                self.gate(target, outputs)
             except BaseException as exc:
                 self.file(STACK_ERROR).write_text(str(exc))
                 raise
@@ -184,12 +186,19 @@ class Run:
         if apply:
             outputs = workspace.up(self.options.stack_vars)
             save_record(name, target, workspace.run_id, workspace.deployer.options.backend_url)
+            self.gate(target, outputs)
         else:
             if not workspace.exists():
                 raise HarnessError(f"workspace {name!r} does not exist",
                                    f"create it with `harness up --workspace {name}` or pass --apply")
             outputs = workspace.outputs()
         return DeployedStack(target, outputs, name)
+
+    def gate(self, target: Target, outputs: StackOutputs) -> None:
+        """No check starts before the API answers as intended (harness/readiness.py)."""
+        if self.options.readiness_gate:
+            ready = readiness_gate(target, outputs, self.options.ready_timeout)
+            self.record_phase("ready", ready.seconds)
 
     def renew_lease(self) -> None:
         """With an S3 backend: (re)write the lease on this run's throwaway workspace."""
@@ -253,6 +262,15 @@ class Run:
         if self.dir.exists() and not self.options.keep and (destroyed or self.workspace_record() is None):
             shutil.rmtree(self.dir, ignore_errors=True)
 
+
+
+def readiness_gate(target: Target, outputs: StackOutputs, timeout: float) -> readiness.Readiness:
+    """Probe the deployed API until it answers as the module intends; the sentinel is removed."""
+    s3 = target.client("s3")
+    return readiness.wait_until_ready(
+        UploadClient(outputs.invoke_url, outputs.bucket_name),
+        remove_sentinel=lambda key: s3.delete_object(Bucket=outputs.bucket_name, Key=key),
+        timeout=timeout)
 
 
 # --- named workspaces -----------------------------------------------------------------------

@@ -190,7 +190,8 @@ def provider_override(provider_version: str | None) -> str:
         "    for_each = var.harness_endpoint_url == null ? [] : [var.harness_endpoint_url]",
         "    content {",
     ]
-    lines += [f"      {service} = endpoints.value" for service in ENDPOINT_SERVICES]
+    width = max(map(len, ENDPOINT_SERVICES))  # aligned as `terraform fmt` writes it (make lint checks)
+    lines += [f"      {service:<{width}} = endpoints.value" for service in ENDPOINT_SERVICES]
     lines += ["    }", "  }", "}", ""]
     return "\n".join(lines)
 

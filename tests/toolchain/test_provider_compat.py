@@ -101,3 +101,28 @@ def test_arns_the_provider_builds_carry_the_account_id_on_the_local_aws(tmp_path
     assert account.isdigit() and len(account) == 12, execution_arn
     role_arn = resources["module.upload_api.aws_iam_role.this"]["arn"]
     assert role_arn.split(":")[4] == account, (role_arn, execution_arn)
+
+
+def test_an_upgrade_in_the_backend_working_copy_leaves_the_checkouts_lock_alone(tmp_path):
+    """Terraform replaces the linked lock file (it writes by rename); the copy keeps its own from then on."""
+    from harness.backend import LOCK_FILE, S3Backend
+
+    shutil.copytree(paths.project_root() / "terraform", tmp_path / "terraform",
+                    ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "harness_*.tf", "*.lock",
+                                                  ".e2e-s3-*"))
+    stack = tmp_path / "terraform" / "stacks" / "e2e"
+    # An older selection than the mirror has, so `init -upgrade` must change it and write.
+    stale = (stack / LOCK_FILE).read_text().replace('version     = "3.39.0"', 'version     = "3.38.0"')
+    (stack / LOCK_FILE).write_text(stale)
+    backend = S3Backend.parse("s3://state/e2e.tfstate")
+    copy = backend.working_copy(stack)
+    assert (copy / LOCK_FILE).is_symlink()
+    tools = toolchain.Toolchain(toolchain.TerraformBinary(str(BUNDLED), toolchain._probe_version(str(BUNDLED))[0],
+                                                          "test", "terraform"),
+                                "mirror", "test", str(toolchain.write_cli_config(True)))
+    write_generated_files(copy, None)
+    TerraformRunner(tools, copy, {"TF_CLI_ARGS_init": "-upgrade -backend=false"}).init()
+    assert not (copy / LOCK_FILE).is_symlink() and 'version     = "3.39.0"' in (copy / LOCK_FILE).read_text()
+    assert (stack / LOCK_FILE).read_text() == stale
+    backend.working_copy(stack)  # the next run in this copy keeps the lock its providers match
+    assert 'version     = "3.39.0"' in (copy / LOCK_FILE).read_text()

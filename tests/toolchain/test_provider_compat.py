@@ -18,8 +18,10 @@ BUNDLED = toolchain.bundled_terraform_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
 EXCLUDED_RELEASES = ("!= 6.0.0", "!= 6.1.0")  # identity-change bugs, #43199/#43204, fixed by #43221
 # The harness's override lets the provider ask STS for the account id (the local AWS
-# answers); an offline plan against a closed port has no STS, so only the plan tests skip it.
-OFFLINE_PLAN_OVERRIDE = 'provider "aws" {\n  skip_requesting_account_id = true\n}\n'
+# answers); an offline plan against a closed port has no STS, so only the plan tests skip
+# it. Without a known version the override has no skip_get_ec2_platforms, so 3.x probes
+# EC2 once; no retries keep that refused probe from costing 20 s.
+OFFLINE_PLAN_OVERRIDE = 'provider "aws" {\n  skip_requesting_account_id = true\n  max_retries = 0\n}\n'
 OFFLINE_PLAN_FILE = "zz_offline_plan_override.tf"
 
 

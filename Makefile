@@ -45,8 +45,10 @@ drift: setup
 lint: setup
 	$(BIN)/ruff check harness tests conftest.py
 	$(BIN)/python -c "import sys; from harness import toolchain; t = toolchain.prepare(); \
-	import subprocess; sys.exit(subprocess.call([t.binary.path, 'fmt', '-check', '-recursive', 'terraform'], \
+	import subprocess; sys.exit(subprocess.call([t.binary.path, 'fmt', '-check', '-recursive', 'terraform', 'examples'], \
 	env={**__import__('os').environ, **t.env()}))"
+	$(BIN)/actionlint
+	$(BIN)/zizmor --offline --persona pedantic --no-progress .github/workflows
 
 clean:
 	rm -rf $(VENV) .harness/toolchain .harness/runs reports .pytest_cache .ruff_cache

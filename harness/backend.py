@@ -6,6 +6,10 @@ file next to it (`use_lockfile`, Terraform >= 1.10; no DynamoDB table), so CI ru
 on several machines can share named workspaces. The stack is run from a working copy
 (`terraform/stacks/.<stack>-s3-<hash>/`, links to the stack's files plus a generated
 backend block) so the checkout's local-state runs are never reconfigured under them.
+The copy links the stack's `.terraform.lock.hcl` too: without it a `--backend` run
+would resolve the newest provider the constraints allow while plain runs use the
+locked one, and state written by a newer provider (6.x resource identities) cannot be
+read by an older one (hashicorp/terraform-provider-aws#44199).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from harness.errors import HarnessError
 BACKEND_ENV = "HARNESS_BACKEND"
 MIN_LOCKFILE_VERSION = (1, 10)
 BACKEND_FILE = "harness_backend.tf"
+LOCK_FILE = ".terraform.lock.hcl"
 
 
 @dataclass(frozen=True)
@@ -154,12 +159,28 @@ class S3Backend:
                 link.unlink(missing_ok=True)
                 with contextlib.suppress(FileExistsError):  # another process made it first
                     link.symlink_to(stack_dir / name)
+        _link_lock_file(stack_dir, copy)
         backend_file = copy / BACKEND_FILE
         if not backend_file.exists() or backend_file.read_text() != self.hcl():
             tmp = backend_file.with_suffix(f".tmp{os.getpid()}")
             tmp.write_text(self.hcl())
             os.replace(tmp, backend_file)
         return copy
+
+
+def _link_lock_file(stack_dir: Path, copy: Path) -> None:
+    """Link the stack's dependency lock file into the working copy, if the stack has one.
+
+    A regular file there is kept: Terraform replaces the link with its own file only
+    when init changed the selection, i.e. after an explicit upgrade
+    (`HARNESS_PROVIDER_UPGRADE`), and that file is what the copy's providers match.
+    """
+    source, link = stack_dir / LOCK_FILE, copy / LOCK_FILE
+    if link.is_symlink() and not source.exists():
+        link.unlink()
+    elif source.exists() and not link.exists() and not link.is_symlink():
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            link.symlink_to(source)
 
 
 def _hcl_value(value: object) -> str:

@@ -302,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--smoke", action="store_true", help="tiny run: checks the output only")
     bench.set_defaults(func=cmd_bench)
 
+    from harness import summary  # `harness summary --markdown`; its options live in harness/summary.py
+
+    summary.add_parser(sub)
+
     check = sub.add_parser("check", help="run the e2e checks against a named workspace")
     check.add_argument("--workspace", required=True)
     check.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")

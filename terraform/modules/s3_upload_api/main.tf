@@ -2,12 +2,14 @@
 #   PUT {invoke_url}/{bucket}/{filename}  ->  s3:PutObject {bucket}/{filename}
 # following AWS's "Tutorial: Create a REST API as an Amazon S3 proxy".
 
+# `id` is the region name on every supported provider: `name` is deprecated in 6.x
+# ("name is deprecated. Use region instead.") and `region` does not exist before 6.0.
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_region.current.id
   bucket_arn = var.put_object_bucket_arn == null ? aws_s3_bucket.this.arn : var.put_object_bucket_arn
 
   # S3's status decides the method response. Without these, API Gateway maps every

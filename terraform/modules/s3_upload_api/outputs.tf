@@ -30,5 +30,5 @@ output "role_arn" {
 
 output "region" {
   description = "Region the stack lives in."
-  value       = data.aws_region.current.name
+  value       = data.aws_region.current.id
 }

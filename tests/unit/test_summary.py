@@ -1,0 +1,81 @@
+"""`harness summary`: markdown from the e2e summary JSON and the nightly history; annotations from JUnit."""
+
+import json
+
+from harness import cli, summary
+
+SUMMARY = {
+    "run_id": "abc123", "seconds": 12.5, "terraform": "1.15.5", "versions": {"python": "3.11.7", "moto": "5.2.5"},
+    "phases": {"init": {"count": 1, "total_seconds": 1.8}, "apply": {"count": 1, "total_seconds": 2.3},
+               "destroy": {"count": 1, "total_seconds": 2.1}},
+    "checks": {
+        "tests/e2e/test_integrity.py::test_binary[1MiB]": {"outcome": "passed", "seconds": 0.4},
+        "tests/e2e/test_keys.py::test_key[a|b]": {"outcome": "failed", "seconds": 0.2},
+        "tests/e2e/test_oversize.py::test_413": {"outcome": "skipped", "seconds": 0.0},
+    },
+    "uploads": {"count": 2, "bytes": 2097152, "seconds": 0.1, "MiB_per_s": 20.0},
+}
+RECORD = {"time": 1_790_000_000, "commit": "0123456789abcdef", "suite_exit_code": 1,
+          "versions": {"terraform": "1.15.5"}, "checks": SUMMARY["checks"],
+          "phases": {"init": 1.8, "apply": 9.0, "checks": 3.0, "destroy": 2.1},
+          "regressions": [{"kind": "check", "name": "tests/e2e/test_keys.py::test_key[a|b]",
+                           "detail": "passed in the previous run, fails now"}],
+          "drift_workspace": "nightly", "drift": [{"kind": "drift", "address": "module.upload_api.aws_s3_bucket.this",
+                                                   "attribute": "tags.owner", "before": None, "after": "x"}]}
+
+
+def test_markdown_lists_counts_failures_phases_regressions_and_drift():
+    earlier = {**RECORD, "phases": {"init": 1.0, "apply": 2.0, "checks": 3.0, "destroy": 2.0}, "regressions": []}
+    text = summary.markdown(SUMMARY, [earlier, RECORD])
+    assert "1 passed, 1 failed, 1 skipped" in text and text.startswith("## ❌")
+    assert "- `tests/e2e/test_keys.py::test_key[a|b]` (0.20 s)" in text
+    assert "| apply | 1 | 2.30 |" in text and "Uploads: 2 (2.0 MiB, 20.0 MiB/s)" in text
+    assert "Nightly run #2" in text and "`0123456789ab`" in text
+    assert "| check | tests/e2e/test_keys.py::test_key[a\\|b] | passed in the previous run, fails now |" in text
+    assert "| apply | 9.00 | 2.00 |" in text
+    assert "Workspace `nightly`: 1 finding(s)" in text and "tags.owner" in text
+
+
+def test_clean_run_and_absent_history_or_assumptions():
+    clean = {**SUMMARY, "checks": {k: {"outcome": "passed", "seconds": 0.1} for k in SUMMARY["checks"]}}
+    text = summary.markdown(clean, [])
+    assert text.startswith("## ✅ e2e checks: 3 passed, 0 failed, 0 skipped")
+    assert "Failed checks" not in text and "Nightly" not in text and "assumptions" not in text
+    first = summary.markdown(None, [{**RECORD, "regressions": [], "drift": [], "drift_workspace": None}])
+    assert "first run: nothing to compare" in first and "Not checked" in first
+
+
+def test_assumptions_render_per_target_when_present():
+    data = {**SUMMARY, "assumptions": [
+        {"id": "413-quota", "description": "bodies over 10 MB get 413", "source": "AWS quotas page",
+         "outcome": {"local": "confirmed", "aws": "refuted"}},
+        {"id": "ctype", "description": "Content-Type mapped", "source": "S3 proxy tutorial",
+         "outcome": {"local": "confirmed"}}]}
+    text = summary.markdown(data, [])
+    assert "| id | assumption | source | aws | local |" in text
+    assert "| ctype | Content-Type mapped | S3 proxy tutorial | not-run | confirmed |" in text
+    assert "Refuted: `413-quota`" in text
+
+
+def test_cli_writes_markdown_and_fails_clearly_without_input(tmp_path, capsys):
+    (tmp_path / "s.json").write_text(json.dumps(SUMMARY))
+    assert cli.main(["summary", "--markdown", "--summary", str(tmp_path / "s.json"),
+                     "--history", str(tmp_path / "none.jsonl")]) == 0
+    assert "1 failed" in capsys.readouterr().out
+    assert cli.main(["summary", "--summary", str(tmp_path / "x.json"), "--history", str(tmp_path / "y")]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to summarise" in err and "make e2e" in err
+
+
+def test_github_annotations_escape_messages_so_they_cannot_start_commands(tmp_path):
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite><testcase classname="tests.e2e.test_keys" name="test_a"/>'
+        '<testcase classname="tests.e2e.test_keys" name="test_b[x,y]">'
+        '<failure message="assert 500 == 200&#10;::add-mask::secret">trace</failure></testcase>'
+        '<testcase classname="tests.e2e.test_errors" name="test_c"><error message="">boom\nlast line</error>'
+        '</testcase></testsuite></testsuites>')
+    lines = summary.github_annotations(junit)
+    assert lines == ["::error title=tests.e2e.test_keys%3A%3Atest_b[x%2Cy]::assert 500 == 200%0A::add-mask::secret",
+                     "::error title=tests.e2e.test_errors%3A%3Atest_c::last line"]
+    assert all("\n" not in line for line in lines)

@@ -109,22 +109,20 @@ def _phases_section(summary: dict[str, Any]) -> list[str]:
 
 
 def _assumptions_section(summary: dict[str, Any]) -> list[str]:
-    """AWS behaviour the checks rely on, with what each target showed (absent in older summaries)."""
-    assumptions = summary.get("assumptions")
+    """Unconfirmed AWS behaviour the checks rely on, with what this run's target did (harness/assumptions.py)."""
+    assumptions = [a for a in summary.get("assumptions") or [] if a.get("outcome") != "not-run"]
     if not assumptions:
         return []
-    targets = sorted({t for a in assumptions for t in (a.get("outcome") or {})})
-    lines = ["### AWS assumptions", "",
-             "| id | assumption | source | " + " | ".join(_cell(t) for t in targets) + " |",
-             "|---|---|---|" + "---|" * len(targets)]
+    target = assumptions[0].get("target", "?")
+    lines = ["### Unconfirmed AWS assumptions", "",
+             f"| assumption | on {_cell(target)} | observed | what it means |", "|---|---|---|---|"]
     for item in assumptions:
-        outcome = item.get("outcome") or {}
-        lines.append(f"| {_cell(item.get('id', ''))} | {_cell(item.get('description', ''))} | "
-                     f"{_cell(item.get('source', ''))} | "
-                     + " | ".join(_cell(outcome.get(t, 'not-run')) for t in targets) + " |")
-    refuted = [a for a in assumptions if "refuted" in (a.get("outcome") or {}).values()]
+        lines.append(f"| {_code(item.get('id', '?'))} | {_cell(item.get('outcome', ''))} | "
+                     f"{_cell('; '.join(item.get('observed', [])))} | {_cell(item.get('meaning', ''))} |")
+    refuted = [a for a in assumptions if a.get("target") == "aws" and a.get("outcome") == "differed"]
     if refuted:
-        lines += ["", "Refuted: " + ", ".join(_code(a.get("id", "?")) for a in refuted)]
+        lines += ["", "**Refuted on AWS:** " + ", ".join(_code(a.get("id", "?")) for a in refuted)
+                  + ": update shared/reference and the local AWS"]
     return [*lines, ""]
 
 

@@ -45,16 +45,24 @@ def test_clean_run_and_absent_history_or_assumptions():
     assert "first run: nothing to compare" in first and "Not checked" in first
 
 
-def test_assumptions_render_per_target_when_present():
-    data = {**SUMMARY, "assumptions": [
-        {"id": "413-quota", "description": "bodies over 10 MB get 413", "source": "AWS quotas page",
-         "outcome": {"local": "confirmed", "aws": "refuted"}},
-        {"id": "ctype", "description": "Content-Type mapped", "source": "S3 proxy tutorial",
-         "outcome": {"local": "confirmed"}}]}
-    text = summary.markdown(data, [])
-    assert "| id | assumption | source | aws | local |" in text
-    assert "| ctype | Content-Type mapped | S3 proxy tutorial | not-run | confirmed |" in text
-    assert "Refuted: `413-quota`" in text
+def test_assumptions_render_with_their_outcome_on_the_target():
+    from harness import assumptions
+
+    log = [{"id": "folded-header-refused", "held": False, "observed": "status 200", "check": "t::a"},
+           {"id": "length-and-chunked-refused", "held": True, "observed": "status 400", "check": "t::b"}]
+    import pathlib
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = pathlib.Path(scratch) / "a.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in log))
+        outcomes = assumptions.outcomes(path, "aws")
+    text = summary.markdown({**SUMMARY, "assumptions": outcomes}, [])
+    assert "| assumption | on aws | observed | what it means |" in text
+    assert "| `folded-header-refused` | differed | status 200 | refuted on AWS" in text
+    assert "| `length-and-chunked-refused` | held | status 400 | confirmed on AWS |" in text
+    assert "**Refuted on AWS:** `folded-header-refused`" in text
+    assert "raw-dot-segments" not in text, "assumptions not exercised are left out"
 
 
 def test_cli_writes_markdown_and_fails_clearly_without_input(tmp_path, capsys):

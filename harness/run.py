@@ -149,7 +149,8 @@ class Run:
             if self.file(STACK_FILE).exists():
                 data = json.loads(self.file(STACK_FILE).read_text())
                 return DeployedStack(Target.from_record(data["target"]),
-                                     StackOutputs(data["outputs"], data["invoke_url"]), data["workspace"])
+                                     StackOutputs(data["outputs"], data["invoke_url"], frozenset(data["sensitive"])),
+                                     data["workspace"])
             try:
                 target = self.options.target()
                 if target.kind == "local":
@@ -171,6 +172,7 @@ class Run:
             self.file(STACK_FILE).write_text(json.dumps({
                 "target": target.to_record(), "outputs": outputs.values,
                 "invoke_url": outputs.invoke_url, "workspace": workspace.name,
+                "sensitive": sorted(outputs.sensitive),
             }))
             return DeployedStack(target, outputs, workspace.name)
 

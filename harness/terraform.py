@@ -353,8 +353,12 @@ class TerraformRunner:
         return json.loads(result.stdout)
 
     def outputs(self) -> dict[str, Any]:
+        return {name: item["value"] for name, item in self.output_items().items()}
+
+    def output_items(self) -> dict[str, dict[str, Any]]:
+        """`terraform output -json` as Terraform writes it: value, type and `sensitive` per output."""
         result = self.run("output", json=IsFlagged)
-        return {name: item["value"] for name, item in json.loads(result.stdout or "{}").items()}
+        return dict(json.loads(result.stdout or "{}"))
 
     def validate(self) -> dict[str, Any]:
         result = self.run("validate", json=IsFlagged, with_workspace=False, accept=(0, 1))

@@ -79,6 +79,7 @@ class StackOutputs:
 
     values: dict[str, Any]
     invoke_url: str
+    sensitive: frozenset[str] = frozenset()  # outputs Terraform marks sensitive: never printed
 
     @property
     def bucket_name(self) -> str:
@@ -100,8 +101,19 @@ class StackOutputs:
     def region(self) -> str:
         return str(self.values["region"])
 
+    @property
+    def authorization(self) -> str:
+        return str(self.values.get("authorization") or "NONE")
+
+    @property
+    def api_key(self) -> str | None:
+        return self.values.get("api_key_value")
+
     def to_dict(self) -> dict[str, Any]:
-        return {**self.values, "harness_invoke_url": self.invoke_url}
+        """For printing: sensitive outputs (the API key) are masked."""
+        shown = {name: "(sensitive)" if name in self.sensitive and value is not None else value
+                 for name, value in self.values.items()}
+        return {**shown, "harness_invoke_url": self.invoke_url}
 
 
 @dataclass
@@ -195,13 +207,15 @@ class Workspace:
         return self.outputs()
 
     def outputs(self) -> StackOutputs:
-        values = self.runner.outputs()
+        items = self.runner.output_items()
+        values = {name: item["value"] for name, item in items.items()}
         if not values:
             raise WorkspaceError(
                 f"workspace {self.name!r} has no outputs: it was never applied (or destroyed)",
                 f"apply it with `harness up --workspace {self.name}`",
             )
-        return StackOutputs(values, self.deployer.target.invoke_url(values))
+        sensitive = frozenset(name for name, item in items.items() if item.get("sensitive"))
+        return StackOutputs(values, self.deployer.target.invoke_url(values), sensitive)
 
     def down(self, extra_vars: dict[str, Any] | None = None, refresh: bool = True) -> None:
         """Destroy, then delete the workspace; the state is kept if destroy fails.

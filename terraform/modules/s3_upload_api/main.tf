@@ -159,10 +159,12 @@ resource "aws_api_gateway_resource" "filename" {
 }
 
 resource "aws_api_gateway_method" "put" {
-  rest_api_id        = aws_api_gateway_rest_api.this.id
-  resource_id        = aws_api_gateway_resource.filename.id
-  http_method        = "PUT"
-  authorization      = var.authorization
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  resource_id   = aws_api_gateway_resource.filename.id
+  http_method   = "PUT"
+  authorization = var.authorization == "AWS_IAM" ? "AWS_IAM" : "NONE"
+  # API_KEY: API Gateway checks x-api-key against the keys of the usage plans bound to the stage.
+  api_key_required   = var.authorization == "API_KEY"
   request_parameters = local.put_request_parameters
 }
 
@@ -241,6 +243,8 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_method.put.id,
       aws_api_gateway_method.put.request_parameters,
       aws_api_gateway_method.put.authorization,
+      aws_api_gateway_method.put.api_key_required,
+      var.allowed_source_cidrs,
       aws_api_gateway_integration.s3_put.id,
       aws_api_gateway_integration.s3_put.uri,
       aws_api_gateway_integration.s3_put.credentials,
@@ -268,4 +272,104 @@ resource "aws_api_gateway_stage" "this" {
   deployment_id = aws_api_gateway_deployment.this.id
   stage_name    = var.stage_name
   tags          = var.tags
+}
+
+# Stage-wide throttling: every method of the stage, every caller together (API Gateway
+# "Throttle API requests for better throughput": token bucket, 429 Too Many Requests).
+resource "aws_api_gateway_method_settings" "throttle" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = "*/*"
+
+  settings {
+    throttling_rate_limit  = var.throttle_rate_limit
+    throttling_burst_limit = var.throttle_burst_limit
+  }
+}
+
+# --- who may upload: API keys and the resource policy --------------------------------------
+
+resource "aws_api_gateway_usage_plan" "this" {
+  count = var.authorization == "API_KEY" ? 1 : 0
+
+  name        = "${var.name_prefix}-uploads"
+  description = "Callers of ${aws_api_gateway_rest_api.this.name}: their keys, throttle and quota."
+  tags        = var.tags
+
+  api_stages {
+    api_id = aws_api_gateway_rest_api.this.id
+    stage  = aws_api_gateway_stage.this.stage_name
+  }
+
+  throttle_settings {
+    rate_limit  = var.throttle_rate_limit
+    burst_limit = var.throttle_burst_limit
+  }
+
+  dynamic "quota_settings" {
+    for_each = var.usage_plan_quota == null ? [] : [var.usage_plan_quota]
+    content {
+      limit  = quota_settings.value.limit
+      period = quota_settings.value.period
+    }
+  }
+}
+
+resource "aws_api_gateway_api_key" "this" {
+  count = var.authorization == "API_KEY" ? 1 : 0
+
+  name        = "${var.name_prefix}-uploader"
+  description = "Key for PUT uploads through ${aws_api_gateway_rest_api.this.name}."
+  tags        = var.tags
+}
+
+resource "aws_api_gateway_usage_plan_key" "this" {
+  count = var.authorization == "API_KEY" ? 1 : 0
+
+  key_id        = aws_api_gateway_api_key.this[0].id
+  key_type      = "API_KEY"
+  usage_plan_id = aws_api_gateway_usage_plan.this[0].id
+}
+
+data "aws_iam_policy_document" "source_ip" {
+  count = length(var.allowed_source_cidrs) > 0 ? 1 : 0
+
+  statement {
+    sid       = "AllowInvokeFromAllowedRanges"
+    effect    = "Allow"
+    actions   = ["execute-api:Invoke"]
+    resources = ["${aws_api_gateway_rest_api.this.execution_arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+
+  statement {
+    sid       = "DenyInvokeFromElsewhere"
+    effect    = "Deny"
+    actions   = ["execute-api:Invoke"]
+    resources = ["${aws_api_gateway_rest_api.this.execution_arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "NotIpAddress"
+      variable = "aws:SourceIp"
+      values   = var.allowed_source_cidrs
+    }
+  }
+}
+
+# A resource policy takes effect only after a new deployment; the deployment's triggers
+# include the ranges.
+resource "aws_api_gateway_rest_api_policy" "source_ip" {
+  count = length(var.allowed_source_cidrs) > 0 ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  policy      = data.aws_iam_policy_document.source_ip[0].json
 }

@@ -32,3 +32,24 @@ output "region" {
   description = "Region the stack lives in."
   value       = data.aws_region.current.id
 }
+
+output "authorization" {
+  description = "Who may upload: NONE, AWS_IAM (SigV4, execute-api:Invoke) or API_KEY (x-api-key)."
+  value       = var.authorization
+}
+
+output "execution_arn" {
+  description = "Execution ARN of the REST API; AWS_IAM callers need execute-api:Invoke on this ARN followed by /STAGE/PUT/*."
+  value       = aws_api_gateway_rest_api.this.execution_arn
+}
+
+output "api_key_id" {
+  description = "With API_KEY: id of the module's API key (null otherwise)."
+  value       = var.authorization == "API_KEY" ? aws_api_gateway_api_key.this[0].id : null
+}
+
+output "api_key_value" {
+  description = "With API_KEY: the key callers send in x-api-key (null otherwise)."
+  value       = var.authorization == "API_KEY" ? aws_api_gateway_api_key.this[0].value : null
+  sensitive   = true
+}

@@ -59,13 +59,60 @@ variable "endpoint_type" {
 }
 
 variable "authorization" {
-  description = "Authorization type of the PUT method: NONE (anyone who knows the URL may upload) or AWS_IAM (callers sign with SigV4)."
+  description = "Who may upload. NONE: anyone who knows the URL (the article's default; the API is open, so combine it with throttling or a resource policy). AWS_IAM: callers sign with SigV4 and need execute-api:Invoke on the method. API_KEY: callers send an API key of the module's usage plan in x-api-key."
   type        = string
   default     = "NONE"
 
   validation {
-    condition     = contains(["NONE", "AWS_IAM"], var.authorization)
-    error_message = "The authorization must be NONE or AWS_IAM."
+    condition     = contains(["NONE", "AWS_IAM", "API_KEY"], var.authorization)
+    error_message = "The authorization must be NONE, AWS_IAM or API_KEY."
+  }
+}
+
+variable "throttle_rate_limit" {
+  description = "Steady-state requests per second the stage allows across all callers (stage method settings); over it callers get 429."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.throttle_rate_limit > 0 && var.throttle_rate_limit <= 10000
+    error_message = "The throttle_rate_limit must be above 0 and at most 10000 (the account default)."
+  }
+}
+
+variable "throttle_burst_limit" {
+  description = "Requests the stage accepts at once above the steady rate (token bucket size)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.throttle_burst_limit >= 1 && var.throttle_burst_limit <= 5000
+    error_message = "The throttle_burst_limit must be between 1 and 5000 (the account default)."
+  }
+}
+
+variable "usage_plan_quota" {
+  description = "With API_KEY: optional quota per API key, e.g. { limit = 10000, period = \"DAY\" } (period DAY, WEEK or MONTH); null for none."
+  type = object({
+    limit  = number
+    period = string
+  })
+  default = null
+
+  validation {
+    condition     = var.usage_plan_quota == null ? true : contains(["DAY", "WEEK", "MONTH"], var.usage_plan_quota.period)
+    error_message = "The usage_plan_quota period must be DAY, WEEK or MONTH."
+  }
+}
+
+variable "allowed_source_cidrs" {
+  description = "Optional resource policy: only callers from these IPv4 CIDR ranges may invoke the API ([] for no resource policy)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for cidr in var.allowed_source_cidrs : can(cidrhost(cidr, 0))])
+    error_message = "Every allowed_source_cidrs entry must be a CIDR range, e.g. 203.0.113.0/24."
   }
 }
 

@@ -14,6 +14,11 @@ module "upload_api" {
   binary_media_types    = var.binary_media_types
   map_content_type      = var.map_content_type
   put_object_bucket_arn = var.put_object_bucket_arn
+  authorization         = var.authorization
+  throttle_rate_limit   = var.throttle_rate_limit
+  throttle_burst_limit  = var.throttle_burst_limit
+  usage_plan_quota      = var.usage_plan_quota
+  allowed_source_cidrs  = var.allowed_source_cidrs
 
   tags = merge(var.tags, {
     "harness:run-id"    = var.run_id

@@ -32,3 +32,19 @@ output "region" {
   description = "Region of the stack."
   value       = module.upload_api.region
 }
+
+output "authorization" {
+  description = "Who may upload: NONE, AWS_IAM or API_KEY."
+  value       = module.upload_api.authorization
+}
+
+output "execution_arn" {
+  description = "Execution ARN of the REST API."
+  value       = module.upload_api.execution_arn
+}
+
+output "api_key_value" {
+  description = "With API_KEY: the key the checks send in x-api-key."
+  value       = module.upload_api.api_key_value
+  sensitive   = true
+}

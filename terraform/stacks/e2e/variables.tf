@@ -38,6 +38,41 @@ variable "tags" {
   default     = {}
 }
 
+# Who may upload: the module's caller check and throttling, passed through (see the module's README).
+
+variable "authorization" {
+  description = "Passed to the module: NONE, AWS_IAM or API_KEY."
+  type        = string
+  default     = "NONE"
+}
+
+variable "throttle_rate_limit" {
+  description = "Passed to the module: stage-wide steady requests per second."
+  type        = number
+  default     = 50
+}
+
+variable "throttle_burst_limit" {
+  description = "Passed to the module: stage-wide burst."
+  type        = number
+  default     = 100
+}
+
+variable "usage_plan_quota" {
+  description = "Passed to the module: quota per API key with API_KEY, or null."
+  type = object({
+    limit  = number
+    period = string
+  })
+  default = null
+}
+
+variable "allowed_source_cidrs" {
+  description = "Passed to the module: source ranges of the resource policy ([] for none)."
+  type        = list(string)
+  default     = []
+}
+
 # The variables below exist so tests can apply deliberately broken variants of the module.
 
 variable "binary_media_types" {

@@ -1,0 +1,101 @@
+"""Who may upload: each caller-check variant of the module plans the resources it promises.
+
+Planned offline with the real provider 3.39.0 (one init, one plan per variant), read from
+Terraform's plan JSON: the method's authorization and api_key_required, the stage-wide
+throttle, the usage plan with its key and quota for API_KEY, the resource policy for
+source ranges, and a sensitive key output.
+"""
+
+import shutil
+
+import pytest
+
+from harness import paths, toolchain
+from harness.targets import write_generated_files
+from harness.terraform import TerraformRunner
+
+BUNDLED = toolchain.bundled_terraform_path()
+pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
+OFFLINE_PLAN_OVERRIDE = 'provider "aws" {\n  skip_requesting_account_id = true\n  max_retries = 0\n}\n'
+MODULE = "module.upload_api."
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    root = tmp_path_factory.mktemp("variants")
+    shutil.copytree(paths.project_root() / "terraform", root / "terraform",
+                    ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "harness_*.tf", "*.lock",
+                                                  ".e2e-s3-*"))
+    stack = root / "terraform" / "stacks" / "e2e"
+    tools = toolchain.Toolchain(toolchain.TerraformBinary(str(BUNDLED), toolchain._probe_version(str(BUNDLED))[0],
+                                                          "test", "terraform"),
+                                "mirror", "test", str(toolchain.write_cli_config(True)))
+    runner = TerraformRunner(tools, stack, {"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
+                                            "AWS_EC2_METADATA_DISABLED": "true"})
+    write_generated_files(stack, toolchain.MIRROR_PROVIDER_VERSION)
+    (stack / "zz_offline_plan_override.tf").write_text(OFFLINE_PLAN_OVERRIDE)
+    runner.init()
+
+    def planned(**variables):
+        plan_file = root / f"plan-{len(list(root.glob('*.tfplan')))}.tfplan"
+        assert runner.plan({"harness_endpoint_url": "http://127.0.0.1:9", "run_id": "variants", **variables},
+                           out=plan_file)
+        shown = runner.show_json(plan_file)
+        return {change["address"].removeprefix(MODULE): change["change"]["after"]
+                for change in shown["resource_changes"]}, shown
+
+    return planned
+
+
+def test_none_is_open_but_throttled(plan):
+    resources, _ = plan()
+    assert resources["aws_api_gateway_method.put"]["authorization"] == "NONE"
+    assert resources["aws_api_gateway_method.put"]["api_key_required"] is False
+    settings = resources["aws_api_gateway_method_settings.throttle"]
+    assert settings["method_path"] == "*/*"
+    assert settings["settings"] == [{**settings["settings"][0], "throttling_rate_limit": 50,
+                                     "throttling_burst_limit": 100}]
+    assert not [a for a in resources if "usage_plan" in a or "api_key" in a or "rest_api_policy" in a]
+
+
+def test_aws_iam_requires_signed_callers(plan):
+    resources, _ = plan(authorization="AWS_IAM", throttle_rate_limit=5, throttle_burst_limit=2)
+    assert resources["aws_api_gateway_method.put"]["authorization"] == "AWS_IAM"
+    assert resources["aws_api_gateway_method.put"]["api_key_required"] is False
+    settings = resources["aws_api_gateway_method_settings.throttle"]["settings"][0]
+    assert (settings["throttling_rate_limit"], settings["throttling_burst_limit"]) == (5, 2)
+    assert not [a for a in resources if "usage_plan" in a or "api_key" in a]
+
+
+def test_api_key_creates_a_usage_plan_bound_to_the_stage_and_a_sensitive_key(plan):
+    resources, shown = plan(authorization="API_KEY", usage_plan_quota={"limit": 1000, "period": "DAY"})
+    assert resources["aws_api_gateway_method.put"]["authorization"] == "NONE"
+    assert resources["aws_api_gateway_method.put"]["api_key_required"] is True
+    usage_plan = resources["aws_api_gateway_usage_plan.this[0]"]
+    assert [stage["stage"] for stage in usage_plan["api_stages"]] == [resources["aws_api_gateway_stage.this"]["stage_name"]]
+    assert usage_plan["throttle_settings"] == [{"burst_limit": 100, "rate_limit": 50}]
+    assert usage_plan["quota_settings"] == [{"limit": 1000, "offset": 0, "period": "DAY"}]
+    assert resources["aws_api_gateway_usage_plan_key.this[0]"]["key_type"] == "API_KEY"
+    assert "aws_api_gateway_api_key.this[0]" in resources
+    outputs = shown["configuration"]["root_module"]["outputs"]
+    assert outputs["api_key_value"].get("sensitive") is True
+
+
+def test_source_ranges_add_a_resource_policy(plan):
+    resources, shown = plan(allowed_source_cidrs=["203.0.113.0/24"])
+    assert "aws_api_gateway_rest_api_policy.source_ip[0]" in resources
+    module = shown["configuration"]["root_module"]["module_calls"]["upload_api"]["module"]
+    (document,) = [r for r in module["resources"] if r["address"] == "data.aws_iam_policy_document.source_ip"]
+    conditions = [c for statement in document["expressions"]["statement"] for c in statement.get("condition", [])]
+    assert [(c["test"]["constant_value"], c["variable"]["constant_value"]) for c in conditions] == [
+        ("NotIpAddress", "aws:SourceIp")]
+    assert shown["variables"]["allowed_source_cidrs"]["value"] == ["203.0.113.0/24"]
+
+
+def test_bad_caller_check_values_are_refused_by_validation(plan):
+    runner_error = None
+    try:
+        plan(authorization="COGNITO")
+    except Exception as exc:  # TerraformError with Terraform's own words
+        runner_error = str(exc)
+    assert runner_error and "must be NONE, AWS_IAM or API_KEY" in runner_error.replace("\n", " ")

@@ -386,7 +386,64 @@ def _patch_tagging_api_lists_rest_apis() -> None:
     tagging_models.iter_taggable_backends = iter_taggable_backends
 
 
+# What S3 gives every new general purpose bucket, recorded against AWS in LocalStack's
+# tests/aws/services/s3/test_s3_api.snapshot.json (validated 2026-02-21):
+# test_s3_default_bucket_encryption, test_crud_public_access_block,
+# test_crud_bucket_ownership_controls. SSE-S3 since 2023-01-05
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-bucket-encryption.html);
+# Block Public Access on and ACLs disabled since April 2023
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html).
+DEFAULT_BUCKET_ENCRYPTION_RULE: dict[str, Any] = {
+    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+    "BucketKeyEnabled": False,
+}
+DEFAULT_OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+
+
+def _default_bucket_encryption() -> dict[str, Any]:
+    """moto's stored form of a bucket encryption configuration (the parsed request XML)."""
+    return {"Rule": copy.deepcopy(DEFAULT_BUCKET_ENCRYPTION_RULE)}
+
+
+def _patch_new_bucket_defaults() -> None:
+    """Gap: moto creates buckets with no encryption, public access block or ownership
+    controls, so their reads answer 404 where AWS answers the defaults above; and
+    DeleteBucketEncryption leaves none where AWS "resets the default encryption for the
+    bucket as server-side encryption with Amazon S3 managed keys (SSE-S3)"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html).
+    Deleting the public access block or the ownership controls leaves none, as on AWS
+    (404 NoSuchPublicAccessBlockConfiguration / OwnershipControlsNotFoundError), which
+    moto already answers (its NoSuchPublicAccessBlockConfiguration error lacks the
+    `BucketName` element AWS adds; SDKs read only Code and Message). An
+    `x-amz-object-ownership` header at creation still wins (moto applies it after
+    create_bucket returns)."""
+    from moto.s3 import models as s3_models
+
+    original_create = s3_models.S3Backend.create_bucket
+    original_delete_encryption = s3_models.S3Backend.delete_bucket_encryption
+
+    def create_bucket(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bucket = original_create(self, *args, **kwargs)
+        if bucket.encryption is None:
+            bucket.encryption = _default_bucket_encryption()
+        if bucket.public_access_block is None:
+            bucket.public_access_block = s3_models.PublicAccessBlock(True, True, True, True)
+        if bucket.ownership_rule is None:
+            bucket.ownership_rule = DEFAULT_OBJECT_OWNERSHIP
+        return bucket
+
+    def delete_bucket_encryption(self: Any, bucket_name: str) -> None:
+        original_delete_encryption(self, bucket_name)
+        bucket = self.get_bucket(bucket_name)
+        if bucket.encryption is None:
+            bucket.encryption = _default_bucket_encryption()
+
+    s3_models.S3Backend.create_bucket = create_bucket
+    s3_models.S3Backend.delete_bucket_encryption = delete_bucket_encryption
+
+
 PATCHES: list[tuple[str, Callable[[], None]]] = [
+    ("new-bucket defaults", _patch_new_bucket_defaults),
     ("S3 key length limit", _patch_key_length_limit),
     ("S3 keys with line breaks", _patch_keys_with_line_breaks),
     ("IAM wildcards", _patch_iam_wildcards_match_any_character),

@@ -58,10 +58,15 @@ from harness.localaws.controlplane import take_snapshot
 MAX_PAYLOAD_BYTES = 10485760
 # Unconfirmed (reference: "Quotas and errors"): body observed in public repositories.
 PAYLOAD_TOO_LARGE_BODY = b"HTTP content length exceeded 10485760 bytes."
-# Unconfirmed: what S3 receives as Content-Type when the integration maps none. AWS
-# service integrations are commonly reported to send application/json; None would send
-# no header (S3 then stores binary/octet-stream).
-UNMAPPED_CONTENT_TYPE_SENT_TO_S3: str | None = "application/json"
+# Unconfirmed (reference: "S3 proxy configuration"): the Content-Type S3 receives when
+# the integration request carries none (not mapped, or mapped from a header the client
+# did not send). None sends no header, so S3 stores its default `binary/octet-stream`
+# (recorded against AWS: LocalStack tests/aws/services/s3/test_s3_api.snapshot.json,
+# `head-object-encrypted`, a PutObject without ContentType reads back
+# "ContentType": "binary/octet-stream"). That API Gateway adds no Content-Type of its
+# own on this path is the best evidence, not a recorded AWS outcome; a string here
+# would model an integration that sends that type instead.
+UNMAPPED_CONTENT_TYPE_SENT_TO_S3: str | None = None
 # Past this, an oversized body is not drained; the connection is closed instead.
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
 ROLE_SESSION_SECONDS = 3600

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from harness.errors import LocalAwsError
-from harness.localaws.dataplane import MAX_PAYLOAD_BYTES, PAYLOAD_TOO_LARGE_BODY
+from harness.localaws.dataplane import MAX_PAYLOAD_BYTES
+from harness.localaws.gateway_responses import PAYLOAD_TOO_LARGE_BODY
 from harness.localaws.server import LocalAws
 
 INVALID_UTF8 = b"\x89PNG\xff\xfe\xc3\x28" + bytes(range(128, 256))

@@ -97,3 +97,8 @@ def test_the_local_aws_refuses_to_start_when_a_patched_name_is_gone(tmp_path):
     assert "moto.s3.responses.S3Response.list_object_versions" in lines[0]
     assert "ListObjectVersions encoding-type=url" in lines[0]
     assert "ready" not in result.stdout
+
+
+def test_the_lock_file_installs_the_pinned_moto():
+    lock = PYPROJECT.with_name("requirements.lock").read_text()
+    assert re.findall(r"^moto==(\S+) \\$", lock, re.M) == [MOTO_VERSION]

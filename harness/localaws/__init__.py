@@ -4,9 +4,16 @@
   `serve_forever` (what `harness localaws` runs).
 - `process.py`: the same server as a child process, for fixtures and CLI commands.
 - `controlplane.py`: corrections to moto so it reads back what AWS does, deployment
-  snapshots, and IAM enforcement for assumed-role credentials.
-- `dataplane.py`: executes deployed REST APIs (routing, mapping, quota, credentials,
-  responses) with the AWS rule and page each step follows, and what is not modelled.
+  snapshots, and IAM enforcement for assumed-role credentials; each patch lists the
+  moto names it touches.
+- `moto_boundary.py`: the pinned moto version and the check, before any patch, that
+  every moto name we patch or read is there (and unchanged where we replace it).
+- `backends.py`: every read or reset of moto's in-memory state.
+- `dataplane.py`: one execute-api request, step by step (flow, body, quota), and what
+  is not modelled; `routing.py` (URL -> API, stage, resource, method),
+  `integration.py` (request mapping, the S3 call, response selection),
+  `credentials.py` (STS AssumeRole and SigV4 as the integration's role),
+  `gateway_responses.py` (API Gateway's own answers: 403, 413, 500, 504).
 - `encodings.py`: binary vs text payload handling per "Content type conversions".
 """
 

@@ -1,8 +1,13 @@
 """Corrections to moto's control planes, so they read back what AWS reads back.
 
 Each gap was found by a round-trip test (create, read back, compare with what AWS
-returns; see tests/localaws/test_controlplane.py). Every patch is listed in `PATCHES`
-with the gap it closes; `install()` applies them once per process.
+returns; see tests/localaws/test_conformance.py, test_bucket_defaults.py and
+test_hostile_requests.py). Every patch is listed in `PATCHES` with the gap it closes and
+the moto names it touches; `install()` checks those names against the pinned moto
+(`moto_boundary.py`) and then applies the patches once per process. Patches wrap moto's
+method and adjust only what the gap needs, so an upstream fix still runs; the few that
+replace or re-implement moto code carry the pinned source digest, so a moto upgrade
+that changes that code stops the local AWS instead of being silently overridden.
 
 Also here, because they hook the same moto objects:
 - deployment snapshots: a stage serves the API as it was when its deployment was created
@@ -22,12 +27,11 @@ import json
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from moto.apigateway import models as apigw_models
-from moto.apigateway import responses as apigw_responses
-from moto.core import authorization as moto_authorization
-from moto.sts.models import sts_backends
+from harness.localaws import backends, moto_boundary
+from harness.localaws.moto_boundary import MotoName
 
 # AWS's defaults for fields moto leaves empty (PutIntegration reference:
 # https://docs.aws.amazon.com/apigateway/latest/api/API_PutIntegration.html).
@@ -45,6 +49,8 @@ def _decode_patch_path_item(path: str, prefix: str) -> str:
 
 def _patch_create_rest_api_keeps_binary_media_types() -> None:
     """Gap: CreateRestApi drops `binaryMediaTypes` (moto 5.2.5)."""
+    from moto.apigateway import responses as apigw_responses
+
     original = apigw_responses.APIGatewayResponse.create_rest_api
 
     def create_rest_api(self: Any) -> Any:
@@ -64,6 +70,8 @@ def _patch_binary_media_type_patch_paths() -> None:
 
     AWS puts the type in the path, escaped (`/` as `~1`), with no `value`.
     """
+    from moto.apigateway import models as apigw_models
+
     original = apigw_models.RestAPI.apply_patch_operations
     prefix = "/binaryMediaTypes/"
 
@@ -92,6 +100,8 @@ def _patch_binary_media_type_patch_paths() -> None:
 def _patch_integration_defaults() -> None:
     """Gap: PutIntegration leaves passthroughBehavior/timeoutInMillis empty; AWS defaults
     them to WHEN_NO_MATCH and 29000 and returns timeoutInMillis as a number."""
+    from moto.apigateway import models as apigw_models
+
     original_init = apigw_models.Integration.__init__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -105,32 +115,16 @@ def _patch_integration_defaults() -> None:
 
 def _patch_deployment_snapshots() -> None:
     """Record what a deployment serves, at the moment it is created."""
+    from moto.apigateway import models as apigw_models
+
     original = apigw_models.APIGatewayBackend.create_deployment
 
     def create_deployment(self: Any, function_id: str, *args: Any, **kwargs: Any) -> Any:
         deployment = original(self, function_id, *args, **kwargs)
-        deployment.harness_snapshot = take_snapshot(self.get_rest_api(function_id))
+        deployment.harness_snapshot = backends.take_snapshot(self.get_rest_api(function_id))
         return deployment
 
     apigw_models.APIGatewayBackend.create_deployment = create_deployment
-
-
-def take_snapshot(api: Any) -> dict[str, Any]:
-    """A deep, plain copy of everything the data plane reads from a REST API."""
-    resources = [resource.to_dict() for resource in api.resources.values()]
-    return copy.deepcopy(
-        {
-            "binaryMediaTypes": list(api.binaryMediaTypes or []),
-            "resources": resources,
-            "region": api.region_name,
-            "accountId": api.account_id,
-        }
-    )
-
-
-def session_access_key_ids(account_id: str) -> set[str]:
-    backend = sts_backends[account_id]["aws"]
-    return {role.access_key_id for role in backend.assumed_roles}
 
 
 def _credential_access_key(headers: Any) -> str | None:
@@ -141,16 +135,26 @@ def _credential_access_key(headers: Any) -> str | None:
 
 
 def _patch_enforce_iam_for_session_credentials() -> None:
-    """Authenticate and authorise requests signed with assumed-role credentials."""
+    """Gap: moto checks signatures and IAM only after INITIAL_NO_AUTH_ACTION_COUNT requests
+    process-wide, so either nothing is checked or the harness's static keys need IAM
+    users. Requests signed with STS session keys (ASIA...) that moto issued are checked
+    always, with moto's own signature and policy checks (the same steps as moto's
+    method, whose source digest is pinned); every other request goes to moto's method."""
+    from moto.core import authorization as moto_authorization
+
     mixin = moto_authorization.ActionAuthenticatorMixin
+    original = mixin._authenticate_and_authorize_action
 
     def _authenticate_and_authorize_action(
         self: Any, iam_request_cls: type, resource: str = "*"
     ) -> None:
         access_key = _credential_access_key(self.headers)
-        if access_key is None or not access_key.startswith("ASIA"):
-            return
-        if access_key not in session_access_key_ids(self.current_account):
+        if (
+            access_key is None
+            or not access_key.startswith("ASIA")
+            or access_key not in backends.session_access_key_ids(self.current_account)
+        ):
+            original(self, iam_request_cls, resource)
             return
         path = self.raw_path
         query = self.uri.split("?", 1)[1] if "?" in self.uri else ""
@@ -206,17 +210,24 @@ def conditions_hold(conditions: dict[str, Any], context: dict[str, str]) -> bool
 def _patch_bucket_policy_conditions() -> None:
     """Gap: moto evaluates bucket policies ignoring conditions, and a statement whose
     condition does not hold comes out as DENIED instead of not applying; a policy that
-    denies non-TLS access therefore denied every request."""
+    denies non-TLS access therefore denied every request. Policies without conditions
+    still go to moto's method (its source digest is pinned, so a moto that learns
+    conditions stops the local AWS rather than being overridden)."""
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
     from moto.s3.models import FakeBucket
 
+    original = FakeBucket.get_permission
+
     def get_permission(self: Any, action: str, resource: str) -> Any:
         if self.policy is None:
-            return PermissionResult.NEUTRAL
+            return original(self, action, resource)
         document = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
         statements = document.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        if not any(statement.get("Condition") for statement in statements):
+            return original(self, action, resource)
         result = PermissionResult.NEUTRAL
-        for statement in statements if isinstance(statements, list) else [statements]:
+        for statement in statements:
             condition = statement.get("Condition")
             if condition and not conditions_hold(condition, REQUEST_CONDITION_CONTEXT):
                 continue
@@ -368,7 +379,7 @@ class _RestApiTags:
     def iter_tagged_resources(self) -> Any:
         from moto.core.resource_tagging import TaggedResource
 
-        for api in list(self.backend.apis.values()):
+        for api in backends.iter_rest_apis(self.backend):
             arn = f"arn:aws:apigateway:{self.backend.region_name}::/restapis/{api.id}"
             yield TaggedResource(arn=arn, tags=dict(api.tags or {}), resource_type="apigateway:restapis")
 
@@ -380,35 +391,162 @@ def _patch_tagging_api_lists_rest_apis() -> None:
 
     def iter_taggable_backends(account_id: str, region_name: str) -> Any:
         yield from original(account_id, region_name)
-        if account_id in apigw_models.apigateway_backends:
-            yield _RestApiTags(apigw_models.apigateway_backends[account_id][region_name])
+        backend = backends.rest_api_backend(account_id, region_name)
+        if backend is not None:
+            yield _RestApiTags(backend)
 
     tagging_models.iter_taggable_backends = iter_taggable_backends
 
 
-PATCHES: list[tuple[str, Callable[[], None]]] = [
-    ("S3 key length limit", _patch_key_length_limit),
-    ("S3 keys with line breaks", _patch_keys_with_line_breaks),
-    ("IAM wildcards", _patch_iam_wildcards_match_any_character),
-    ("ListObjectVersions encoding-type=url", _patch_list_object_versions_url_encoding),
-    ("atomic conditional PUT", _patch_atomic_conditional_put),
-    ("tagging API lists REST APIs", _patch_tagging_api_lists_rest_apis),
-    ("no unbounded instance tracking", _patch_no_instance_tracking),
-    ("bucket policy conditions", _patch_bucket_policy_conditions),
-    ("CreateRestApi keeps binaryMediaTypes", _patch_create_rest_api_keeps_binary_media_types),
-    ("binaryMediaTypes patch paths", _patch_binary_media_type_patch_paths),
-    ("integration defaults", _patch_integration_defaults),
-    ("deployment snapshots", _patch_deployment_snapshots),
-    ("IAM for session credentials", _patch_enforce_iam_for_session_credentials),
+# What S3 gives every new general purpose bucket, recorded against AWS in LocalStack's
+# tests/aws/services/s3/test_s3_api.snapshot.json (validated 2026-02-21):
+# test_s3_default_bucket_encryption, test_crud_public_access_block,
+# test_crud_bucket_ownership_controls. SSE-S3 since 2023-01-05
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-bucket-encryption.html);
+# Block Public Access on and ACLs disabled since April 2023
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html).
+DEFAULT_BUCKET_ENCRYPTION_RULE: dict[str, Any] = {
+    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+    "BucketKeyEnabled": False,
+}
+DEFAULT_OBJECT_OWNERSHIP = "BucketOwnerEnforced"
+
+
+def _default_bucket_encryption() -> dict[str, Any]:
+    """moto's stored form of a bucket encryption configuration (the parsed request XML)."""
+    return {"Rule": copy.deepcopy(DEFAULT_BUCKET_ENCRYPTION_RULE)}
+
+
+def _patch_new_bucket_defaults() -> None:
+    """Gap: moto creates buckets with no encryption, public access block or ownership
+    controls, so their reads answer 404 where AWS answers the defaults above; and
+    DeleteBucketEncryption leaves none where AWS "resets the default encryption for the
+    bucket as server-side encryption with Amazon S3 managed keys (SSE-S3)"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html).
+    Deleting the public access block or the ownership controls leaves none, as on AWS
+    (404 NoSuchPublicAccessBlockConfiguration / OwnershipControlsNotFoundError), which
+    moto already answers (its NoSuchPublicAccessBlockConfiguration error lacks the
+    `BucketName` element AWS adds; SDKs read only Code and Message). An
+    `x-amz-object-ownership` header at creation still wins (moto applies it after
+    create_bucket returns)."""
+    from moto.s3 import models as s3_models
+
+    original_create = s3_models.S3Backend.create_bucket
+    original_delete_encryption = s3_models.S3Backend.delete_bucket_encryption
+
+    def create_bucket(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bucket = original_create(self, *args, **kwargs)
+        if bucket.encryption is None:
+            bucket.encryption = _default_bucket_encryption()
+        if bucket.public_access_block is None:
+            bucket.public_access_block = s3_models.PublicAccessBlock(True, True, True, True)
+        if bucket.ownership_rule is None:
+            bucket.ownership_rule = DEFAULT_OBJECT_OWNERSHIP
+        return bucket
+
+    def delete_bucket_encryption(self: Any, bucket_name: str) -> None:
+        original_delete_encryption(self, bucket_name)
+        bucket = self.get_bucket(bucket_name)
+        if bucket.encryption is None:
+            bucket.encryption = _default_bucket_encryption()
+
+    s3_models.S3Backend.create_bucket = create_bucket
+    s3_models.S3Backend.delete_bucket_encryption = delete_bucket_encryption
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One correction: its name, the function applying it, and the moto names it touches."""
+
+    name: str
+    apply: Callable[[], None]
+    touches: tuple[MotoName, ...]
+
+
+_S3_RESPONSE = "moto.s3.responses"
+_S3_MODELS = "moto.s3.models"
+_APIGW_MODELS = "moto.apigateway.models"
+
+PATCHES: list[Patch] = [
+    Patch("new-bucket defaults", _patch_new_bucket_defaults, (
+        MotoName(_S3_MODELS, "S3Backend.create_bucket"),
+        MotoName(_S3_MODELS, "S3Backend.delete_bucket_encryption"),
+        MotoName(_S3_MODELS, "S3Backend.get_bucket"),
+        MotoName(_S3_MODELS, "PublicAccessBlock"),
+    )),
+    Patch("S3 key length limit", _patch_key_length_limit, (
+        MotoName(_S3_RESPONSE, "S3Response.put_object"),
+        MotoName(_S3_RESPONSE, "S3Response.parse_key_name"),
+        MotoName("moto.s3.exceptions", "S3ClientError"),
+    )),
+    Patch("S3 keys with line breaks", _patch_keys_with_line_breaks, (
+        MotoName(_S3_MODELS, "S3Backend._url_module"),
+    )),
+    Patch("IAM wildcards", _patch_iam_wildcards_match_any_character, (
+        MotoName("moto.iam.access_control", "IAMPolicyStatement._match", source_sha256="63ec83d5128c4050"),
+    )),
+    Patch("ListObjectVersions encoding-type=url", _patch_list_object_versions_url_encoding, (
+        MotoName(_S3_RESPONSE, "S3Response.list_object_versions"),
+    )),
+    Patch("atomic conditional PUT", _patch_atomic_conditional_put, (
+        MotoName(_S3_RESPONSE, "S3Response.put_object"),
+    )),
+    Patch("tagging API lists REST APIs", _patch_tagging_api_lists_rest_apis, (
+        MotoName("moto.resourcegroupstaggingapi.models", "iter_taggable_backends"),
+        MotoName("moto.core.resource_tagging", "TaggedResource"),
+    )),
+    Patch("no unbounded instance tracking", _patch_no_instance_tracking, (
+        MotoName("moto.core.common_models", "BaseModel.__new__", source_sha256="08cf0ef20e88029a"),
+        MotoName("moto.core.model_instances", "reset_model_data"),
+    )),
+    Patch("bucket policy conditions", _patch_bucket_policy_conditions, (
+        MotoName(_S3_MODELS, "FakeBucket.get_permission", source_sha256="7571412a3495a0e3"),
+        MotoName("moto.iam.access_control", "IAMPolicyStatement.is_action_permitted"),
+        MotoName("moto.iam.access_control", "PermissionResult"),
+    )),
+    Patch("CreateRestApi keeps binaryMediaTypes", _patch_create_rest_api_keeps_binary_media_types, (
+        MotoName("moto.apigateway.responses", "APIGatewayResponse.create_rest_api"),
+    )),
+    Patch("binaryMediaTypes patch paths", _patch_binary_media_type_patch_paths, (
+        MotoName(_APIGW_MODELS, "RestAPI.apply_patch_operations"),
+    )),
+    Patch("integration defaults", _patch_integration_defaults, (
+        MotoName(_APIGW_MODELS, "Integration.__init__"),
+    )),
+    Patch("deployment snapshots", _patch_deployment_snapshots, (
+        MotoName(_APIGW_MODELS, "APIGatewayBackend.create_deployment"),
+    )),
+    Patch("IAM for session credentials", _patch_enforce_iam_for_session_credentials, (
+        MotoName("moto.core.authorization", "ActionAuthenticatorMixin._authenticate_and_authorize_action",
+                 source_sha256="f8cfc0296ca017fa"),
+    )),
+]
+
+# moto names read outside the patches: backends.py (moto's state) and server.py (moto's
+# WSGI app).
+READS: list[tuple[str, MotoName]] = [
+    ("backends", MotoName(_APIGW_MODELS, "apigateway_backends")),
+    ("backends", MotoName("moto.iam.models", "iam_backends")),
+    ("backends", MotoName("moto.sts.models", "sts_backends")),
+    ("backends", MotoName("moto.moto_api._internal.models", "moto_api_backend")),
+    ("backends", MotoName("moto.core", "DEFAULT_ACCOUNT_ID")),
+    ("server", MotoName("moto.moto_server.werkzeug_app", "DomainDispatcherApplication")),
+    ("server", MotoName("moto.moto_server.werkzeug_app", "create_backend_app")),
 ]
 
 
+def moto_uses() -> list[tuple[str, MotoName]]:
+    """Every moto name the local AWS relies on, with who relies on it."""
+    return [(patch.name, name) for patch in PATCHES for name in patch.touches] + READS
+
+
 def install() -> None:
-    """Apply every patch once per process."""
+    """Check the moto boundary, then apply every patch once per process."""
     global _installed
     with _install_lock:
         if _installed:
             return
-        for _, patch in PATCHES:
-            patch()
+        moto_boundary.ensure(moto_uses())
+        for patch in PATCHES:
+            patch.apply()
         _installed = True

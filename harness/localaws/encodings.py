@@ -102,8 +102,3 @@ def convert_request(
 ) -> bytes:
     return convert(body, is_binary(content_type, binary_media_types), content_handling)
 
-
-def first_accept_type(accept: str | None) -> str | None:
-    if not accept:
-        return None
-    return media_type(accept.split(",", 1)[0])

@@ -66,9 +66,10 @@ def build_app() -> Any:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from harness.localaws import controlplane
-    from harness.localaws.dataplane import DataPlane, is_execute_api_request
+    from harness.localaws.dataplane import DataPlane
+    from harness.localaws.routing import is_execute_api_request
 
-    controlplane.install()
+    controlplane.install()  # refuses (LocalAwsError) unless moto is the pinned version
 
     def create_quiet_backend_app(service: str) -> Any:
         backend_app = create_backend_app(service)
@@ -160,10 +161,10 @@ def make_server(host: str, port: int, idle_timeout: float | None = None) -> Any:
 
 
 def reset_backends() -> None:
-    """Forget every AWS resource (moto's reset) and cached role credentials."""
-    from moto.moto_api._internal.models import moto_api_backend
+    """Forget every AWS resource (moto's reset)."""
+    from harness.localaws import backends
 
-    moto_api_backend.reset()
+    backends.reset()
 
 
 class LocalAws:

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from harness.errors import LocalAwsError
-from harness.localaws.dataplane import MAX_PAYLOAD_BYTES, PAYLOAD_TOO_LARGE_BODY
+from harness.localaws.dataplane import MAX_PAYLOAD_BYTES
+from harness.localaws.gateway_responses import PAYLOAD_TOO_LARGE_BODY
 from harness.localaws.server import LocalAws
 
 INVALID_UTF8 = b"\x89PNG\xff\xfe\xc3\x28" + bytes(range(128, 256))
@@ -255,3 +256,13 @@ def test_integration_timeout_is_a_504(aws, local_aws, api_gateway_trust):
     with local_aws.app.moto_app.lock:
         response = requests.put(f"{local_aws.invoke_url(api_id, 'dev')}/late", data=b"x", timeout=10)
     assert (response.status_code, response.json()) == (504, {"message": "Endpoint request timed out"})
+
+
+def test_no_content_type_from_the_client_stores_s3s_default(aws, build_api):
+    """Unconfirmed on AWS (UNMAPPED_CONTENT_TYPE_SENT_TO_S3): the mapping yields nothing,
+    no Content-Type reaches S3, and S3 stores its recorded default `binary/octet-stream`."""
+    for mapped in (True, False):
+        api = build_api(map_content_type=mapped)
+        response = requests.put(f"{api.url}/{api.bucket}/k", data=b"x", headers={"Content-Type": None})
+        assert response.status_code == 200
+        assert stored(aws, api.bucket, "k") == (b"x", "binary/octet-stream")

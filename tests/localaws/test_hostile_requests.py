@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from harness.localaws import LocalAws
 from harness.localaws.controlplane import wildcard_match
-from harness.localaws.dataplane import resolve_dot_segments
+from harness.localaws.routing import resolve_dot_segments
 from harness.upload_client import parse_responses, raw_put
 
 

@@ -7,7 +7,9 @@ import pytest
 from harness.errors import TargetError, WorkspaceError
 from harness.localaws import encodings
 from harness.localaws.controlplane import conditions_hold
-from harness.localaws.dataplane import match_route, select_integration_response, trusts_service
+from harness.localaws.credentials import trusts_service
+from harness.localaws.integration import select_integration_response
+from harness.localaws.routing import match_route
 from harness.targets import Target, provider_override
 from harness.workspace import throwaway_name, validate_workspace_name
 

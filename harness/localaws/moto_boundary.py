@@ -1,0 +1,101 @@
+"""The boundary around moto: the one moto version the local AWS is built for, and every
+moto name it patches or reads, checked before the first patch is applied.
+
+moto is pinned exactly (pyproject.toml); `controlplane.py` and `backends.py` depend on
+private moto names. A different moto, a name that is gone, or a method we replace whole
+whose upstream source changed (so an upstream fix could be silently overridden) makes
+the local AWS refuse to start with one line saying which and what to do, instead of
+breaking at import or answering differently from what the tests established.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from harness.errors import LocalAwsError
+
+# Keep equal to the `moto[server]==` pin in pyproject.toml (a unit test checks).
+MOTO_VERSION = "5.2.5"
+
+
+@dataclass(frozen=True)
+class MotoName:
+    """One moto attribute the local AWS relies on: `module` plus a dotted `name` in it.
+
+    `source_sha256` is set when the local AWS replaces the attribute whole (or copies
+    its logic): the first 16 hex digits of SHA-256 over its source at MOTO_VERSION.
+    """
+
+    module: str
+    name: str
+    source_sha256: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+def resolve(target: MotoName) -> Any:
+    """The attribute itself; ImportError or AttributeError if moto has no such name."""
+    value: Any = importlib.import_module(target.module)
+    for part in target.name.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def source_digest(value: Any) -> str:
+    function = value.fget if isinstance(value, property) else value
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+
+
+def installed_moto_version() -> str | None:
+    try:
+        return version("moto")
+    except PackageNotFoundError:
+        return None
+
+
+def problems(uses: Iterable[tuple[str, MotoName]], installed: str | None,
+             pinned: str = MOTO_VERSION) -> list[str]:
+    """What is wrong at this boundary, one sentence each; [] if it holds.
+
+    `uses` pairs each moto name with the patch (or module) that relies on it.
+    """
+    if installed != pinned:
+        return [
+            f"moto {installed or '(not installed)'} is installed but the local AWS is built for "
+            f"moto {pinned}; run `make setup` to install the pinned version (to move the pin, "
+            "re-verify every patch in harness/localaws/controlplane.py and update "
+            "MOTO_VERSION and the source digests in harness/localaws/moto_boundary.py)"
+        ]
+    found: list[str] = []
+    for user, target in uses:
+        try:
+            value = resolve(target)
+        except (ImportError, AttributeError):
+            found.append(f"moto {installed} has no {target}, which the local AWS needs for '{user}'; "
+                         "reinstall the pinned moto with `make setup`")
+            continue
+        if target.source_sha256 is not None:
+            try:
+                digest = source_digest(value)
+            except (OSError, TypeError):
+                digest = "(no source)"
+            if digest != target.source_sha256:
+                found.append(f"moto's {target} is not the moto {pinned} code that '{user}' replaces "
+                             f"(source digest {digest}, expected {target.source_sha256}); "
+                             "reinstall the pinned moto with `make setup`")
+    return found
+
+
+def ensure(uses: Iterable[tuple[str, MotoName]]) -> None:
+    """Refuse (LocalAwsError, one line) unless the installed moto is the one we patch."""
+    found = problems(uses, installed_moto_version())
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise LocalAwsError(f"the local AWS cannot start: {found[0]}{more}")

@@ -6,15 +6,25 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.harness-setup
 WORKERS ?= 2
 
-.PHONY: setup browser test e2e bench drift nightly report lint clean
+.PHONY: setup browser test e2e bench drift nightly report lint clean lock
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every dependency comes from requirements.lock (exact versions, hashes); the project
+# itself is installed on top without resolving anything. `make lock` refreshes the lock.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e '.[dev]'
 	$(BIN)/harness setup
 	touch $(STAMP)
+
+PIPTOOLS := .harness/piptools
+lock:
+	test -x $(PIPTOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIPTOOLS) && \
+		$(PIPTOOLS)/bin/pip install --quiet 'pip-tools==7.6.2'; }
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIPTOOLS)/bin/pip-compile --quiet --generate-hashes --extra dev \
+		--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 # Best effort: Debian's Chromium for the report screenshot test (skipped without it).
 browser:

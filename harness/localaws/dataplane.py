@@ -38,9 +38,6 @@ from harness.localaws.gateway_responses import (
     reason_phrase,
 )
 
-# Re-exported only while tests/e2e/test_content_types.py still imports it from here
-# (issue 11 removes that import); the constant lives with the request mapping.
-from harness.localaws.integration import UNMAPPED_CONTENT_TYPE_SENT_TO_S3 as UNMAPPED_CONTENT_TYPE_SENT_TO_S3
 from harness.localaws.integration import S3Integration, StartResponse, WsgiApp
 
 MAX_PAYLOAD_BYTES = 10485760

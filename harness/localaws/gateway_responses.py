@@ -10,8 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-# Unconfirmed (reference: "Quotas and errors"): body observed in public repositories.
-PAYLOAD_TOO_LARGE_BODY = b"HTTP content length exceeded 10485760 bytes."
+# Unconfirmed (reference: "Quotas and errors", and the assumption
+# oversize-413-body-is-api-gateways in harness/assumptions.py): two 413 answers were
+# recorded (koki-develop/lgtm-generator#10), CloudFront's text through an edge-optimized
+# API and API Gateway's own JSON. The local AWS serves a regional API (the module's
+# default), where no CloudFront sits in front, so it follows API Gateway's own answer.
+PAYLOAD_TOO_LARGE_MESSAGE = "Request Too Long"
+PAYLOAD_TOO_LARGE_ERROR_TYPE = "BadRequestException"
 
 _REASONS = {
     200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
@@ -50,9 +55,9 @@ def internal_error(reason: str) -> GatewayResponse:
 
 def payload_too_large(close: bool) -> GatewayResponse:
     """REQUEST_TOO_LARGE (413), which cannot be customised."""
-    return GatewayResponse(
-        413, PAYLOAD_TOO_LARGE_BODY, {"Content-Type": "text/plain"}, close_connection=close
-    )
+    response = json_message(413, PAYLOAD_TOO_LARGE_MESSAGE, PAYLOAD_TOO_LARGE_ERROR_TYPE)
+    response.close_connection = close
+    return response
 
 
 def integration_timeout() -> GatewayResponse:

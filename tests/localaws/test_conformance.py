@@ -12,7 +12,7 @@ import requests
 
 from harness.errors import LocalAwsError
 from harness.localaws.dataplane import MAX_PAYLOAD_BYTES
-from harness.localaws.gateway_responses import PAYLOAD_TOO_LARGE_BODY
+from harness.localaws.gateway_responses import PAYLOAD_TOO_LARGE_MESSAGE
 from harness.localaws.server import LocalAws
 
 INVALID_UTF8 = b"\x89PNG\xff\xfe\xc3\x28" + bytes(range(128, 256))
@@ -63,7 +63,8 @@ def test_quota_edges(aws, build_api):
     at_limit = requests.put(f"{api.url}/{api.bucket}/at", data=b"a" * MAX_PAYLOAD_BYTES)
     over = requests.put(f"{api.url}/{api.bucket}/over", data=b"a" * (MAX_PAYLOAD_BYTES + 1))
     assert at_limit.status_code == 200
-    assert (over.status_code, over.content) == (413, PAYLOAD_TOO_LARGE_BODY)
+    assert (over.status_code, over.json()) == (413, {"message": PAYLOAD_TOO_LARGE_MESSAGE})
+    assert over.headers["x-amzn-ErrorType"] == "BadRequestException"
     keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket=api.bucket).get("Contents", [])]
     assert keys == ["at"]
 

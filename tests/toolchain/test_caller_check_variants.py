@@ -72,7 +72,8 @@ def test_api_key_creates_a_usage_plan_bound_to_the_stage_and_a_sensitive_key(pla
     assert resources["aws_api_gateway_method.put"]["authorization"] == "NONE"
     assert resources["aws_api_gateway_method.put"]["api_key_required"] is True
     usage_plan = resources["aws_api_gateway_usage_plan.this[0]"]
-    assert [stage["stage"] for stage in usage_plan["api_stages"]] == [resources["aws_api_gateway_stage.this"]["stage_name"]]
+    stage_name = resources["aws_api_gateway_stage.this"]["stage_name"]
+    assert [stage["stage"] for stage in usage_plan["api_stages"]] == [stage_name]
     assert usage_plan["throttle_settings"] == [{"burst_limit": 100, "rate_limit": 50}]
     assert usage_plan["quota_settings"] == [{"limit": 1000, "offset": 0, "period": "DAY"}]
     assert resources["aws_api_gateway_usage_plan_key.this[0]"]["key_type"] == "API_KEY"

@@ -37,7 +37,6 @@ from harness.localaws.gateway_responses import (
     payload_too_large,
     reason_phrase,
 )
-
 from harness.localaws.integration import S3Integration, StartResponse, WsgiApp
 
 MAX_PAYLOAD_BYTES = 10485760

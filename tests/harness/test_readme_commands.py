@@ -54,8 +54,8 @@ Check = Callable[[subprocess.CompletedProcess, Session], None]
 
 
 def _up(result: subprocess.CompletedProcess, session: Session) -> None:
+    session.up = True  # even a failed apply may have left resources: the test's end removes them
     assert result.returncode == 0, result.stderr[-3000:]
-    session.up = True
     session.outputs = json.loads(result.stdout)
     assert session.outputs["bucket_name"] and session.outputs["invoke_url"]
 

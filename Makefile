@@ -35,6 +35,14 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --junitxml=reports/test-junit.xml
 
+# The edit loop: unit, toolchain and local AWS conformance tests, and the harness tests that
+# apply no stack (-m "not slow": e.g. that every README command is run or skipped with a
+# reason); under a minute on 2 cores. `make test` stays the whole suite.
+.PHONY: check
+check: setup
+	$(BIN)/python -m pytest tests/unit tests/toolchain tests/localaws tests/harness -m "not slow" \
+		-n $(WORKERS) --dist loadfile -q -p no:cacheprovider
+
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e -n $(WORKERS) -p no:cacheprovider \
 		--junitxml=reports/e2e-junit.xml --harness-summary=reports/e2e-summary.json

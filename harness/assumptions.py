@@ -76,6 +76,7 @@ def record(log_file: Path, assumption_id: str, held: bool, observed: str, check:
     if assumption_id not in ASSUMPTIONS:
         raise KeyError(f"unknown assumption {assumption_id!r}: add it to harness/assumptions.py")
     line = json.dumps({"id": assumption_id, "held": held, "observed": observed, "check": check})
+    log_file.parent.mkdir(parents=True, exist_ok=True)  # a --workspace run never made its run directory
     with log_file.open("a") as handle:
         handle.write(line + "\n")
 

@@ -100,6 +100,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     name = validate_workspace_name(args.workspace)
+    # REMAINDER keeps the `--` that separates our options from pytest's; pytest would take it as a path.
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     command = [sys.executable, "-m", "pytest", str(paths.project_root() / "tests" / "e2e"),
                "--workspace", name, *extra]

@@ -19,10 +19,14 @@ def harness(*args: str, env: dict | None = None, unset: tuple = ()) -> subproces
                           env=environment, capture_output=True, text=True, timeout=300)
 
 
-def snapshot() -> tuple:
+def traces_of(*names: str) -> list[str]:
+    """What exists of these workspaces: state and records. Only the names a test uses are
+    looked at, since other test files create and remove workspaces in parallel."""
     state = paths.stack_dir() / "terraform.tfstate.d"
-    return (sorted(p.name for p in state.iterdir()) if state.exists() else [],
-            sorted(p.name for p in paths.workspaces_dir().glob("*.json")) if paths.workspaces_dir().exists() else [])
+    places = [p for name in names for p in (state / name, paths.workspaces_dir() / f"{name}.json")]
+    if "default" in names:  # Terraform keeps the default workspace's state outside terraform.tfstate.d
+        places.append(paths.stack_dir() / "terraform.tfstate")
+    return [str(p) for p in places if p.exists()]
 
 
 def assert_clear_error(result: subprocess.CompletedProcess, expected: str) -> None:
@@ -54,25 +58,27 @@ def test_corrupt_provider_mirror(tmp_path):
 @pytest.mark.parametrize(("args", "expected"), [
     (["up", "--workspace", "default"], "is reserved"),
     (["up", "--workspace", "Bad_Name"], "is not allowed"),
-    (["up", "--workspace", "ok-name", "--target", "moon"], "unknown target"),
-    (["up", "--workspace", "ok-name", "--target", "endpoint"], "needs an endpoint URL"),
-    (["up", "--workspace", "ok-name", "--target", "endpoint", "--endpoint", "http://127.0.0.1:9"], "nothing answers"),
+    (["up", "--workspace", "{name}", "--target", "moon"], "unknown target"),
+    (["up", "--workspace", "{name}", "--target", "endpoint"], "needs an endpoint URL"),
+    (["up", "--workspace", "{name}", "--target", "endpoint", "--endpoint", "http://127.0.0.1:9"], "nothing answers"),
     (["localaws", "--host", "0.0.0.0", "--port", "0"], "not a loopback address"),
 ])
 def test_bad_arguments_change_nothing(args, expected):
-    before = snapshot()
+    name = f"bad-{new_run_id()}"
+    args = [arg.replace("{name}", name) for arg in args]
+    assert traces_of(name, "default", "Bad_Name") == []
     assert_clear_error(harness(*args), expected)
-    assert snapshot() == before
+    assert traces_of(name, "default", "Bad_Name") == []
 
 
 def test_missing_aws_credentials(tmp_path):
     unset = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
     env = {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
            "AWS_EC2_METADATA_DISABLED": "true"}
-    before = snapshot()
-    result = harness("up", "--workspace", "ok-name", "--target", "aws", env=env, unset=unset)
+    name = f"bad-{new_run_id()}"
+    result = harness("up", "--workspace", name, "--target", "aws", env=env, unset=unset)
     assert_clear_error(result, "no AWS credentials")
-    assert snapshot() == before
+    assert traces_of(name) == []
 
 
 def test_missing_stack_directory(tmp_path):

@@ -6,22 +6,22 @@ would, checks the resource and attribute reported and exit code 2, then re-appli
 """
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from harness import paths
+from harness import nightly, paths
 from harness.localaws.process import start
+from harness.options import RunOptions
 from harness.targets import Target
-from harness.workspace import new_run_id
+from harness.workspace import child_run_environment, new_run_id
 
 pytestmark = pytest.mark.slow
 
 
 def harness(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
+    env = child_run_environment()
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=paths.project_root(), env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -144,23 +144,21 @@ def test_code_that_drops_binary_media_types_is_a_pending_change(applied):
 
 
 def test_nightly_with_named_workspace_records_drift_as_a_regression(applied, tmp_path):
+    """One nightly on a drifted workspace. The clean control is the drift call nightly itself
+    makes (`nightly.drift_findings`), run just before the change, rather than a second full
+    nightly: an e2e suite run adds nothing to what this test proves (tests/harness/test_nightly_runs.py
+    covers the suite side)."""
     name, target, outputs = applied
-    env_reports = {"HARNESS_REPORTS_DIR": str(tmp_path)}
-
-    def nightly():
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
-        return subprocess.run([sys.executable, "-m", "harness.cli", "nightly", "--workspace", name],
-                              cwd=paths.project_root(), env={**env, **env_reports}, capture_output=True, text=True,
-                              timeout=900)
-
-    clean = nightly()
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert nightly.drift_findings(name, RunOptions()) == []  # so the regression below comes from the change we make
     _edit_tags(target, outputs)
-    drifted = nightly()
-    assert drifted.returncode == 1 and "REGRESSION [drift]" in drifted.stdout
-    records = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
-    assert [r["drift_workspace"] for r in records] == [name, name]
-    assert records[0]["drift"] == [] and any(f["attribute"] == "tags" for f in records[1]["drift"])
+    env = {**child_run_environment(), "HARNESS_REPORTS_DIR": str(tmp_path)}
+    drifted = subprocess.run([sys.executable, "-m", "harness.cli", "nightly", "--workspace", name],
+                             cwd=paths.project_root(), env=env, capture_output=True, text=True, timeout=900)
+    assert drifted.returncode == 1 and "REGRESSION [drift]" in drifted.stdout, drifted.stdout + drifted.stderr
+    (record,) = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert record["drift_workspace"] == name and record["suite_exit_code"] == 0
+    assert any(f["attribute"] == "tags" and f["kind"] == "drift" for f in record["drift"]), record["drift"]
+    assert [r["kind"] for r in record["regressions"]] == ["drift"]  # the exit 1 is the drift's, nothing else's
     assert "aws_s3_bucket.this" in (tmp_path / "index.html").read_text()
     assert harness("up", "--workspace", name).returncode == 0
     assert drift_report(name) == (0, [])

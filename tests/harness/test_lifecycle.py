@@ -16,14 +16,14 @@ import pytest
 
 from harness import paths
 from harness.options import RunOptions
-from harness.workspace import new_run_id
+from harness.workspace import child_run_environment, new_run_id
 
 pytestmark = pytest.mark.slow
 ROOT = paths.project_root()
 
 
 def child_env(run_id: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_RUN", "PYTEST_XDIST"))}
+    env = child_run_environment()
     env["HARNESS_RUN_ID"] = run_id
     return env
 

@@ -23,6 +23,11 @@ def test_check_that_passed_before_and_fails_now_is_a_regression():
     assert [(r["kind"], r["name"]) for r in found] == [("check", "a")]
 
 
+def test_a_run_as_good_as_the_previous_has_no_regression():
+    history = [record({"a": "passed", "b": "failed"})]
+    assert nightly.find_regressions(record({"a": "passed", "b": "failed"}), history, 2.0, 7) == []
+
+
 def test_no_previous_run_means_no_check_regression():
     assert nightly.find_regressions(record({"a": "failed"}), [], 2.0, 7) == []
 

@@ -1,0 +1,146 @@
+"""Every command the README shows in a ```sh block is run here, as written, or skipped for a
+stated reason, so the documentation cannot drift from the CLI.
+
+The commands come from README.md itself. Those that can run offline run in the README's
+order on the embedded local AWS (`harness up` without a target starts the project's
+long-lived one, `harness down` stops it), with a unique workspace name in place of `demo`
+so parallel runs never collide. A README command that is neither in `RUN` nor in `SKIPPED`
+fails `test_every_readme_command_is_run_or_skipped_with_a_reason`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness import paths
+from harness.workspace import child_run_environment, new_run_id
+
+README = paths.project_root() / "README.md"
+VENV_BIN = ".venv/bin/"
+DOC_WORKSPACE = "demo"
+
+
+def readme_commands() -> list[str]:
+    """Each command line of the README's ```sh blocks, comments and `.venv/bin/` removed."""
+    blocks = re.findall(r"^```sh\n(.*?)^```", README.read_text(), flags=re.MULTILINE | re.DOTALL)
+    commands = []
+    for block in blocks:
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            if words:
+                words[0] = words[0].removeprefix(VENV_BIN)
+                commands.append(shlex.join(words))
+    return commands
+
+
+@dataclass
+class Session:
+    """What the commands run so far have told us about the workspace."""
+
+    workspace: str
+    outputs: dict = field(default_factory=dict)
+    up: bool = False
+
+
+Check = Callable[[subprocess.CompletedProcess, Session], None]
+
+
+def _up(result: subprocess.CompletedProcess, session: Session) -> None:
+    session.up = True  # even a failed apply may have left resources: the test's end removes them
+    assert result.returncode == 0, result.stderr[-3000:]
+    session.outputs = json.loads(result.stdout)
+    assert session.outputs["bucket_name"] and session.outputs["invoke_url"]
+
+
+def _checks_on_named_workspace(result: subprocess.CompletedProcess, session: Session) -> None:
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "test_integrity.py" in result.stdout and " passed" in result.stdout
+    assert "test_oversize.py" not in result.stdout  # -k integrity selected only those
+    assert "destroyed" not in result.stdout  # --workspace never destroys
+
+
+def _outputs(result: subprocess.CompletedProcess, session: Session) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout)["bucket_name"] == session.outputs["bucket_name"]  # still the same stack
+
+
+def _check_oversize(result: subprocess.CompletedProcess, session: Session) -> None:
+    # Before the fix, the `--` reached pytest: "ERROR: file or directory not found: -k".
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "test_oversize.py" in result.stdout and " passed" in result.stdout
+    assert "test_integrity.py" not in result.stdout  # the `-k oversize` after `--` reached pytest
+
+
+def _down(result: subprocess.CompletedProcess, session: Session) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+    session.up = False
+    assert f"destroyed and deleted workspace {session.workspace}" in result.stderr
+    assert not (paths.stack_dir() / "terraform.tfstate.d" / session.workspace).exists()
+    assert not (paths.workspaces_dir() / f"{session.workspace}.json").exists()
+
+
+# README command (with `demo` as written there) -> what it must do when run.
+RUN: dict[str, Check] = {
+    "harness up --workspace demo": _up,
+    "pytest tests/e2e -k integrity --workspace demo": _checks_on_named_workspace,
+    "harness outputs --workspace demo": _outputs,
+    "harness check --workspace demo -- -k oversize": _check_oversize,
+    "harness down --workspace demo": _down,
+}
+
+_STATE_BUCKET = "s3://my-state-bucket/upload-api/terraform.tfstate"
+SKIPPED: dict[str, str] = {
+    "make e2e": "runs tests/e2e, which `make test` runs too; a make target inside the suite would nest a suite",
+    "make test": "this file is part of `make test`: running it here would recurse",
+    "pytest tests/e2e --target aws --region eu-west-1 --profile my-profile -n 4":
+        "needs real AWS and a profile named my-profile; the same checks run on the local AWS in tests/e2e",
+    f"harness up --workspace shared --target aws --backend {_STATE_BUCKET}":
+        "needs real AWS and the state bucket my-state-bucket; the S3 backend is run on the local AWS "
+        "in tests/harness/test_s3_backend.py",
+    f"pytest tests/e2e --workspace shared --backend {_STATE_BUCKET}":
+        "needs the workspace the line before creates on real AWS, in the state bucket my-state-bucket",
+}
+
+
+def test_every_readme_command_is_run_or_skipped_with_a_reason():
+    commands = readme_commands()
+    assert commands, f"no ```sh block found in {README}"
+    assert not set(RUN) & set(SKIPPED)
+    unaccounted = [c for c in commands if c not in RUN and c not in SKIPPED]
+    assert not unaccounted, f"README commands neither run nor skipped with a reason here: {unaccounted}"
+    stale = [c for c in [*RUN, *SKIPPED] if c not in commands]
+    assert not stale, f"commands listed here that the README no longer shows: {stale}"
+    assert all(reason.strip() for reason in SKIPPED.values())
+
+
+def as_argv(command: str, workspace: str) -> list[str]:
+    """The README line for this interpreter, with our workspace name in place of `demo`."""
+    program, *args = (workspace if word == DOC_WORKSPACE else word for word in shlex.split(command))
+    module = {"harness": "harness.cli", "pytest": "pytest"}[program]
+    return [sys.executable, "-m", module, *args]
+
+
+def run(command: str, workspace: str) -> subprocess.CompletedProcess:
+    return subprocess.run(as_argv(command, workspace), cwd=paths.project_root(), env=child_run_environment(),
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_named_workspace_commands_run_as_the_readme_shows():
+    session = Session(workspace=f"readme-{new_run_id()}")
+    try:
+        for command in (c for c in readme_commands() if c in RUN):
+            RUN[command](run(command, session.workspace), session)
+    finally:
+        if session.up:
+            run("harness down --workspace demo", session.workspace)
+    gone = run("harness outputs --workspace demo", session.workspace)
+    assert gone.returncode == 2 and "error:" in gone.stderr and "Traceback" not in gone.stderr

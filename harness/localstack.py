@@ -63,6 +63,8 @@ READY_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 5.0
 INSTALL_TIMEOUT_SECONDS = 1800.0
 RECORD_FILE = "localstack.json"
+CHILD_TEARDOWN_SECONDS = 180.0  # a step's own teardown (terraform destroy) after an interrupt
+PROBLEMS_SHOWN = 30  # failed/erroring tests listed under the e2e step; the JUnit file has all
 LOG_FILE = "localstack.log"
 MAIN_MODULE = "localstack.runtime.main"
 # LocalStack 4.13's S3 provider keeps object bodies under a hard-coded path
@@ -388,7 +390,8 @@ def start(port: int = 0, run_dir: Path | None = None, venv: Path | None = None, 
             handle.warm_seconds = warm(endpoint)
     except BaseException:
         log_copy = _tail(handle.log_file, 200)
-        handle.stop()
+        with _signals_deferred():
+            handle.stop()
         if log_copy:
             root_dir().mkdir(parents=True, exist_ok=True)
             (root_dir() / "last-failed-start.log").write_text(log_copy + "\n")
@@ -529,13 +532,32 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM while a child tears down, so a second signal cannot cut it short."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _run(argv: list[str], log: Path) -> tuple[int, str]:
-    """Run a step with its output shown and kept; return its exit code and last output line."""
+    """Run a step with its output shown and kept; return its exit code and its verdict line.
+
+    The verdict is the last line saying what happened: pytest's `N passed` line, the
+    harness's `workspace NAME: ...` line, else the last non-blank line. The step runs in
+    its own process group, so a terminal Ctrl-C reaches only this process, which passes
+    exactly one SIGINT on (pytest and the harness tear down on the first SIGINT, and a
+    second one would cut that teardown short) and waits for the teardown, bounded,
+    before LocalStack is stopped.
+    """
     with open(log, "ab") as out:
         out.write(f"$ {' '.join(argv)}\n".encode())
         out.flush()
         child = subprocess.Popen(argv, cwd=paths.project_root(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
+                                 stdin=subprocess.DEVNULL, process_group=0)
         last = b""
         assert child.stdout is not None
         try:
@@ -543,15 +565,21 @@ def _run(argv: list[str], log: Path) -> tuple[int, str]:
                 sys.stdout.buffer.write(line)
                 sys.stdout.flush()
                 out.write(line)
-                if line.strip():
-                    last = line
+                text = line.strip()
+                verdict = text.startswith((b"workspace ", b"=", b"destroyed"))
+                if text[:1].isalnum() or verdict:
+                    last = text if verdict or not last.startswith((b"workspace ", b"=")) else last
             code = child.wait()
         except BaseException:
-            child.send_signal(signal.SIGINT)  # pytest and harness tear down on SIGINT
-            try:
-                child.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            with _signals_deferred():
+                print(f"waiting up to {CHILD_TEARDOWN_SECONDS:.0f}s for `{' '.join(argv[:4])} ...` to tear down",
+                      file=sys.stderr, flush=True)
+                child.send_signal(signal.SIGINT)
+                try:
+                    child.wait(timeout=CHILD_TEARDOWN_SECONDS)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.wait()
             raise
     return code, last.decode(errors="replace").strip()
 
@@ -605,8 +633,11 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "endpoint"
                                f"--harness-summary={reports / 'localstack-summary.json'}", *(pytest_args or [])],
                               log)
             step("e2e", began, code == 0, f"pytest exit {code}: {last}")
-            for problem in junit_problems(junit):
+            problems = junit_problems(junit)
+            for problem in problems[:PROBLEMS_SHOWN]:
                 say(f"     {problem}")
+            if len(problems) > PROBLEMS_SHOWN:
+                say(f"     ... and {len(problems) - PROBLEMS_SHOWN} more (see {junit})")
 
             target_args = ["--target", cli_target_kind, "--endpoint", endpoint]
             began = time.monotonic()
@@ -626,13 +657,15 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "endpoint"
             say(f"     LocalStack RSS now {handle.rss_mb():.0f} MB (peak {handle.rss_mb('VmHWM'):.0f} MB)")
         except KeyboardInterrupt:
             interrupted = True
-            say("interrupted: stopping LocalStack")
+            steps.append(Step("interrupted", False, 0.0, "by a signal; stopping LocalStack"))
+            say(steps[-1].line())
         finally:
             if handle is not None:
                 began = time.monotonic()
                 with contextlib.suppress(OSError):
                     shutil.copyfile(handle.log_file, reports / "localstack.log")
-                handle.stop()
+                with _signals_deferred():  # a second Ctrl-C must not leave LocalStack running
+                    handle.stop()
                 clean = not handle.run_dir.exists() and not handle.group_pids()
                 step("stop", began, clean, f"pid {handle.pid} stopped, {handle.run_dir} removed"
                      if clean else f"left behind: pids {handle.group_pids()}, dir {handle.run_dir}")

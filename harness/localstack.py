@@ -200,6 +200,7 @@ class LocalStack:
     run_dir: Path
     started: float = field(default_factory=time.time)
     s3_escaped: bool = False  # LocalStack wrote S3 bodies to SYSTEM_S3_STORAGE (launcher could not redirect)
+    owner: int = field(default_factory=os.getpid)  # the process that uses it; 0 = detached (`start` command)
     ready_seconds: float = 0.0
     warm_seconds: dict[str, float] = field(default_factory=dict)
     # Set when this process started it: then the pid is certainly ours, even in the moment
@@ -212,14 +213,15 @@ class LocalStack:
 
     def save(self) -> None:
         (self.run_dir / RECORD_FILE).write_text(json.dumps(
-            {"pid": self.pid, "endpoint": self.endpoint, "started": self.started, "s3_escaped": self.s3_escaped}))
+            {"pid": self.pid, "endpoint": self.endpoint, "started": self.started, "s3_escaped": self.s3_escaped,
+             "owner": self.owner}))
 
     @classmethod
     def load(cls, run_dir: Path) -> LocalStack | None:
         try:
             data = json.loads((run_dir / RECORD_FILE).read_text())
             return cls(data["endpoint"], int(data["pid"]), run_dir, float(data["started"]),
-                       bool(data.get("s3_escaped")))
+                       bool(data.get("s3_escaped")), int(data.get("owner") or 0))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -419,11 +421,13 @@ def warm(endpoint: str) -> dict[str, float]:
     return seconds
 
 
-def stop_orphans(say: Callable[[str], None] = print, older_than: float = 0.0) -> int:
-    """Stop every LocalStack whose run directory is still under `.harness/localstack/runs`.
+def stop_orphans(say: Callable[[str], None] = print, older_than: float = 0.0, include_detached: bool = False) -> int:
+    """Stop LocalStacks left under `.harness/localstack/runs` whose owner is gone; return how many.
 
-    A run that ends normally removes its directory; one that was SIGKILLed leaves it with
-    its `localstack.json`. Returns how many directories were cleaned.
+    A run that ends normally removes its directory; one whose owner was SIGKILLed leaves it
+    with its `localstack.json`. A LocalStack whose owning process still runs (another
+    `make test-localstack`) is left alone. Detached ones (`python -m harness.localstack
+    start`) are stopped only with `include_detached` (the `stop` command).
     """
     cleaned = 0
     root = runs_root()
@@ -431,6 +435,10 @@ def stop_orphans(say: Callable[[str], None] = print, older_than: float = 0.0) ->
         if not run_dir.is_dir() or time.time() - run_dir.stat().st_mtime < older_than:
             continue
         handle = LocalStack.load(run_dir)
+        if handle and handle.owner == 0 and not include_detached:
+            continue
+        if handle and handle.owner not in (0, os.getpid()) and _proc_state(handle.owner) not in (None, "Z", "X"):
+            continue  # its owner still runs and will stop it
         if handle and handle.alive():
             handle.stop()
             say(f"stopped orphaned LocalStack {handle.endpoint} (pid {handle.pid}) and removed {run_dir}")
@@ -566,7 +574,7 @@ def _run(argv: list[str], log: Path) -> tuple[int, str]:
                 sys.stdout.flush()
                 out.write(line)
                 text = line.strip()
-                verdict = text.startswith((b"workspace ", b"=", b"destroyed"))
+                verdict = text.startswith((b"workspace ", b"=", b"destroyed", b"error:")) or b": error:" in text
                 if text[:1].isalnum() or verdict:
                     last = text if verdict or not last.startswith((b"workspace ", b"=")) else last
             code = child.wait()
@@ -690,7 +698,8 @@ def main(argv: list[str] | None = None) -> int:
     start_cmd.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     start_cmd.add_argument("--cold", action="store_true", help="skip the warm-up calls")
     start_cmd.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_SECONDS)
-    sub.add_parser("stop", help="stop every LocalStack this checkout started and remove its files")
+    sub.add_parser("stop", help="stop every LocalStack this checkout started whose owner is gone "
+                                "(and every detached one) and remove its files")
     sub.add_parser("leftovers", help="count buckets, REST APIs and roles on --endpoint").add_argument(
         "--endpoint", required=True)
     suite = sub.add_parser("run-suite", help="the `make test-localstack` job")
@@ -709,11 +718,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{done.seconds:.1f}s)")
         elif args.command == "start":
             handle = start(port=args.port, warm_up=not args.cold, ready_timeout=args.ready_timeout)
+            handle.owner = 0  # detached: it outlives this command until `stop`
+            handle.save()
             warm = ", ".join(f"{k} {v:.2f}s" for k, v in handle.warm_seconds.items()) or "skipped"
             print(f"LocalStack {handle.endpoint} pid {handle.pid}: ready in {handle.ready_seconds:.1f}s; "
                   f"first calls: {warm}; RSS {handle.rss_mb():.0f} MB; log {handle.log_file}")
         elif args.command == "stop":
-            print(f"{stop_orphans()} LocalStack run(s) cleaned")
+            print(f"{stop_orphans(include_detached=True)} LocalStack run(s) cleaned")
         elif args.command == "leftovers":
             left = count_leftovers(args.endpoint)
             print(left.describe())

@@ -78,7 +78,9 @@ def test_stop_orphans_finds_a_killed_owners_localstack(tmp_path: Path, monkeypat
     run_dir = localstack.runs_root() / "20260101-000000-1"
     run_dir.mkdir(parents=True)
     child = subprocess.Popen([sys.executable, "-c", SLEEPER], start_new_session=True)
-    orphan = localstack.LocalStack("http://127.0.0.1:1", child.pid, run_dir)
+    dead_owner = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_owner.wait()
+    orphan = localstack.LocalStack("http://127.0.0.1:1", child.pid, run_dir, owner=dead_owner.pid)
     orphan.save()
     deadline = time.monotonic() + 10  # until /proc shows the new command line (the spawn is not instant)
     while not orphan.alive() and time.monotonic() < deadline:
@@ -91,6 +93,30 @@ def test_stop_orphans_finds_a_killed_owners_localstack(tmp_path: Path, monkeypat
     assert _group(child.pid) == []
     assert not run_dir.exists() and not stale.exists()
     assert any(f"pid {child.pid}" in line for line in said)
+
+
+def test_stop_orphans_spares_one_whose_owner_still_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    in_use = localstack.runs_root() / "20260101-000000-3"
+    in_use.mkdir(parents=True)
+    child = subprocess.Popen([sys.executable, "-c", SLEEPER], start_new_session=True)
+    try:
+        localstack.LocalStack("http://127.0.0.1:1", child.pid, in_use, owner=owner.pid).save()
+        assert localstack.stop_orphans(say=lambda _: None) == 0
+        assert child.poll() is None and in_use.exists()
+        owner.kill()
+        owner.wait()
+        deadline = time.monotonic() + 10
+        while not localstack.LocalStack.load(in_use).alive() and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.02)
+        assert localstack.stop_orphans(say=lambda _: None) == 1
+        assert child.wait(timeout=10) is not None and not in_use.exists()
+    finally:
+        for process in (owner, child):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def test_install_failure_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

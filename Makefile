@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.harness-setup
 WORKERS ?= 2
 
-.PHONY: setup browser test e2e bench drift nightly report lint clean lock
+.PHONY: setup browser test e2e test-localstack bench drift nightly report lint clean lock
 
 setup: $(STAMP)
 
@@ -46,6 +46,15 @@ check: setup
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e -n $(WORKERS) -p no:cacheprovider \
 		--junitxml=reports/e2e-junit.xml --harness-summary=reports/e2e-summary.json
+
+# Not part of `test`: installs LocalStack 4.13.1 into .harness/localstack/venv (host mode, no
+# Docker), then runs its own tests, the e2e suite, a named-workspace up/drift/down and a
+# leftover count against a fresh instance, and stops and removes it on every path
+# (harness/localstack.py, `run-suite`). One summary line per step; non-zero if any failed.
+test-localstack: setup
+	$(BIN)/python -m harness.localstack install
+	$(BIN)/python -m pytest tests/localstack -p no:cacheprovider -q
+	$(BIN)/python -m harness.localstack run-suite --target localstack --workers $(WORKERS) --cold
 
 bench: setup
 	$(BIN)/harness bench

@@ -592,7 +592,7 @@ def _run(argv: list[str], log: Path) -> tuple[int, str]:
     return code, last.decode(errors="replace").strip()
 
 
-def run_suite(target_kind: str = "localstack", cli_target_kind: str = "endpoint", workers: str = "2",
+def run_suite(target_kind: str = "localstack", cli_target_kind: str = "localstack", workers: str = "2",
               workspace: str = "ls-drift", cold: bool = False, port: int = 0,
               pytest_args: list[str] | None = None, say: Callable[[str], None] = print) -> int:
     """Install, start, run e2e + up/drift/down + leftover count, stop, remove; 0 only if all passed."""
@@ -655,6 +655,11 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "endpoint"
                 began = time.monotonic()
                 code, last = _run([*harness_cli, "drift", "--workspace", workspace], log)
                 step("drift", began, code == 0, f"harness drift exit {code}: {last}")
+                began = time.monotonic()
+                _tag_bucket_out_of_band(endpoint, workspace)
+                code, last = _run([*harness_cli, "drift", "--workspace", workspace, "--json"], log)
+                step("drift-found", began, code == 2 and '"tags"' in _log_tail(log),
+                     f"after an out-of-band tag edit, harness drift exit {code} (2 expected, tags named)")
             began = time.monotonic()  # down even after a failed up: it may have created half a stack
             code, last = _run([*harness_cli, "down", "--workspace", workspace, *target_args], log)
             step("down", began, code == 0, f"harness down exit {code}: {last}")
@@ -681,6 +686,26 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "endpoint"
     return 130 if interrupted else code
 
 
+def _tag_bucket_out_of_band(endpoint: str, workspace: str) -> None:
+    """Edit the named workspace's bucket tags behind Terraform's back (drift must find it)."""
+    from harness.targets import Target
+
+    s3 = Target("endpoint", endpoint).client("s3")
+    for bucket in s3.list_buckets().get("Buckets", []):
+        try:
+            tags = s3.get_bucket_tagging(Bucket=bucket["Name"]).get("TagSet", [])
+        except s3.exceptions.ClientError:
+            continue
+        if {"Key": "harness:workspace", "Value": workspace} in tags:
+            s3.put_bucket_tagging(Bucket=bucket["Name"], Tagging={"TagSet": [
+                *tags, {"Key": "owner", "Value": "out-of-band"}]})
+
+
+def _log_tail(log: Path, size: int = 200_000) -> str:
+    text = log.read_text(errors="replace")
+    return text[-size:]
+
+
 def _finish(steps: list[Step], say: Callable[[str], None]) -> int:
     failed = [s.name for s in steps if not s.ok]
     say(f"test-localstack: {len(steps) - len(failed)} of {len(steps)} steps passed"
@@ -704,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
         "--endpoint", required=True)
     suite = sub.add_parser("run-suite", help="the `make test-localstack` job")
     suite.add_argument("--target", default="localstack", help="pytest --target kind (default localstack)")
-    suite.add_argument("--cli-target", default="endpoint", help="harness up/down --target kind")
+    suite.add_argument("--cli-target", default="localstack", help="harness up/down --target kind")
     suite.add_argument("--workers", default="2")
     suite.add_argument("--workspace", default="ls-drift")
     suite.add_argument("--port", type=int, default=0)

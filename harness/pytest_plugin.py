@@ -175,8 +175,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         matched = profile.matching(item.nodeid)
         if matched:
+            # Only a check's own verdict is the expected failure; an error reaching the
+            # endpoint (or a bug in the check) still fails the run.
             item.add_marker(pytest.mark.xfail(reason=deviations.xfail_reason(profile, matched, version),
-                                              strict=strict, raises=AssertionError))
+                                              strict=strict, raises=(AssertionError, pytest.fail.Exception)))
 
 
 # --- progress, teardown and summary (controller only) ---------------------------------------

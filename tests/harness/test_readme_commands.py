@@ -107,6 +107,15 @@ SKIPPED: dict[str, str] = {
         "in tests/harness/test_s3_backend.py",
     f"pytest tests/e2e --workspace shared --backend {_STATE_BUCKET}":
         "needs the workspace the line before creates on real AWS, in the state bucket my-state-bucket",
+    "HARNESS_PROVIDER_SOURCE=registry TF_CLI_ARGS_init=-upgrade make e2e":
+        "needs registry.terraform.io (no internet here); the registry path is planned offline in "
+        "tests/toolchain/test_provider_compat.py",
+    "git diff terraform/stacks/e2e/.terraform.lock.hcl": "a git command about the checkout, not the harness",
+    "git checkout terraform/stacks/e2e/.terraform.lock.hcl": "a git command that would discard the lock file",
+    "make test-localstack": "installs and runs LocalStack (about 800 MB of memory, minutes): its own target, "
+                            "not part of `make test`",
+    "pytest tests/e2e --target localstack --endpoint http://127.0.0.1:4566":
+        "needs a running LocalStack; `make test-localstack` runs exactly this against a fresh one",
 }
 
 

@@ -119,7 +119,7 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
         if _reachable(leftover.target):
             workspace.down()
             say(f"destroyed and deleted {leftover.workspace} on {where}")
-        elif leftover.target.is_local_endpoint and leftover.target.kind == "local":
+        elif leftover.target.kind == "local":  # the embedded local AWS keeps everything in memory
             deployer.runner.run("workspace delete", leftover.workspace, with_workspace=False, force=True)
             say(f"deleted state of {leftover.workspace}: its local AWS ({leftover.target.endpoint}) is gone, "
                 "and its resources with it")
@@ -128,6 +128,10 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
             continue
         delete_record(leftover.workspace)
         removed += 1
+    if not dry_run:
+        from harness import localstack
+
+        localstack.stop_orphans(say=say, older_than=older_than)
     still_in_state = [lo.workspace for lo in throwaway_leftovers(0, run_id, LocalState(paths.stack_dir()))]
     for run_dir in sorted(paths.runs_dir().glob("*")) if paths.runs_dir().exists() else []:
         if run_id and run_dir.name != run_id:

@@ -1,0 +1,68 @@
+"""Buckets a check creates outside Terraform: tagged, removed on every path, swept after a kill.
+
+Against a real local AWS process: a scratch bucket holding an object that should never
+have been written is removed by the run's teardown (the check's own cleanup never ran);
+one left by a killed run is found by `harness sweep --endpoint` by its tags, whatever
+workspace it names, while an untagged bucket and a named workspace's own bucket stay.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from harness import paths, scratch
+from harness.localaws.process import start
+from harness.options import RunOptions
+from harness.run import SCRATCH_FILE, Run
+from harness.targets import Target
+from harness.workspace import child_run_environment, new_run_id
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def endpoint(tmp_path):
+    server = start(log_file=tmp_path / "localaws.log")
+    yield Target("endpoint", server.endpoint)
+    server.stop()
+
+
+def _names(target: Target) -> set[str]:
+    return {b["Name"] for b in target.client("s3").list_buckets().get("Buckets", [])}
+
+
+def test_teardown_removes_a_scratch_bucket_the_check_never_cleaned(endpoint):
+    run = Run(new_run_id(), RunOptions("endpoint", endpoint.endpoint))
+    s3 = endpoint.client("s3")
+    run.dir.mkdir(parents=True)
+    try:
+        name = scratch.create_bucket(s3, "us-east-1", run.id, "t-x-main", "test_write_elsewhere[raw]",
+                                     run.file(SCRATCH_FILE), endpoint.to_record())
+        s3.put_object(Bucket=name, Key="written/although/denied", Body=b"x")  # what a wrongly allowed write leaves
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+        assert tags == {"harness:run-id": run.id, "harness:workspace": "t-x-main",
+                        "harness:scratch": "test_write_elsewhere_raw_"}
+        messages: list[str] = []
+        run.teardown(messages)
+        assert name not in _names(endpoint)
+        assert messages == [f"removed 1 scratch bucket(s) a check left: {name}"]
+    finally:
+        run.remove_directory(True)
+
+
+def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint):
+    s3 = endpoint.client("s3")
+    killed_run = new_run_id()
+    orphan = scratch.create_bucket(s3, "us-east-1", killed_run, "nightly", "test_security_role", None)
+    s3.put_object(Bucket=orphan, Key="k", Body=b"x")
+    s3.create_bucket(Bucket="untagged-keep")
+    s3.create_bucket(Bucket="named-keep")
+    s3.put_bucket_tagging(Bucket="named-keep", Tagging={"TagSet": [
+        {"Key": "harness:workspace", "Value": "nightly"}, {"Key": "harness:run-id", "Value": killed_run}]})
+    result = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s",
+                             "--endpoint", endpoint.endpoint], cwd=paths.project_root(),
+                            env=child_run_environment(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"removed bucket {orphan}" in result.stdout and "scratch of test_security_role" in result.stdout
+    assert _names(endpoint) == {"untagged-keep", "named-keep"}

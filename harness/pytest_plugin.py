@@ -66,6 +66,14 @@ def pytest_configure(config: pytest.Config) -> None:
                                              keep=config.getoption("--keep"))
         except HarnessError as exc:
             raise pytest.UsageError(str(exc)) from None
+        # A target named on the command line that cannot be used: one clear line, instead
+        # of every check erroring with the same message. (The local target starts its own.)
+        explicit = config.getoption("--target") or config.getoption("--endpoint")
+        if explicit and options.target_kind != "local" and not config.getoption("--workspace"):
+            try:
+                options.target().check_reachable()
+            except HarnessError as exc:
+                raise pytest.UsageError(f"harness: {exc}") from None
         run = Run(os.environ.get(RUN_ID_ENV) or new_run_id(), options)
         config.stash[RESULTS_KEY] = {}
         config.stash[STARTED_KEY] = time.time()
@@ -227,15 +235,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if not _is_controller(config):
         return
-    options = _run(config).options
-    # A target named on the command line that cannot be used: one clear line, instead of
-    # every check erroring with the same message. (The local target starts its own.)
-    explicit = config.getoption("--target") or config.getoption("--endpoint")
-    if explicit and options.target_kind != "local" and not config.getoption("--workspace"):
-        try:
-            options.target().check_reachable()
-        except HarnessError as exc:
-            pytest.exit(f"harness: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     progress = _PhaseProgress(config)
     config.stash[PROGRESS_KEY] = progress
     progress.start()

@@ -125,3 +125,16 @@ def test_corrupt_state_file_is_left_untouched_and_the_backup_pointed_to(tmp_path
     finally:
         assert harness("down", "--workspace", name).returncode == 0
         server.stop()
+
+
+@pytest.mark.parametrize("target", ["localstack", "endpoint"])
+def test_an_endpoint_that_does_not_answer_is_one_line_not_an_error_per_check(target):
+    """A LocalStack that is not running: pytest stops before any check, with one line."""
+    result = subprocess.run([sys.executable, "-m", "pytest", "tests/e2e", "-p", "no:cacheprovider", "-q",
+                             "--target", target, "--endpoint", "http://127.0.0.1:9"], cwd=paths.project_root(),
+                            env=child_run_environment(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert output.count("nothing answers at http://127.0.0.1:9") == 1, output
+    assert " error" not in output.lower().replace("usage error", ""), output
+    assert "Traceback" not in output

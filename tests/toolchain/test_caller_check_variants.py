@@ -6,39 +6,26 @@ throttle, the usage plan with its key and quota for API_KEY, the resource policy
 source ranges, and a sensitive key output.
 """
 
-import shutil
-
 import pytest
+from offline_plan import BUNDLED, CLOSED_PORT_ENDPOINT, offline_stack
 
-from harness import paths, toolchain
+from harness import toolchain
 from harness.targets import write_generated_files
-from harness.terraform import TerraformRunner
 
-BUNDLED = toolchain.bundled_terraform_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
-OFFLINE_PLAN_OVERRIDE = 'provider "aws" {\n  skip_requesting_account_id = true\n  max_retries = 0\n}\n'
 MODULE = "module.upload_api."
 
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory):
     root = tmp_path_factory.mktemp("variants")
-    shutil.copytree(paths.project_root() / "terraform", root / "terraform",
-                    ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "harness_*.tf", "*.lock",
-                                                  ".e2e-s3-*"))
-    stack = root / "terraform" / "stacks" / "e2e"
-    tools = toolchain.Toolchain(toolchain.TerraformBinary(str(BUNDLED), toolchain._probe_version(str(BUNDLED))[0],
-                                                          "test", "terraform"),
-                                "mirror", "test", str(toolchain.write_cli_config(True)))
-    runner = TerraformRunner(tools, stack, {"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
-                                            "AWS_EC2_METADATA_DISABLED": "true"})
+    runner, stack = offline_stack(root)
     write_generated_files(stack, toolchain.MIRROR_PROVIDER_VERSION)
-    (stack / "zz_offline_plan_override.tf").write_text(OFFLINE_PLAN_OVERRIDE)
     runner.init()
 
     def planned(**variables):
         plan_file = root / f"plan-{len(list(root.glob('*.tfplan')))}.tfplan"
-        assert runner.plan({"harness_endpoint_url": "http://127.0.0.1:9", "run_id": "variants", **variables},
+        assert runner.plan({"harness_endpoint_url": CLOSED_PORT_ENDPOINT, "run_id": "variants", **variables},
                            out=plan_file)
         shown = runner.show_json(plan_file)
         return {change["address"].removeprefix(MODULE): change["change"]["after"]

@@ -7,6 +7,7 @@ has); what 5.x/6.x need is asserted on the configuration Terraform itself report
 import shutil
 
 import pytest
+from offline_plan import BUNDLED, offline_stack
 
 from harness import paths, toolchain
 from harness.localaws.process import start
@@ -14,32 +15,14 @@ from harness.targets import Target, write_generated_files
 from harness.terraform import TerraformRunner
 from harness.workspace import Deployer, new_run_id, throwaway_workspace
 
-BUNDLED = toolchain.bundled_terraform_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
 EXCLUDED_RELEASES = ("!= 6.0.0", "!= 6.1.0")  # identity-change bugs, #43199/#43204, fixed by #43221
-# The harness's override lets the provider ask STS for the account id (the local AWS
-# answers); an offline plan against a closed port has no STS, so only the plan tests skip
-# it. Without a known version the override has no skip_get_ec2_platforms, so 3.x probes
-# EC2 once; no retries keep that refused probe from costing 20 s.
-OFFLINE_PLAN_OVERRIDE = 'provider "aws" {\n  skip_requesting_account_id = true\n  max_retries = 0\n}\n'
-OFFLINE_PLAN_FILE = "zz_offline_plan_override.tf"
-
-
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     """Init and plan a private copy of the e2e stack with the override for an unknown version."""
     root = tmp_path_factory.mktemp("compat")
-    shutil.copytree(paths.project_root() / "terraform", root / "terraform",
-                    ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "harness_*.tf", "*.lock",
-                                                  ".e2e-s3-*"))
-    stack = root / "terraform" / "stacks" / "e2e"
-    tools = toolchain.Toolchain(toolchain.TerraformBinary(str(BUNDLED), toolchain._probe_version(str(BUNDLED))[0],
-                                                          "test", "terraform"),
-                                "mirror", "test", str(toolchain.write_cli_config(True)))
-    env = {"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake", "AWS_EC2_METADATA_DISABLED": "true"}
-    runner = TerraformRunner(tools, stack, env)
+    runner, stack = offline_stack(root)
     write_generated_files(stack, None)  # what a run writes before init has locked a version
-    (stack / OFFLINE_PLAN_FILE).write_text(OFFLINE_PLAN_OVERRIDE)
     runner.init()
     plan_file = root / "plan.tfplan"
     # A closed loopback port: the plan must need no AWS call at all.

@@ -38,7 +38,7 @@ def test_a_clean_run_records_everything_and_no_regression(two_runs):
     first = json.loads((reports / "history.jsonl").read_text().splitlines()[0])
     assert first["checks"] and first["regressions"] == []
     assert first["suite_exit_code"] == 0
-    assert set(first["phases"]) == {"init", "apply", "checks", "destroy"} and first["upload_MiB_per_s"] > 0
+    assert set(first["phases"]) == {"init", "apply", "ready", "checks", "destroy"} and first["upload_MiB_per_s"] > 0
     assert first["commit"] and first["versions"]["terraform"] and first["versions"]["python"]
     assert (reports / "nightly-junit.xml").exists()
 

@@ -60,7 +60,8 @@ def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint):
     s3.create_bucket(Bucket="named-keep")
     s3.put_bucket_tagging(Bucket="named-keep", Tagging={"TagSet": [
         {"Key": "harness:workspace", "Value": "nightly"}, {"Key": "harness:run-id", "Value": killed_run}]})
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s",
+    # --run-id: other tests' live throwaway workspaces in this checkout are none of its business
+    result = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", killed_run,
                              "--endpoint", endpoint.endpoint], cwd=paths.project_root(),
                             env=child_run_environment(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

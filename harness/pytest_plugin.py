@@ -29,7 +29,7 @@ from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.options import RunOptions, add_readiness_options, add_target_options
 from harness.run import ASSUMPTIONS_FILE, LEASE_RENEW_SECONDS, PHASES_FILE, DeployedStack, Run
-from harness.upload_client import UploadClient
+from harness.upload_client import UploadClient, for_stack
 from harness.workspace import StackOutputs, new_run_id, tear_down_on_sigterm
 
 RUN_KEY = pytest.StashKey[Run]()
@@ -121,8 +121,13 @@ def stack_outputs(deployed_stack: DeployedStack) -> StackOutputs:
 
 @pytest.fixture
 def upload_client(deployed_stack: DeployedStack, harness_run: Run) -> UploadClient:
-    return UploadClient(deployed_stack.outputs.invoke_url, deployed_stack.outputs.bucket_name,
-                        on_upload=harness_run.record_upload)
+    """The upload client, carrying the API key or a SigV4 signature when the stack's caller check asks for it."""
+    outputs = deployed_stack.outputs
+    credentials = deployed_stack.target.session().get_credentials() if outputs.authorization == "AWS_IAM" else None
+    try:
+        return for_stack(outputs, credentials, on_upload=harness_run.record_upload)
+    except ValueError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")

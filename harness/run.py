@@ -31,12 +31,11 @@ from typing import Any
 
 from filelock import FileLock
 
-from harness import paths, readiness, scratch
+from harness import paths, readiness, scratch, upload_client
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
 from harness.targets import Target
-from harness.upload_client import UploadClient
 from harness.workspace import (
     Deployer,
     StackOutputs,
@@ -270,7 +269,8 @@ def readiness_gate(target: Target, outputs: StackOutputs, timeout: float) -> rea
     """Probe the deployed API until it answers as the module intends; the sentinel is removed."""
     s3 = target.client("s3")
     return readiness.wait_until_ready(
-        UploadClient(outputs.invoke_url, outputs.bucket_name),
+        upload_client.for_stack(
+            outputs, target.session().get_credentials() if outputs.authorization == "AWS_IAM" else None),
         remove_sentinel=lambda key: s3.delete_object(Bucket=outputs.bucket_name, Key=key),
         timeout=timeout)
 

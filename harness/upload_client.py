@@ -2,6 +2,13 @@
 
 Real HTTP over requests, with bounded timeouts and no retries: a failed upload must be
 seen as failed, never retried into a pass.
+
+The caller check the stack was applied with decides what each request carries
+(`CallerAuth`): nothing (NONE), the usage plan's key in `x-api-key` (API_KEY), or a SigV4
+signature for service `execute-api` made with botocore's signer over the exact path and body
+sent (AWS_IAM; "Control access to a REST API with IAM permissions",
+https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html). Only `host`
+and `x-amz-date` (and a session token) are signed, so raw-socket checks can add header lines.
 """
 
 from __future__ import annotations
@@ -12,11 +19,54 @@ import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+if TYPE_CHECKING:
+    from harness.workspace import StackOutputs
 
 DEFAULT_TIMEOUT = (5.0, 60.0)
+EXECUTE_API_SERVICE = "execute-api"
+API_KEY_HEADER = "x-api-key"
+
+
+@dataclass(frozen=True)
+class CallerAuth:
+    """What a request carries to pass the stack's caller check."""
+
+    kind: str = "NONE"  # NONE | API_KEY | AWS_IAM
+    api_key: str | None = None
+    credentials: Credentials | None = None
+    region: str = "us-east-1"
+
+    def headers(self, method: str, url: str, body: bytes = b"") -> dict[str, str]:
+        """Headers to add to a request of `method` to `url` (path as sent) with `body`."""
+        if self.kind == "API_KEY" and self.api_key:
+            return {API_KEY_HEADER: self.api_key}
+        if self.kind == "AWS_IAM" and self.credentials is not None:
+            request = AWSRequest(method=method, url=url, data=body, headers={"Host": urlsplit(url).netloc})
+            SigV4Auth(self.credentials, EXECUTE_API_SERVICE, self.region).add_auth(request)
+            return {name: value for name, value in request.headers.items() if name.lower() != "host"}
+        return {}
+
+    def header_lines(self, method: str, url: str, body: bytes = b"") -> list[str]:
+        """The same headers as raw lines, for `raw_put`."""
+        return [f"{name}: {value}" for name, value in self.headers(method, url, body).items()]
+
+
+def caller_auth(authorization: str, api_key: str | None, credentials: Credentials | None,
+                region: str) -> CallerAuth:
+    """The CallerAuth for a stack applied with `authorization` (NONE, AWS_IAM or API_KEY)."""
+    if authorization == "API_KEY" and not api_key:
+        raise ValueError("the stack requires an API key but its outputs carry none (api_key_value)")
+    if authorization == "AWS_IAM" and credentials is None:
+        raise ValueError("the stack requires SigV4 (AWS_IAM) but no AWS credentials were found")
+    return CallerAuth(authorization, api_key, credentials, region)
 
 
 def encode_key(key: str) -> str:
@@ -31,10 +81,15 @@ class UploadClient:
     session: requests.Session | None = None
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     on_upload: Callable[[int, float, int], None] | None = None  # (bytes, seconds, status)
+    auth: CallerAuth = CallerAuth()
 
     def __post_init__(self) -> None:
         self.invoke_url = self.invoke_url.rstrip("/")
         self.session = self.session or requests.Session()
+
+    def fresh(self) -> UploadClient:
+        """The same client with its own HTTP session (one per thread)."""
+        return UploadClient(self.invoke_url, self.bucket, None, self.timeout, self.on_upload, self.auth)
 
     def url(self, key: str, bucket: str | None = None) -> str:
         return f"{self.invoke_url}/{encode_key(bucket or self.bucket)}/{encode_key(key)}"
@@ -51,15 +106,25 @@ class UploadClient:
         if content_type is not None:
             sent["Content-Type"] = content_type
         assert self.session is not None
+        url = self.url(key, bucket)
+        if self.auth.kind == "AWS_IAM" and not isinstance(body, bytes):
+            body = b"".join(body)  # the signature covers the payload's hash
+        sent.update(self.auth.headers("PUT", url, body if isinstance(body, bytes) else b""))
         started = time.perf_counter()
-        response = self.session.put(self.url(key, bucket), data=body, headers=sent, timeout=self.timeout)
+        response = self.session.put(url, data=body, headers=sent, timeout=self.timeout)
         if self.on_upload and isinstance(body, bytes):
             self.on_upload(len(body), time.perf_counter() - started, response.status_code)
         return response
 
-    def request(self, method: str, path: str, **kwargs: object) -> requests.Response:
+    def request(self, method: str, path: str, data: bytes = b"", headers: dict[str, str] | None = None,
+                sign: bool = True) -> requests.Response:
+        """Any method to any path under the invoke URL; with the caller check's headers unless `sign` is off."""
         assert self.session is not None
-        return self.session.request(method, f"{self.invoke_url}{path}", timeout=self.timeout, **kwargs)  # type: ignore[arg-type]
+        url = f"{self.invoke_url}{path}"
+        sent = dict(headers or {})
+        if sign:
+            sent.update(self.auth.headers(method, url, data))
+        return self.session.request(method, url, data=data, headers=sent, timeout=self.timeout)
 
 
 @dataclass
@@ -154,3 +219,11 @@ def raw_put(url: str, headers: list[str], body: bytes) -> bytes:
     parsed = urlsplit(url)
     lines = [f"PUT {parsed.path or '/'} HTTP/1.1", f"Host: {parsed.netloc}", *headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def for_stack(outputs: StackOutputs, credentials: Credentials | None,
+              on_upload: Callable[[int, float, int], None] | None = None) -> UploadClient:
+    """The client for a deployed stack, carrying what its caller check (`outputs.authorization`) asks for."""
+    auth = caller_auth(outputs.authorization, outputs.api_key,
+                       credentials if outputs.authorization == "AWS_IAM" else None, outputs.region)
+    return UploadClient(outputs.invoke_url, outputs.bucket_name, on_upload=on_upload, auth=auth)

@@ -46,6 +46,8 @@ def take_snapshot(api: Any) -> dict[str, Any]:
             "resources": resources,
             "region": api.region_name,
             "accountId": api.account_id,
+            # A resource policy takes effect with the next deployment (authorization.py).
+            "policy": api.policy,
         }
     )
 
@@ -117,6 +119,97 @@ def session_access_key_ids(account_id: str) -> set[str]:
 
     backend = sts_backends[account_id][GLOBAL_SERVICE_KEY]
     return {role.access_key_id for role in backend.assumed_roles}
+
+
+@dataclass(frozen=True)
+class ApiKeyView:
+    id: str
+    value: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class UsagePlanView:
+    """A usage plan bound to a stage: its throttle, quota and keys (plain values)."""
+
+    id: str
+    throttle: dict[str, Any]
+    quota: dict[str, Any]
+    keys: tuple[ApiKeyView, ...]
+
+
+def usage_plans_for_stage(account_id: str, region: str, api_id: str, stage: str) -> list[UsagePlanView]:
+    """Usage plans whose apiStages name this API's stage, with their keys as they are now."""
+    backend = rest_api_backend(account_id, region)
+    if backend is None:
+        return []
+    found = []
+    for plan in list(backend.usage_plans.values()):
+        if not any(s.get("apiId") == api_id and s.get("stage") == stage for s in plan.api_stages):
+            continue
+        keys = []
+        for plan_key in list(backend.usage_plan_keys.get(plan.id, {}).values()):
+            api_key = backend.keys.get(plan_key.id)
+            if api_key is not None:
+                keys.append(ApiKeyView(api_key.id, api_key.value, bool(api_key.enabled)))
+        found.append(UsagePlanView(plan.id, dict(plan.throttle or {}), dict(plan.quota or {}), tuple(keys)))
+    return found
+
+
+def stage_method_settings(account_id: str, region: str, api_id: str, stage: str) -> dict[str, Any]:
+    """The stage's methodSettings (`*/*`, `~1res~1{x}/PUT`, ...) as they are now."""
+    backend = rest_api_backend(account_id, region)
+    api = backend.apis.get(api_id) if backend is not None else None
+    found = api.stages.get(stage) if api is not None else None
+    return copy.deepcopy(found.method_settings) if found is not None else {}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request: an IAM user or an STS session, or an account administrator."""
+
+    arn: str
+    secret_access_key: str | None  # None: not known here (static keys), the signature is not checked
+    policies: tuple[Any, ...] = ()
+    administrator: bool = False
+
+    def is_invoke_permitted(self, resource: str) -> str:
+        """"allow", "deny" or "neutral" for execute-api:Invoke on `resource` (moto's IAM evaluation)."""
+        if self.administrator:
+            return "allow"
+        from moto.iam.access_control import IAMPolicy, PermissionResult
+
+        verdict = "neutral"
+        for policy in self.policies:
+            result = IAMPolicy(policy).is_action_permitted("execute-api:Invoke", resource)
+            if result == PermissionResult.DENIED:
+                return "deny"
+            if result == PermissionResult.PERMITTED:
+                verdict = "allow"
+        return verdict
+
+
+def caller_identity(account_id: str, access_key_id: str, session_token: str | None) -> Caller | None:
+    """The principal behind an access key id; None for a key AWS would not know.
+
+    IAM users' keys (AKIA...) and live STS sessions (ASIA...) are looked up in moto's IAM and STS
+    state; any other key id is one of the local AWS's static keys, which act as the account
+    administrator (`root`).
+    """
+    from moto.iam.access_control import CreateAccessKeyFailure, create_access_key
+
+    headers = {"X-Amz-Security-Token": session_token} if session_token else {}
+    try:
+        key = create_access_key(account_id, GLOBAL_SERVICE_KEY, access_key_id, headers)
+        credentials = key.create_credentials()
+        return Caller(key.arn, credentials.secret_key, tuple(key.collect_policies()))
+    except CreateAccessKeyFailure:
+        pass
+    except Exception:  # an ASIA key moto issued no session for
+        return None
+    if access_key_id.startswith(("AKIA", "ASIA")):
+        return None
+    return Caller(f"arn:aws:iam::{account_id}:root", None, administrator=True)
 
 
 def reset() -> None:

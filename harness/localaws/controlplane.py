@@ -454,6 +454,92 @@ def _patch_new_bucket_defaults() -> None:
     s3_models.S3Backend.delete_bucket_encryption = delete_bucket_encryption
 
 
+def rest_api_policy_as_returned(policy: str) -> str:
+    """A stored REST API policy as GetRestApi returns it: minified JSON whose quotes (and any
+    backslash or control character) are escaped once more, the body of a JSON string. The
+    provider reads it by wrapping it in quotes and unquoting (terraform-provider-aws,
+    aws_api_gateway_rest_api_policy read: `NormalizeJsonString("\"" + policy + "\"")`), which
+    fails on the raw, unescaped document moto returns. Whether AWS also escapes `/` as `\\/`
+    is *unconfirmed*; the provider reads either."""
+    try:
+        minified = json.dumps(json.loads(policy), separators=(",", ":"))
+    except ValueError:
+        minified = policy
+    return json.dumps(minified)[1:-1]
+
+
+def _patch_rest_api_policy_shape() -> None:
+    """Gap: moto returns `policy` as the raw document it was sent (with its line breaks);
+    AWS returns it escaped (see rest_api_policy_as_returned) and provider 3.39 fails with
+    "error normalizing API Gateway REST API policy JSON: invalid character '\\n' in string
+    literal". The stored document stays raw (the data plane evaluates it)."""
+    from moto.apigateway import models as apigw_models
+
+    original = apigw_models.RestAPI.to_dict
+
+    def to_dict(self: Any) -> dict[str, Any]:
+        result = original(self)
+        if result.get("policy"):
+            result["policy"] = rest_api_policy_as_returned(result["policy"])
+        return result  # type: ignore[no-any-return]
+
+    apigw_models.RestAPI.to_dict = to_dict
+
+
+# What GetStage returns for a method setting the caller did not set, recorded against AWS
+# in LocalStack's tests/aws/services/apigateway/test_apigateway_common.snapshot.json
+# (test_update_stage_remove_wildcard / "update-stage": cacheDataEncrypted false,
+# throttlingRateLimit 10000.0 when only the burst was set); the burst default is the
+# account's 5,000 (quotas page, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+DEFAULT_METHOD_SETTINGS: dict[str, Any] = {
+    "throttlingRateLimit": 10000.0,
+    "throttlingBurstLimit": 5000,
+    "cacheDataEncrypted": False,
+    "cachingEnabled": False,
+}
+
+
+def _patch_method_settings_defaults() -> None:
+    """Gap: moto fills a new method setting with its own defaults (rate 1000.0, burst 2000,
+    cacheDataEncrypted true), so a stage read back shows limits nobody set."""
+    from moto.apigateway import models as apigw_models
+
+    original = apigw_models.Stage._get_default_method_settings
+
+    def _get_default_method_settings(self: Any) -> dict[str, Any]:
+        return {**original(self), **DEFAULT_METHOD_SETTINGS}
+
+    apigw_models.Stage._get_default_method_settings = _get_default_method_settings
+
+
+def _patch_usage_plan_shape() -> None:
+    """Gap: moto returns a usage plan's quota without `offset` and its throttle as sent (or
+    `int()`-ed on update); AWS returns `quota.offset` (0 unless set), `throttle.rateLimit` as
+    a number with a fraction and `burstLimit` as an integer, and `tags` as a map
+    (test_apigateway_common.snapshot.json, TestUsagePlans::test_usage_plan_crud)."""
+    from moto.apigateway import models as apigw_models
+
+    original = apigw_models.UsagePlan.to_json
+
+    def to_json(self: Any) -> dict[str, Any]:
+        result = original(self)
+        if result.get("quota"):
+            result["quota"] = {"offset": 0, **result["quota"]}
+            result["quota"]["limit"] = int(result["quota"]["limit"])
+            result["quota"]["offset"] = int(result["quota"]["offset"])
+        throttle = result.get("throttle")
+        if throttle:
+            if throttle.get("rateLimit") is not None:
+                throttle["rateLimit"] = float(throttle["rateLimit"])
+            if throttle.get("burstLimit") is not None:
+                throttle["burstLimit"] = int(throttle["burstLimit"])
+        if not result.get("tags"):
+            result["tags"] = {}
+        return result  # type: ignore[no-any-return]
+
+    apigw_models.UsagePlan.to_json = to_json
+
+
 @dataclass(frozen=True)
 class Patch:
     """One correction: its name, the function applying it, and the moto names it touches."""
@@ -516,6 +602,15 @@ PATCHES: list[Patch] = [
     Patch("deployment snapshots", _patch_deployment_snapshots, (
         MotoName(_APIGW_MODELS, "APIGatewayBackend.create_deployment"),
     )),
+    Patch("REST API policy as AWS returns it", _patch_rest_api_policy_shape, (
+        MotoName(_APIGW_MODELS, "RestAPI.to_dict"),
+    )),
+    Patch("method settings defaults", _patch_method_settings_defaults, (
+        MotoName(_APIGW_MODELS, "Stage._get_default_method_settings"),
+    )),
+    Patch("usage plan shape", _patch_usage_plan_shape, (
+        MotoName(_APIGW_MODELS, "UsagePlan.to_json"),
+    )),
     Patch("IAM for session credentials", _patch_enforce_iam_for_session_credentials, (
         MotoName("moto.core.authorization", "ActionAuthenticatorMixin._authenticate_and_authorize_action",
                  source_sha256="f8cfc0296ca017fa"),
@@ -530,6 +625,10 @@ READS: list[tuple[str, MotoName]] = [
     ("backends", MotoName("moto.sts.models", "sts_backends")),
     ("backends", MotoName("moto.moto_api._internal.models", "moto_api_backend")),
     ("backends", MotoName("moto.core", "DEFAULT_ACCOUNT_ID")),
+    ("backends", MotoName("moto.iam.access_control", "create_access_key")),
+    ("backends", MotoName("moto.iam.access_control", "CreateAccessKeyFailure")),
+    ("backends", MotoName("moto.iam.access_control", "IAMPolicy")),
+    ("backends", MotoName(_APIGW_MODELS, "APIGatewayBackend")),
     ("server", MotoName("moto.moto_server.werkzeug_app", "DomainDispatcherApplication")),
     ("server", MotoName("moto.moto_server.werkzeug_app", "create_backend_app")),
 ]

@@ -12,12 +12,14 @@ step lives in its own module:
    https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html).
 3. Quota: bodies over 10485760 bytes get 413 before any integration runs
    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
-4. The integration call (`integration.py`): payload encoding, request mapping,
+4. Caller checks (`authorization.py`): AWS_IAM signatures and execute-api:Invoke, the
+   resource policy, API keys, stage and usage-plan throttling (429) and quotas.
+5. The integration call (`integration.py`): payload encoding, request mapping,
    credentials (`credentials.py`: STS + SigV4), the S3 call, response selection.
 
 Not modelled (answered with 500 and a message saying so): integration types other than
-AWS (S3), `action/...` URIs, VTL mapping templates, authorizers, API keys, usage plans,
-request validators, stage variables, caching, throttling (429), custom gateway responses,
+AWS (S3), `action/...` URIs, VTL mapping templates, Lambda/Cognito authorizers,
+request validators, stage variables, caching, custom gateway responses, account-level throttling,
 Content-MD5 handling, edge-optimized header stripping.
 """
 
@@ -29,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from harness.localaws import backends, routing
+from harness.localaws.authorization import CallerChecks, caller_request
 from harness.localaws.gateway_responses import (
     GatewayResponse,
     internal_error,
@@ -53,9 +56,11 @@ class DataPlane:
 
     def __init__(self, s3_app: WsgiApp) -> None:
         self._integration = S3Integration(s3_app)
+        self._callers = CallerChecks()
 
     def reset(self) -> None:
         self._integration.reset()
+        self._callers.reset()
 
     # --- WSGI entry ---------------------------------------------------------------
 
@@ -94,6 +99,10 @@ class DataPlane:
         if isinstance(body, GatewayResponse):
             return body
         headers = _request_headers(environ)
+        denied = self._callers.check(caller_request(environ, snapshot, api_id, stage_name, method, route[0],
+                                                    encoded_path, raw_query, headers, body))
+        if denied is not None:  # authorization.py: API keys, IAM, resource policy, throttling
+            return denied
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         return self._integration.run(snapshot, method, route[1], query, headers, body)
 

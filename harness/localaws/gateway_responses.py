@@ -20,7 +20,7 @@ PAYLOAD_TOO_LARGE_ERROR_TYPE = "BadRequestException"
 
 _REASONS = {
     200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
-    413: "Payload Too Large",
+    413: "Payload Too Large", 429: "Too Many Requests",
     500: "Internal Server Error", 504: "Gateway Timeout",
 }
 

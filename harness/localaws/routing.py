@@ -40,6 +40,11 @@ def _raw_path(environ: dict[str, Any]) -> tuple[str, str]:
     return path, query or environ.get("QUERY_STRING", "")
 
 
+def raw_request_path(environ: dict[str, Any]) -> str:
+    """The request path exactly as sent (what a SigV4 signature covers)."""
+    return _raw_path(environ)[0]
+
+
 def parse_invocation(environ: dict[str, Any]) -> tuple[str, str, str, str] | None:
     """(api_id, stage, encoded resource path, query) or None if not an invocation."""
     path, query = _raw_path(environ)

@@ -4,18 +4,17 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from harness.checks import sha256
-from harness.upload_client import UploadClient
 
 UPLOADS = 24
 WORKERS = 8
 
 
-def test_concurrency_parallel_uploads_arrive_intact(stack_outputs, s3_readback, object_key):
+def test_concurrency_parallel_uploads_arrive_intact(upload_client, s3_readback, object_key):
     bodies = {f"{object_key}/{i:03d}": os.urandom(64 * 1024 + i) for i in range(UPLOADS)}
 
     def upload(item):
         key, body = item
-        client = UploadClient(stack_outputs.invoke_url, stack_outputs.bucket_name)
+        client = upload_client.fresh()  # one HTTP session per thread, same caller check
         response = client.put(key, body, content_type="application/octet-stream")
         return key, (response.status_code, response.text[:300])
 

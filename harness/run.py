@@ -214,6 +214,10 @@ class Run:
         return scratch.create_bucket(stack.client("s3"), stack.outputs.region, self.id, stack.workspace, purpose,
                                      self.file(SCRATCH_FILE), stack.target.to_record())
 
+    def create_scratch_user(self, stack: DeployedStack, purpose: str) -> str:
+        return scratch.create_iam_user(stack.client("iam"), self.id, stack.workspace, purpose,
+                                       self.file(SCRATCH_FILE), stack.target.to_record())
+
     # --- teardown -------------------------------------------------------------------
 
     def teardown(self, messages: list[str]) -> bool:
@@ -227,13 +231,13 @@ class Run:
         try:
             removed = scratch.remove_registered(
                 self.file(SCRATCH_FILE),
-                lambda where: (Target.from_record(where) if where else self.options.target()).client("s3"))
+                lambda where, service: (Target.from_record(where) if where else self.options.target()).client(service))
         except Exception as exc:  # botocore's errors: say so, and still tear the stack down
             removed = []
-            messages.append(f"teardown failed: a scratch bucket of this run could not be removed ({exc}); remove "
+            messages.append(f"teardown failed: a scratch resource of this run could not be removed ({exc}); remove "
                             f"it with `harness sweep --run-id {self.id} --older-than 0s --target ...`")
         if removed:
-            messages.append(f"removed {len(removed)} scratch bucket(s) a check left: {', '.join(removed)}")
+            messages.append(f"removed {len(removed)} scratch resource(s) a check left: {', '.join(removed)}")
         record = self.workspace_record()
         destroyed = False
         if record:

@@ -1,7 +1,8 @@
-"""Resources a check creates outside Terraform: scratch buckets, tagged, registered, always removed.
+"""Resources a check creates outside Terraform: scratch buckets and IAM users, tagged, registered, always removed.
 
-Some checks need a second bucket (is a write to another bucket refused?). Such a bucket
-is created here and nowhere else, so that it
+Some checks need a second bucket (is a write to another bucket refused?) or an IAM user
+with its own keys (is a caller without execute-api:Invoke refused?). Such a resource is
+created here and nowhere else, so that it
 - carries the run's tags (`harness:run-id`, `harness:workspace`) plus `harness:scratch`
   naming the check, before anything is written to it;
 - is listed in the run directory's `scratch.jsonl`, so the run's teardown removes it even
@@ -28,6 +29,7 @@ TAG_WORKSPACE = "harness:workspace"
 TAG_SCRATCH = "harness:scratch"
 TAG_STATE = "harness:state"  # set by the stack: where the workspace's state lives
 NAME_PREFIX = "harness-scratch-"
+USER_PREFIX = "harness-caller-"
 
 
 def _tag_value(text: str) -> str:
@@ -45,18 +47,49 @@ def create_bucket(s3: Any, region: str, run_id: str, workspace: str, purpose: st
     s3.create_bucket(Bucket=name, **kwargs)
     if registry is not None:
         registry.parent.mkdir(parents=True, exist_ok=True)
-        with registry.open("a") as handle:
-            handle.write(json.dumps({"bucket": name, "purpose": purpose, "where": where}) + "\n")
+        _register(registry, {"kind": "bucket", "name": name, "purpose": purpose, "where": where})
     try:
-        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [
-            {"Key": TAG_RUN_ID, "Value": run_id},
-            {"Key": TAG_WORKSPACE, "Value": workspace},
-            {"Key": TAG_SCRATCH, "Value": _tag_value(purpose)},
-        ]})
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags(run_id, workspace, purpose)})
     except Exception:
         empty_and_delete_bucket(s3, name)
         raise
     return name
+
+
+def _register(registry: Path, entry: dict[str, Any]) -> None:
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    with registry.open("a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def _tags(run_id: str, workspace: str, purpose: str) -> list[dict[str, str]]:
+    return [{"Key": TAG_RUN_ID, "Value": run_id}, {"Key": TAG_WORKSPACE, "Value": workspace},
+            {"Key": TAG_SCRATCH, "Value": _tag_value(purpose)}]
+
+
+def create_iam_user(iam: Any, run_id: str, workspace: str, purpose: str, registry: Path | None,
+                    where: dict[str, Any] | None = None) -> str:
+    """An IAM user tagged at creation (IAM takes tags in CreateUser), registered for teardown."""
+    name = f"{USER_PREFIX}{run_id}-{uuid.uuid4().hex[:10]}"[:64]
+    iam.create_user(UserName=name, Tags=_tags(run_id, workspace, purpose))
+    if registry is not None:
+        _register(registry, {"kind": "user", "name": name, "purpose": purpose, "where": where})
+    return name
+
+
+def delete_iam_user(iam: Any, name: str) -> bool:
+    """Delete a user with its access keys and inline policies; False if it was already gone."""
+    try:
+        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        for policy in iam.list_user_policies(UserName=name)["PolicyNames"]:
+            iam.delete_user_policy(UserName=name, PolicyName=policy)
+        for attached in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+            iam.detach_user_policy(UserName=name, PolicyArn=attached["PolicyArn"])
+        iam.delete_user(UserName=name)
+    except iam.exceptions.NoSuchEntityException:
+        return False
+    return True
 
 
 def empty_and_delete_bucket(s3: Any, name: str) -> bool:
@@ -77,18 +110,25 @@ def empty_and_delete_bucket(s3: Any, name: str) -> bool:
 
 
 def registered(registry: Path) -> list[dict[str, Any]]:
-    """The run's scratch buckets: `bucket`, `purpose` and `where` (the target's record)."""
+    """The run's scratch resources: `kind` (bucket or user), `name`, `purpose`, `where` (the target's record)."""
     if not registry.exists():
         return []
     entries = {}
     for line in registry.read_text().splitlines():
         if line.strip():
             entry = json.loads(line)
-            entries[entry["bucket"]] = entry
+            entries[(entry["kind"], entry["name"])] = entry
     return list(entries.values())
 
 
-def remove_registered(registry: Path, s3_for: Callable[[dict[str, Any] | None], Any]) -> list[str]:
-    """Remove every scratch bucket the run registered that still exists; return their names."""
-    return [entry["bucket"] for entry in registered(registry)
-            if empty_and_delete_bucket(s3_for(entry.get("where")), entry["bucket"])]
+def remove_registered(registry: Path, client_for: Callable[[dict[str, Any] | None, str], Any]) -> list[str]:
+    """Remove every scratch resource the run registered that still exists; return what was removed."""
+    removed = []
+    for entry in registered(registry):
+        if entry["kind"] == "bucket":
+            gone = empty_and_delete_bucket(client_for(entry.get("where"), "s3"), entry["name"])
+        else:
+            gone = delete_iam_user(client_for(entry.get("where"), "iam"), entry["name"])
+        if gone:
+            removed.append(f"{entry['kind']} {entry['name']}")
+    return removed

@@ -35,7 +35,14 @@ from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
 from harness.run import LOCALAWS_FILE
-from harness.scratch import TAG_RUN_ID, TAG_SCRATCH, TAG_STATE, TAG_WORKSPACE, empty_and_delete_bucket
+from harness.scratch import (
+    TAG_RUN_ID,
+    TAG_SCRATCH,
+    TAG_STATE,
+    TAG_WORKSPACE,
+    delete_iam_user,
+    empty_and_delete_bucket,
+)
 from harness.targets import Target
 from harness.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
 
@@ -155,7 +162,7 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
 
 @dataclass
 class TaggedResource:
-    kind: str  # "bucket", "rest-api" or "role"
+    kind: str  # "bucket", "rest-api", "role" or "user" (scratch users only)
     name: str
     workspace: str
     run_id: str
@@ -206,6 +213,13 @@ def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedRe
                 found.append(TaggedResource("rest-api", api_id, tags[TAG_WORKSPACE], tags.get(TAG_RUN_ID, "?"),
                                             _age(api.get("createdDate")), state=tags.get(TAG_STATE)))
     iam = target.client("iam")
+    for page in iam.get_paginator("list_users").paginate():
+        for user in page["Users"]:
+            tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=user["UserName"]).get("Tags", [])}
+            if TAG_SCRATCH in tags and (run_id is None or tags.get(TAG_RUN_ID) == run_id):
+                found.append(TaggedResource("user", user["UserName"], tags.get(TAG_WORKSPACE, "?"),
+                                            tags.get(TAG_RUN_ID, "?"), _age(user.get("CreateDate")),
+                                            tags[TAG_SCRATCH]))
     for page in iam.get_paginator("list_roles").paginate():
         for role in page["Roles"]:
             tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])}
@@ -221,6 +235,8 @@ def remove_tagged(target: Target, resource: TaggedResource) -> None:
         empty_and_delete_bucket(target.client("s3"), resource.name)
     elif resource.kind == "rest-api":
         target.client("apigateway").delete_rest_api(restApiId=resource.name)
+    elif resource.kind == "user":
+        delete_iam_user(target.client("iam"), resource.name)
     elif resource.kind == "role":
         iam = target.client("iam")
         for policy in iam.list_role_policies(RoleName=resource.name)["PolicyNames"]:
@@ -241,7 +257,7 @@ def sweep_tagged(target: Target, older_than: float, dry_run: bool, run_id: str |
     """
     stack_dir = stack_dir or paths.stack_dir()
     known = options.backend if options else None
-    order = {"rest-api": 0, "role": 1, "bucket": 2}  # the API refers to the role; buckets last
+    order = {"rest-api": 0, "role": 1, "user": 2, "bucket": 3}  # the API refers to the role; buckets last
     answers: dict[tuple[str | None, str], bool | None] = {}
     removed = 0
     for resource in sorted(tagged_resources(target, run_id), key=lambda r: order[r.kind]):

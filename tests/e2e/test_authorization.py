@@ -94,14 +94,16 @@ def test_authorization_wrong_api_key_is_forbidden(stack_outputs, upload_client, 
 # --- AWS_IAM --------------------------------------------------------------------------------
 
 @pytest.fixture
-def iam_user(deployed_stack, harness_run):
-    """Make IAM users with access keys and an inline policy; all removed afterwards."""
+def iam_user(deployed_stack, harness_run, request):
+    """Make IAM users (tagged with the run, see harness/scratch.py) with access keys and an
+    inline policy; all removed afterwards, by the run's teardown if not here."""
+    from harness import scratch
+
     iam = deployed_stack.client("iam")
     made = []
 
     def make(actions, resource):
-        name = f"harness-caller-{uuid.uuid4().hex[:12]}"
-        iam.create_user(UserName=name, Tags=[{"Key": "harness:run-id", "Value": harness_run.id}])
+        name = harness_run.create_scratch_user(deployed_stack, request.node.name)
         made.append(name)
         iam.put_user_policy(UserName=name, PolicyName="caller", PolicyDocument=json.dumps({
             "Version": "2012-10-17",
@@ -112,11 +114,7 @@ def iam_user(deployed_stack, harness_run):
 
     yield make
     for name in made:
-        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
-            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
-        for policy in iam.list_user_policies(UserName=name)["PolicyNames"]:
-            iam.delete_user_policy(UserName=name, PolicyName=policy)
-        iam.delete_user(UserName=name)
+        scratch.delete_iam_user(iam, name)
 
 
 def _put_as(upload_client, auth, key, body):

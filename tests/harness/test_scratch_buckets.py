@@ -1,4 +1,4 @@
-"""Buckets a check creates outside Terraform: tagged, removed on every path, swept after a kill.
+"""Buckets and IAM users a check creates outside Terraform: tagged, removed on every path, swept after a kill.
 
 Against a real local AWS process: a scratch bucket holding an object that should never
 have been written is removed by the run's teardown (the check's own cleanup never ran);
@@ -46,7 +46,13 @@ def test_teardown_removes_a_scratch_bucket_the_check_never_cleaned(endpoint):
         messages: list[str] = []
         run.teardown(messages)
         assert name not in _names(endpoint)
-        assert messages == [f"removed 1 scratch bucket(s) a check left: {name}"]
+        assert messages == [f"removed 1 scratch resource(s) a check left: bucket {name}"]
+        user = scratch.create_iam_user(endpoint.client("iam"), run.id, "t-x-main", "test_caller",
+                                       run.file(SCRATCH_FILE), endpoint.to_record())
+        endpoint.client("iam").create_access_key(UserName=user)
+        messages = []
+        run.teardown(messages)
+        assert messages == [f"removed 1 scratch resource(s) a check left: user {user}"]
     finally:
         run.remove_directory(True)
 
@@ -55,6 +61,7 @@ def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint):
     s3 = endpoint.client("s3")
     killed_run = new_run_id()
     orphan = scratch.create_bucket(s3, "us-east-1", killed_run, "nightly", "test_security_role", None)
+    user = scratch.create_iam_user(endpoint.client("iam"), killed_run, "nightly", "test_caller", None)
     s3.put_object(Bucket=orphan, Key="k", Body=b"x")
     s3.create_bucket(Bucket="untagged-keep")
     s3.create_bucket(Bucket="named-keep")
@@ -67,3 +74,5 @@ def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint):
     assert result.returncode == 0, result.stderr
     assert f"removed bucket {orphan}" in result.stdout and "scratch of test_security_role" in result.stdout
     assert _names(endpoint) == {"untagged-keep", "named-keep"}
+    assert f"removed user {user}" in result.stdout
+    assert endpoint.client("iam").list_users()["Users"] == []

@@ -135,7 +135,7 @@ class RawResponse:
 
 
 def send_raw(url: str, request: bytes, half_close: bool = False, timeout: float = 15.0,
-             linger: float = 0.5) -> list[RawResponse]:
+             linger: float = 0.5, source_address: str | None = None) -> list[RawResponse]:
     """Send bytes exactly as given to the host of `url`; return every response read.
 
     For what `requests` refuses to send: folded or injected headers, lying
@@ -151,7 +151,9 @@ def send_raw(url: str, request: bytes, half_close: bool = False, timeout: float 
     scheme, host = parsed.scheme, parsed.hostname or ""
     port = parsed.port or (443 if scheme == "https" else 80)
     deadline = time.monotonic() + timeout
-    raw = socket.create_connection((host, port), timeout=timeout)
+    # source_address: on loopback any 127.x.y.z can be the caller (resource-policy checks)
+    raw = socket.create_connection((host, port), timeout=timeout,
+                                   source_address=(source_address, 0) if source_address else None)
     sock = ssl.create_default_context().wrap_socket(raw, server_hostname=host) if scheme == "https" else raw
     received = bytearray()
     with sock:

@@ -225,3 +225,46 @@ def test_authorization_usage_plan_quota_gets_limit_exceeded(deployed_stack, stac
     assert not s3_readback.exists(key)
     after = upload_client.put(f"{object_key}/after", b"quota", content_type="text/plain")
     assert after.status_code == 429 and after.json() == {"message": "Limit Exceeded"}, after.text
+
+
+# --- resource policy: source ranges -----------------------------------------------------------
+
+
+def _source_ranges(deployed_stack, stack_outputs):
+    """The aws:SourceIp ranges the API's resource policy allows, or None without one."""
+    policy = deployed_stack.client("apigateway").get_rest_api(restApiId=stack_outputs.rest_api_id).get("policy")
+    if not policy:
+        return None
+    document = json.loads(policy.replace('\\"', '"').replace("\\/", "/"))
+    for statement in document.get("Statement", []):
+        ranges = statement.get("Condition", {}).get("NotIpAddress", {}).get("aws:SourceIp")
+        if statement.get("Effect") == "Deny" and ranges:
+            return [ranges] if isinstance(ranges, str) else ranges
+    return None
+
+
+def test_authorization_resource_policy_refuses_callers_outside_the_ranges(
+        deployed_stack, stack_outputs, upload_client, s3_readback, unique_key):
+    """Apply with --stack-var 'allowed_source_cidrs=["127.0.0.2/32"]' (and --no-readiness-gate: the
+    gate probes from 127.0.0.1, which the policy refuses). A Deny with NotIpAddress on
+    aws:SourceIp refuses every other caller with 403 and AWS's explicit-deny message
+    ("Controlling access to an API with API Gateway resource policies"); a caller from the
+    allowed range uploads."""
+    from harness.upload_client import raw_put, send_raw
+
+    ranges = _source_ranges(deployed_stack, stack_outputs)
+    if ranges != ["127.0.0.2/32"]:
+        pytest.skip(f"the API's resource policy allows {ranges}; apply with allowed_source_cidrs=[\"127.0.0.2/32\"]")
+    refused = upload_client.put(unique_key, b"outside", content_type="text/plain")
+    assert refused.status_code == 403, refused.text
+    assert "with an explicit deny" in refused.text
+    assert not s3_readback.exists(unique_key)
+
+    allowed_key = f"{unique_key}-allowed"
+    url = upload_client.url(allowed_key)
+    request = raw_put(url, ["Content-Type: text/plain", "Content-Length: 6",
+                            *upload_client.auth.header_lines("PUT", url, b"inside")] if upload_client.auth
+                      else ["Content-Type: text/plain", "Content-Length: 6"], b"inside")
+    responses = send_raw(url, request, source_address="127.0.0.2")
+    assert [r.status for r in responses] == [200], responses
+    assert s3_readback.get(allowed_key).sha256 == sha256(b"inside")

@@ -64,3 +64,12 @@ def test_throttle_is_observed_behind_iam(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     checks = _outcomes(summary, "test_authorization.py")
     assert checks["test_authorization_burst_above_the_throttle_gets_429s"] == "passed", checks
+
+
+def test_resource_policy_refuses_callers_outside_the_source_ranges(tmp_path):
+    """Only 127.0.0.2 may call: the gate (which probes from 127.0.0.1) is off for this run."""
+    result, summary = _run(tmp_path, "tests/e2e/test_authorization.py", "-k", "resource_policy",
+                           "--stack-var", 'allowed_source_cidrs=["127.0.0.2/32"]', "--no-readiness-gate")
+    assert result.returncode == 0, result.stdout[-3000:]
+    checks = _outcomes(summary, "test_authorization.py")
+    assert checks["test_authorization_resource_policy_refuses_callers_outside_the_ranges"] == "passed", checks

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 STATE_BUCKET = "shared-state"
 
 
-def sweep_from_checkout_a(data_dir, target: Target, *extra: str) -> subprocess.CompletedProcess:
-    env = {**child_run_environment(), "HARNESS_DATA_DIR": str(data_dir)}
+def sweep_from_checkout_a(checkout, target: Target, *extra: str) -> subprocess.CompletedProcess:
+    """`harness sweep` as another checkout runs it: its own terraform/ (local state) and data directory."""
+    env = {**child_run_environment(), "HARNESS_ROOT": str(checkout), "HARNESS_DATA_DIR": str(checkout / ".harness")}
     return subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s",
                            "--endpoint", target.endpoint, *extra], cwd=paths.project_root(), env=env,
                           capture_output=True, text=True, timeout=600)
@@ -61,7 +62,9 @@ def test_a_sweep_never_touches_another_checkouts_live_stack(tmp_path, monkeypatc
         assert workspaces_of(target, live) == {live_workspace}
 
         checkout_a = tmp_path / "checkout-a"
-        shutil.copytree(paths.data_dir() / "toolchain", checkout_a / "toolchain", symlinks=True)
+        shutil.copytree(paths.project_root() / "terraform", checkout_a / "terraform", symlinks=True,
+                        ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "harness_*.tf", ".e2e-s3-*"))
+        shutil.copytree(paths.data_dir() / "toolchain", checkout_a / ".harness" / "toolchain", symlinks=True)
         without_backend = sweep_from_checkout_a(checkout_a, target)
         assert without_backend.returncode == 0, without_backend.stderr
         assert workspaces_of(target, live) == {live_workspace}, without_backend.stdout

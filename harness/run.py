@@ -154,7 +154,9 @@ class Run:
             try:
                 target = self.options.target()
                 if target.kind == "local":
-                    server = localaws_process.start(log_file=self.file("localaws.log"), detach=True)
+                    server = localaws_process.start(log_file=self.file("localaws.log"), detach=True,
+                                                    profile=self.options.localaws_profile,
+                                                    faults=self.options.localaws_faults)
                     server.save(self.file(LOCALAWS_FILE))
                     target = Target("local", server.endpoint, target.region)
                 target.check_reachable()
@@ -280,13 +282,17 @@ def readiness_gate(target: Target, outputs: StackOutputs, timeout: float) -> rea
 PERSISTENT_LOCALAWS_FILE = "localaws.json"
 
 
-def persistent_local_aws() -> localaws_process.LocalAwsProcess:
-    """The project's long-lived local AWS for named workspaces: reuse it or start it."""
+def persistent_local_aws(profile: str | None = None, faults: str | None = None) -> localaws_process.LocalAwsProcess:
+    """The project's long-lived local AWS for named workspaces: reuse it or start it.
+
+    `profile`/`faults` apply only when it is started here; a running one keeps its own.
+    """
     state = paths.data_dir() / PERSISTENT_LOCALAWS_FILE
     running = localaws_process.LocalAwsProcess.load(state)
     if running and running.alive():
         return running
-    server = localaws_process.start(log_file=paths.data_dir() / "localaws.log", detach=True)
+    server = localaws_process.start(log_file=paths.data_dir() / "localaws.log", detach=True,
+                                    profile=profile, faults=faults)
     server.save(state)
     return server
 
@@ -306,7 +312,7 @@ def named_target(name: str, options: RunOptions, explicit_target: bool, creating
         if not creating:
             raise HarnessError(f"workspace {name!r} has no record of where it lives",
                                f"create it with `harness up --workspace {name}`")
-        server = persistent_local_aws()
+        server = persistent_local_aws(options.localaws_profile, options.localaws_faults)
         return Target("local", server.endpoint, options.region), options
     return options.target(), options
 

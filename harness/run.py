@@ -258,6 +258,8 @@ class Run:
             if self.options.backend is not None:
                 self.options.backend.release_lease(workspace.name)
         if server:
+            if self.options.localaws_faults or self.options.localaws_profile:
+                messages.append(faults_message(server))
             server.stop()
         return destroyed
 
@@ -266,6 +268,16 @@ class Run:
         if self.dir.exists() and not self.options.keep and (destroyed or self.workspace_record() is None):
             shutil.rmtree(self.dir, ignore_errors=True)
 
+
+
+def faults_message(server: localaws_process.LocalAwsProcess) -> str:
+    """What the run's local AWS injected, per kind (harness/localaws/faults.py)."""
+    try:
+        report = server.faults()
+    except Exception as exc:  # best effort: the counters must not fail a teardown
+        return f"local AWS fault counters unavailable ({type(exc).__name__})"
+    kinds = ", ".join(f"{kind} {count}" for kind, count in report["injected"].items()) or "none"
+    return f"local AWS profile {report['profile']}; faults injected: {kinds}"
 
 
 def readiness_gate(target: Target, outputs: StackOutputs, timeout: float) -> readiness.Readiness:

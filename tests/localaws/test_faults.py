@@ -177,3 +177,60 @@ def test_a_new_stage_answers_403_then_serves_then_flaps_once(build_api, local_aw
     time.sleep(1.1)
     statuses = [requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code for _ in range(4)]
     assert statuses == [200, 403, 200, 200]
+
+
+@pytest.mark.parametrize("fault_spec", [("default", "s3.put:slowdown@count=4")])
+def test_the_soak_judge_counts_a_200_for_a_faulted_request_as_a_false_pass(build_api, aws, local_aws):
+    from harness.checks import S3ReadBack
+    from harness.soak import judge_uploads
+
+    bodies = {"a": b"1", "b": b"2", "c": b"3"}
+
+    def upload_all(api):
+        outcomes = [(key, requests.put(f"{api.url}/{api.bucket}/{key}", data=body, timeout=10).status_code)
+                    for key, body in bodies.items()]
+        return judge_uploads(outcomes, api.bucket, report(local_aws)["events"],
+                             S3ReadBack(aws("s3"), api.bucket), bodies)
+
+    # A module without error responses lets S3's SlowDown through as 200: the judge must see it.
+    lying = upload_all(build_api(selection_patterns=()))
+    assert len(lying["false_passes"]) == 3 and lying["errors"] == [], lying
+    # The same faults against the module's error responses are failures the client saw.
+    honest = upload_all(build_api())
+    assert (honest["false_passes"], honest["expected_failures"], honest["errors"]) == ([], 1, [])
+
+
+def _start_cli(*args, env=None):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "harness.cli", "localaws", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def test_harness_localaws_takes_the_profile_and_faults_from_flags_or_the_environment():
+    import signal
+
+    spec = "apigw:conflict@count=2;seed=1"
+    for args, env in ((["--profile", "aws-like", "--role-delay", "8s", "--faults", spec], {}),
+                      ([], {"HARNESS_LOCALAWS_PROFILE": "aws-like:role=8s",
+                            "HARNESS_LOCALAWS_FAULTS": "apigw:conflict@count=2;seed=1"})):
+        server = _start_cli(*args, env=env)
+        try:
+            endpoint = server.stdout.readline().split()[1]
+            counters = requests.get(f"{endpoint}/_harness/faults", timeout=5).json()
+            assert counters["profile"] == "aws-like:role=8s,stage=3s,flap=1"
+            assert (counters["spec"], counters["seed"], counters["injected"]) == (
+                "apigw:conflict@count=2;seed=1", 1, {"apigw:conflict": 0})
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.communicate(timeout=15)
+
+
+def test_a_bad_fault_spec_is_one_clear_error_and_no_server():
+    server = _start_cli("--faults", "s3.put:slowdown@rate=3")
+    _, stderr = server.communicate(timeout=30)
+    assert server.returncode == 2 and "Traceback" not in stderr
+    assert "rate must be a number in (0, 1]" in stderr

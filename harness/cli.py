@@ -17,7 +17,7 @@ from typing import Any
 from harness import __version__, paths, run, toolchain
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
-from harness.options import RunOptions, add_readiness_options, add_target_options
+from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
 from harness.workspace import (
     Workspace,
     delete_record,
@@ -72,9 +72,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_localaws(args: argparse.Namespace) -> int:
+    from harness.localaws.__main__ import faults_from_args
     from harness.localaws.server import serve_forever
 
-    return serve_forever(args.host, args.port)
+    return serve_forever(args.host, args.port, faults=faults_from_args(args, os.environ))
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -209,12 +210,16 @@ def cmd_soak(args: argparse.Namespace) -> int:
     from harness import soak
 
     output = paths.reports_dir() / "soak.json"
-    report = soak.run(args.cycles, args.max_seconds, output)
+    report = soak.run(args.cycles, args.max_seconds, output, faults=args.faults, profile=args.localaws_profile)
     print(f"soak: {report['cycles_run']}/{report['cycles_requested']} cycles, {report['failures']} failure(s), "
           f"{report['leaks']} leak(s); local AWS RSS {report['rss_start_mb']} MB at start, "
           f"{min(report['rss_after_cycles_mb'], default=0)}-{max(report['rss_after_cycles_mb'], default=0)} MB "
           f"after cycles (second-half growth {report['rss_growth_second_half_mb']} MB); {output}")
-    return 1 if report["failures"] or report["leaks"] else 0
+    if args.faults or args.localaws_profile:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in report["faults_injected"].items()) or "none"
+        print(f"faults injected: {kinds}; {report['false_passes']} false pass(es); "
+              f"{report['expected_failures']} upload(s) failed as their fault required")
+    return 1 if report["failures"] or report["leaks"] or report["false_passes"] else 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -246,8 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(func=cmd_doctor)
 
     local = sub.add_parser("localaws", help="run the local AWS in the foreground")
-    local.add_argument("--host", default="127.0.0.1")
-    local.add_argument("--port", type=int, default=4566)
+    from harness.localaws.__main__ import add_arguments as add_localaws_arguments
+
+    add_localaws_arguments(local)
     local.set_defaults(func=cmd_localaws)
 
     for name, func, text in (
@@ -260,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_target_options(command.add_argument)
         if name == "up":
             add_readiness_options(command.add_argument)
+            add_localaws_options(command.add_argument)
         command.set_defaults(func=func)
 
     unlock = sub.add_parser("unlock", help="break a stale state lock a killed run left (as the lock error prints)")
@@ -295,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     soak_cmd = sub.add_parser("soak", help="N full up-check-down cycles: leaks, failures, memory")
     soak_cmd.add_argument("--cycles", type=int, default=10, help="cycles to run (max 500)")
     soak_cmd.add_argument("--max-seconds", type=float, default=3600, help="stop after this long")
+    soak_cmd.add_argument("--faults", default=None, metavar="SPEC",
+                          help="faults the soak's local AWS injects (harness/localaws/faults.py), e.g. "
+                               "'s3.put:slowdown@rate=0.2,data:reset@rate=0.05;seed=42'")
+    soak_cmd.add_argument("--localaws-profile", default=None, metavar="SPEC",
+                          help="propagation profile of the soak's local AWS, e.g. aws-like:role=3s,stage=2s")
     soak_cmd.set_defaults(func=cmd_soak)
 
     bench = sub.add_parser("bench", help="benchmark a full cycle, throughput, memory, scaling")

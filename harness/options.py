@@ -67,6 +67,23 @@ READINESS_OPTIONS: tuple[OptionSpec, ...] = (
 )
 
 
+LOCALAWS_OPTIONS: tuple[OptionSpec, ...] = (
+    # Passed to the local AWS the run starts (harness/localaws/faults.py owns both grammars).
+    OptionSpec("--localaws-profile", {"default": None, "metavar": "SPEC",
+                                      "help": "propagation in the local AWS: default (instant) or "
+                                              "aws-like[:role=10s,stage=3s,flap=1]"}),
+    OptionSpec("--localaws-faults", {"default": None, "metavar": "SPEC",
+                                     "help": "faults the local AWS injects, e.g. "
+                                             "'s3.put:slowdown@rate=0.2,apigw:throttle@count=2;seed=42'"}),
+)
+
+
+def add_localaws_options(add: Callable[..., Any]) -> None:
+    """The local AWS's profile and fault spec, for commands that start one (`up`, the pytest plugin)."""
+    for spec in LOCALAWS_OPTIONS:
+        add(spec.flag, **spec.kwargs)
+
+
 def add_readiness_options(add: Callable[..., Any]) -> None:
     """The readiness gate's options, for commands that apply (`up`, the pytest plugin)."""
     for spec in READINESS_OPTIONS:
@@ -107,6 +124,8 @@ class RunOptions:
     keep: bool = False
     readiness_gate: bool = True
     ready_timeout: float = DEFAULT_READY_TIMEOUT_SECONDS
+    localaws_profile: str | None = None
+    localaws_faults: str | None = None
 
     @classmethod
     def from_values(cls, get: Callable[[str], Any], environ: Mapping[str, str], keep: bool = False) -> RunOptions:
@@ -131,10 +150,18 @@ class RunOptions:
         if ready_timeout is not None and ready_timeout <= 0:
             raise HarnessError(f"--ready-timeout {ready_timeout} must be positive",
                                "e.g. --ready-timeout 180, or --no-readiness-gate to skip the gate")
+        from harness.localaws import faults
+
+        localaws_profile, localaws_faults = get("localaws_profile"), get("localaws_faults")
+        if localaws_profile is not None:
+            faults.parse_profile(localaws_profile)
+        if localaws_faults is not None:
+            faults.parse_faults(localaws_faults)
         options = cls(kind, endpoint, get("region") or DEFAULT_REGION, get("profile"), backend_url, lock_timeout,
                       command_timeout, parse_stack_vars(get("stack_var") or []), keep,
                       not get("no_readiness_gate"),
-                      DEFAULT_READY_TIMEOUT_SECONDS if ready_timeout is None else float(ready_timeout))
+                      DEFAULT_READY_TIMEOUT_SECONDS if ready_timeout is None else float(ready_timeout),
+                      localaws_profile, localaws_faults)
         options.target()  # validates kind and endpoint
         return options
 
@@ -159,6 +186,9 @@ class RunOptions:
                 args += [flag, value]
         for name, value in self.stack_vars.items():
             args += ["--stack-var", f"{name}={json.dumps(value)}"]
+        for flag, value in (("--localaws-profile", self.localaws_profile), ("--localaws-faults", self.localaws_faults)):
+            if value is not None:
+                args += [flag, value]
         args += ["--ready-timeout", str(self.ready_timeout)] + ([] if self.readiness_gate else ["--no-readiness-gate"])
         return args
 

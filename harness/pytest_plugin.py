@@ -27,7 +27,7 @@ import pytest
 from harness import assumptions, deviations
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
-from harness.options import RunOptions, add_readiness_options, add_target_options
+from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
 from harness.run import ASSUMPTIONS_FILE, LEASE_RENEW_SECONDS, PHASES_FILE, DeployedStack, Run
 from harness.upload_client import UploadClient, for_stack
 from harness.workspace import StackOutputs, new_run_id, tear_down_on_sigterm
@@ -46,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "S3 upload API end-to-end harness")
     add_target_options(group.addoption)
     add_readiness_options(group.addoption)
+    add_localaws_options(group.addoption)
     group.addoption("--workspace", default=None,
                     help="run against this existing named workspace (never destroyed)")
     group.addoption("--apply", action="store_true", help="with --workspace: apply it first")

@@ -153,7 +153,9 @@ class Run:
             try:
                 target = self.options.target()
                 if target.kind == "local":
-                    server = localaws_process.start(log_file=self.file("localaws.log"), detach=True)
+                    server = localaws_process.start(log_file=self.file("localaws.log"), detach=True,
+                                                    profile=self.options.localaws_profile,
+                                                    faults=self.options.localaws_faults)
                     server.save(self.file(LOCALAWS_FILE))
                     target = Target("local", server.endpoint, target.region)
                 target.check_reachable()
@@ -259,6 +261,8 @@ class Run:
             if self.options.backend is not None:
                 self.options.backend.release_lease(workspace.name)
         if server:
+            if self.options.localaws_faults or self.options.localaws_profile:
+                messages.append(faults_message(server))
             server.stop()
         return destroyed
 
@@ -267,6 +271,16 @@ class Run:
         if self.dir.exists() and not self.options.keep and (destroyed or self.workspace_record() is None):
             shutil.rmtree(self.dir, ignore_errors=True)
 
+
+
+def faults_message(server: localaws_process.LocalAwsProcess) -> str:
+    """What the run's local AWS injected, per kind (harness/localaws/faults.py)."""
+    try:
+        report = server.faults()
+    except Exception as exc:  # best effort: the counters must not fail a teardown
+        return f"local AWS fault counters unavailable ({type(exc).__name__})"
+    kinds = ", ".join(f"{kind} {count}" for kind, count in report["injected"].items()) or "none"
+    return f"local AWS profile {report['profile']}; faults injected: {kinds}"
 
 
 def readiness_gate(target: Target, outputs: StackOutputs, timeout: float) -> readiness.Readiness:
@@ -284,13 +298,17 @@ def readiness_gate(target: Target, outputs: StackOutputs, timeout: float) -> rea
 PERSISTENT_LOCALAWS_FILE = "localaws.json"
 
 
-def persistent_local_aws() -> localaws_process.LocalAwsProcess:
-    """The project's long-lived local AWS for named workspaces: reuse it or start it."""
+def persistent_local_aws(profile: str | None = None, faults: str | None = None) -> localaws_process.LocalAwsProcess:
+    """The project's long-lived local AWS for named workspaces: reuse it or start it.
+
+    `profile`/`faults` apply only when it is started here; a running one keeps its own.
+    """
     state = paths.data_dir() / PERSISTENT_LOCALAWS_FILE
     running = localaws_process.LocalAwsProcess.load(state)
     if running and running.alive():
         return running
-    server = localaws_process.start(log_file=paths.data_dir() / "localaws.log", detach=True)
+    server = localaws_process.start(log_file=paths.data_dir() / "localaws.log", detach=True,
+                                    profile=profile, faults=faults)
     server.save(state)
     return server
 
@@ -310,7 +328,7 @@ def named_target(name: str, options: RunOptions, explicit_target: bool, creating
         if not creating:
             raise HarnessError(f"workspace {name!r} has no record of where it lives",
                                f"create it with `harness up --workspace {name}`")
-        server = persistent_local_aws()
+        server = persistent_local_aws(options.localaws_profile, options.localaws_faults)
         return Target("local", server.endpoint, options.region), options
     return options.target(), options
 

@@ -15,6 +15,8 @@
   `credentials.py` (STS AssumeRole and SigV4 as the integration's role),
   `gateway_responses.py` (API Gateway's own answers: 403, 413, 500, 504).
 - `encodings.py`: binary vs text payload handling per "Content type conversions".
+- `faults.py`: AWS on a bad day, only when asked: the propagation profile (`aws-like`) and
+  the fault spec (S3, control plane, data plane), seeded, counted at `/_harness/faults`.
 """
 
 from harness.localaws.server import LocalAws

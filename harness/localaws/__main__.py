@@ -1,23 +1,51 @@
-"""`python -m harness.localaws`: the local AWS in the foreground (see `harness localaws`)."""
+"""`python -m harness.localaws`: the local AWS in the foreground (see `harness localaws`).
+
+The process edge: the only place `HARNESS_LOCALAWS_PROFILE` and `HARNESS_LOCALAWS_FAULTS`
+are read (defaults for `--profile` and `--faults`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
 
 from harness.errors import HarnessError
+from harness.localaws import faults as faults_module
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The local AWS's options, shared by `python -m harness.localaws` and `harness localaws`."""
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--port", type=int, default=4566, help="port (0 picks a free one)")
+    parser.add_argument("--profile", default=None, metavar="SPEC",
+                        help="propagation as AWS does it: default (instant) or aws-like[:role=10s,stage=3s,flap=1] "
+                             f"(default: ${faults_module.PROFILE_ENV} or default)")
+    parser.add_argument("--role-delay", default=None, metavar="DURATION",
+                        help="a new or changed IAM role is not assumable for this long (e.g. 8s)")
+    parser.add_argument("--stage-delay", default=None, metavar="DURATION",
+                        help="a new deployment or stage answers 403 for this long (e.g. 3s)")
+    parser.add_argument("--faults", default=None, metavar="SPEC",
+                        help=f"inject faults, e.g. '{faults_module.FAULTS_EXAMPLE}' "
+                             f"(default: ${faults_module.FAULTS_ENV}); see harness/localaws/faults.py")
+
+
+def faults_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> faults_module.Faults | None:
+    profile = args.profile if args.profile is not None else environ.get(faults_module.PROFILE_ENV)
+    spec = args.faults if args.faults is not None else environ.get(faults_module.FAULTS_ENV)
+    return faults_module.from_specs(profile, spec, args.role_delay, args.stage_delay)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness localaws", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--port", type=int, default=4566, help="port (0 picks a free one)")
+    add_arguments(parser)
     parser.add_argument("--ready-file", help="write the endpoint here once ready")
     args = parser.parse_args(argv)
     from harness.localaws.server import serve_forever
 
     try:
-        return serve_forever(args.host, args.port, args.ready_file)
+        return serve_forever(args.host, args.port, args.ready_file, faults_from_args(args, os.environ))
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

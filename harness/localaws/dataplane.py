@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 
 from harness.localaws import backends, routing
 from harness.localaws.authorization import CallerChecks, caller_request
+from harness.localaws.faults import Faults
 from harness.localaws.gateway_responses import (
     GatewayResponse,
     internal_error,
@@ -54,9 +55,12 @@ log = logging.getLogger(__name__)
 class DataPlane:
     """Executes invocations of deployed REST APIs; `s3_app` is moto's WSGI app."""
 
-    def __init__(self, s3_app: WsgiApp) -> None:
-        self._integration = S3Integration(s3_app)
+    def __init__(self, s3_app: WsgiApp, faults: Faults | None = None) -> None:
+        self._integration = S3Integration(s3_app, faults)
         self._callers = CallerChecks()
+        # Only with the aws-like profile: a new deployment or stage is not live at once.
+        self._stages = faults if faults is not None and (faults.profile.stage_delay > 0 or faults.profile.flap) \
+            else None
 
     def reset(self) -> None:
         self._integration.reset()
@@ -83,7 +87,7 @@ class DataPlane:
             return missing_authentication_token()
         api_id, stage_name, encoded_path, raw_query = parsed
         snapshot = backends.deployed_snapshot(api_id, stage_name)
-        if snapshot is None:
+        if snapshot is None or (self._stages is not None and self._stages.stage_not_live(api_id)):
             self._drain(environ)
             return missing_authentication_token()
         route = routing.match_route(snapshot["resources"], encoded_path)

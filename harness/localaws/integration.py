@@ -19,6 +19,8 @@ says so.
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -32,6 +34,7 @@ from werkzeug.test import EnvironBuilder
 
 from harness.localaws import encodings
 from harness.localaws.credentials import RoleSessions, sign_s3_request
+from harness.localaws.faults import Faults, s3_error
 from harness.localaws.gateway_responses import GatewayResponse, integration_timeout, internal_error
 
 # Unconfirmed (reference: "S3 proxy configuration"): the Content-Type S3 receives when
@@ -117,8 +120,10 @@ def map_request(
 class S3Integration:
     """Runs AWS-type integrations with S3 `path/` URIs against moto's S3 (`s3_app`)."""
 
-    def __init__(self, s3_app: WsgiApp) -> None:
+    def __init__(self, s3_app: WsgiApp, faults: Faults | None = None) -> None:
         self._s3_app = s3_app
+        self._faults = faults
+        self._s3_faults = faults is not None and faults.wants("s3.put")
         self.sessions = RoleSessions()
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="integration")
 
@@ -166,7 +171,12 @@ class S3Integration:
 
         s3_path = "/" + re.sub(r"\{([^}+]+)\+?\}", render, uri.group("rest"))
         region = uri.group("region") or snapshot["region"]
-        credentials = self.sessions.credentials_for(integration.get("credentials"), snapshot["accountId"])
+        role_arn = integration.get("credentials")
+        if self._faults is not None and role_arn and self._faults.role_not_assumable(role_arn):
+            # The answer AWS gives while the role cannot be assumed (reference, "IAM propagation").
+            return internal_error(f"API Gateway does not have permission to assume the provided role {role_arn} "
+                                  "(not propagated yet: local AWS profile)")
+        credentials = self.sessions.credentials_for(role_arn, snapshot["accountId"])
         if isinstance(credentials, GatewayResponse):
             return credentials
         timeout = int(integration.get("timeoutInMillis") or DEFAULT_TIMEOUT_MILLIS) / 1000.0
@@ -200,6 +210,10 @@ class S3Integration:
         target = path + ("?" + urlencode(query) if query else "")
         request = AWSRequest(method=http_method, url=f"https://{host}{target}", headers=dict(headers))
         sign_s3_request(request, credentials, region)
+        if self._s3_faults and http_method == "PUT":
+            injected = self._inject_s3_fault(path)
+            if injected is not None:
+                return injected
         body_stream = BytesIO(payload)
         builder = EnvironBuilder(
             path=target,
@@ -227,6 +241,20 @@ class S3Integration:
             # it frees the body now instead of at the next cycle collection.
             body_stream.close()
         return captured["status"], captured["headers"], body
+
+    def _inject_s3_fault(self, path: str) -> tuple[int, dict[str, str], bytes] | None:
+        """S3 PutObject as S3 answers on a bad day: added latency, then 503 SlowDown or
+        500 InternalError instead of storing anything (harness/localaws/faults.py)."""
+        from urllib.parse import unquote
+
+        assert self._faults is not None
+        detail = {"path": unquote(path.split("?", 1)[0])}
+        for rule in self._faults.pick("s3.put", detail, ("latency",), single=False):
+            time.sleep(rule.value or 0.0)
+        fired = self._faults.pick("s3.put", detail, ("slowdown", "internal"))
+        if not fired:
+            return None
+        return s3_error(fired[0].kind, detail["path"], uuid.uuid4().hex[:16].upper())
 
     def _method_response(
         self,

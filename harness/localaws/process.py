@@ -44,6 +44,10 @@ class LocalAwsProcess:
             return False
         return True
 
+    def faults(self) -> dict[str, object]:
+        """What this local AWS injected so far (`GET /_harness/faults`)."""
+        return requests.get(f"{self.endpoint}/_harness/faults", timeout=10).json()  # type: ignore[no-any-return]
+
     def stop(self, timeout: float = 10.0) -> None:
         try:
             os.kill(self.pid, signal.SIGTERM)
@@ -85,13 +89,21 @@ class LocalAwsProcess:
 
 
 def start(
-    host: str = "127.0.0.1", port: int = 0, log_file: Path | None = None, detach: bool = False
+    host: str = "127.0.0.1", port: int = 0, log_file: Path | None = None, detach: bool = False,
+    profile: str | None = None, faults: str | None = None,
 ) -> LocalAwsProcess:
     """Start `python -m harness.localaws` and wait until it answers.
 
     `detach` puts it in its own session so it outlives this process (named workspaces)
-    and is not hit by the terminal's Ctrl-C meant for the test run.
+    and is not hit by the terminal's Ctrl-C meant for the test run. `profile` and
+    `faults` are the local AWS's `--profile` / `--faults` specs (harness/localaws/faults.py);
+    None leaves them to the child's environment (`HARNESS_LOCALAWS_PROFILE`,
+    `HARNESS_LOCALAWS_FAULTS`).
     """
+    extra: list[str] = []
+    for flag, value in (("--profile", profile), ("--faults", faults)):
+        if value is not None:
+            extra += [flag, value]
     ready_file = Path(
         (log_file.parent if log_file else Path("/tmp")) / f".localaws-ready-{os.getpid()}-{time.time_ns()}"
     )
@@ -100,7 +112,7 @@ def start(
     try:
         child = subprocess.Popen(
             [sys.executable, "-m", "harness.localaws", "--host", host, "--port", str(port),
-             "--ready-file", str(ready_file)],
+             "--ready-file", str(ready_file), *extra],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

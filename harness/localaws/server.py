@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
+import re
 import signal
 import socket
 import sys
@@ -19,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from harness.errors import LocalAwsError
+from harness.localaws.faults import FAULTS_PATH, Faults
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PORT = 4566
@@ -60,8 +62,13 @@ def _prepare_environment() -> None:
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
 
 
-def build_app() -> Any:
-    """The WSGI app: execute-api requests to the data plane, everything else to moto."""
+def build_app(faults: Faults | None = None) -> Any:
+    """The WSGI app: execute-api requests to the data plane, everything else to moto.
+
+    With `faults` (a profile or a fault spec, harness/localaws/faults.py) the control plane
+    goes through `ControlPlaneFaults` and the data plane may reset connections; without,
+    the app is exactly as fast as before.
+    """
     _prepare_environment()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -80,16 +87,158 @@ def build_app() -> Any:
         return backend_app
 
     moto_app = DomainDispatcherApplication(create_quiet_backend_app)
-    data_plane = DataPlane(moto_app)
+    data_plane = DataPlane(moto_app, faults)
+    control_plane: Any = moto_app if faults is None else ControlPlaneFaults(moto_app, faults)
+    resets = faults is not None and faults.wants("data")
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if is_execute_api_request(environ):
+            if resets:
+                return _maybe_reset(data_plane, faults, environ, start_response)  # type: ignore[arg-type]
             return data_plane(environ, start_response)
-        return moto_app(environ, start_response)
+        if environ.get("PATH_INFO") == FAULTS_PATH:
+            return _faults_report(faults, start_response)
+        return control_plane(environ, start_response)
 
     app.data_plane = data_plane  # type: ignore[attr-defined]
     app.moto_app = moto_app  # type: ignore[attr-defined]
     return app
+
+
+def _faults_report(faults: Faults | None, start_response: Any) -> Iterable[bytes]:
+    """`GET /_harness/faults`: what this local AWS injected (nothing when nothing was asked)."""
+    import json
+
+    report = faults.report() if faults else Faults().report()
+    body = json.dumps(report).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/(?P<service>[^/,]+)/aws4_request")
+_STAGE_WRITE = re.compile(r"^/restapis/(?P<api>[^/]+)/(deployments|stages)(/|$)")
+_ROLE_CHANGES = {"CreateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "AttachRolePolicy",
+                 "DeleteRolePolicy", "DetachRolePolicy", "UpdateRole"}
+_SERVICES = {"apigateway": "apigw", "iam": "iam", "sts": "sts"}
+
+
+class ControlPlaneFaults:
+    """Control-plane calls on their way to moto: injected faults, and the profile's clocks.
+
+    The signing service in SigV4's credential scope says which API a call is for
+    (apigateway, iam, sts). Injected faults answer instead of moto; successful writes that
+    start a propagation clock (a role created or changed, a deployment or stage created
+    or changed) are noted after moto accepted them.
+    """
+
+    def __init__(self, moto_app: Any, faults: Faults) -> None:
+        self.moto_app = moto_app
+        self.faults = faults
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        where = _SERVICES.get(scope.group("service")) if scope else None
+        if where is None:
+            return self.moto_app(environ, start_response)  # type: ignore[no-any-return]
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+        action = self._action(environ) if where in ("iam", "sts") else f"{method} {path}"
+        if self.faults.wants(where):
+            # ConflictException is about concurrent modification: only writes get it.
+            kinds = None if where != "apigw" or method not in ("GET", "HEAD") else ("throttle",)
+            fired = self.faults.pick(where, {"action": action}, kinds)
+            if fired:
+                from harness.localaws import faults as faults_module
+
+                status, headers, body = faults_module.control_plane_error(where, fired[0].kind, _request_id())
+                self._drain(environ)
+                headers["Content-Length"] = str(len(body))
+                start_response(f"{status} Error", list(headers.items()))
+                return [body]
+        captured: dict[str, int] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        result = self.moto_app(environ, capture)
+        if captured.get("status", 500) < 300:
+            if where == "apigw" and method not in ("GET", "HEAD"):
+                match = _STAGE_WRITE.match(path)
+                if match:
+                    self.faults.stage_changed(match.group("api"))
+            elif where == "iam" and environ.get("harness.action") in _ROLE_CHANGES:
+                self.faults.role_changed(environ.get("harness.role_name", ""))
+        return result  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _action(environ: dict[str, Any]) -> str:
+        """The query API's Action (and RoleName), read from the form body, which is then put back."""
+        import io
+        from urllib.parse import parse_qs
+
+        length = environ.get("CONTENT_LENGTH") or "0"
+        body = environ["wsgi.input"].read(int(length)) if length.isdigit() and int(length) else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        form = parse_qs(body.decode("utf-8", "replace")) if body else parse_qs(environ.get("QUERY_STRING", ""))
+        action = (form.get("Action") or [""])[0]
+        environ["harness.action"] = action
+        environ["harness.role_name"] = (form.get("RoleName") or [""])[0]
+        return action
+
+    @staticmethod
+    def _drain(environ: dict[str, Any]) -> None:
+        length = environ.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length):
+            environ["wsgi.input"].read(int(length))
+
+
+def _request_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def _maybe_reset(data_plane: Any, faults: Faults, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """The data plane, whose answer a `data:reset` fault cuts off mid-response.
+
+    The request runs to the end (an upload may well be stored, as when a connection drops
+    on AWS after the integration answered); the client then gets the start of the status
+    line and the connection is closed with a TCP reset (SO_LINGER 0): never an answer.
+    """
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        captured["status"], captured["headers"] = status, headers
+
+    body = b"".join(data_plane(environ, capture))
+    from urllib.parse import unquote
+
+    from harness.localaws.routing import parse_invocation
+
+    parsed = parse_invocation(environ)
+    path = unquote(routing_path(parsed[2])) if parsed else environ.get("PATH_INFO", "")
+    sock = environ.get("werkzeug.socket")
+    if sock is None or not faults.pick("data", {"path": path, "status": captured["status"].split(" ", 1)[0]}):
+        start_response(captured["status"], captured["headers"])
+        return [body]
+    # Cut inside the status line: an HTTP client cannot take what arrived for an answer (cut
+    # between header lines, a lenient parser reads a bodiless 200 from what it got).
+    status_line = f"HTTP/1.1 {captured['status']}".encode("latin-1")
+    import struct
+
+    try:
+        sock.sendall(status_line[: len("HTTP/1.1 ") + 1])
+        # SO_LINGER 0: closing sends RST instead of FIN, a reset as a client sees it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    raise ConnectionAbortedError("harness-fault: data:reset")
+
+
+def routing_path(encoded_path: str) -> str:
+    from harness.localaws.routing import RESOLVE_DOT_SEGMENTS_BEFORE_ROUTING, resolve_dot_segments
+
+    return resolve_dot_segments(encoded_path) if RESOLVE_DOT_SEGMENTS_BEFORE_ROUTING else encoded_path
 
 
 def check_loopback(host: str) -> None:
@@ -120,7 +269,7 @@ def _check_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def make_server(host: str, port: int, idle_timeout: float | None = None) -> Any:
+def make_server(host: str, port: int, idle_timeout: float | None = None, faults: Faults | None = None) -> Any:
     from werkzeug.serving import WSGIRequestHandler
     from werkzeug.serving import make_server as werkzeug_make_server
 
@@ -140,12 +289,16 @@ def make_server(host: str, port: int, idle_timeout: float | None = None) -> Any:
                 return False
             return True
 
+        def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+            # A dropped (or deliberately reset, data:reset) connection serves nothing more.
+            self.close_connection = True
+
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             if os.environ.get("HARNESS_LOCALAWS_LOG"):
                 super().log_request(*args, **kwargs)
 
     _check_port_free(host, port)
-    app = build_app()
+    app = build_app(faults)
     try:
         server = werkzeug_make_server(host, port, app, threaded=True, request_handler=QuietHandler)
     except (OSError, SystemExit) as exc:  # werkzeug exits on a busy port
@@ -170,8 +323,10 @@ def reset_backends() -> None:
 class LocalAws:
     """The local AWS in a background thread of this process, on an ephemeral port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, idle_timeout: float | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, idle_timeout: float | None = None,
+                 faults: Faults | None = None) -> None:
         self.host = host
+        self.faults = faults
         self._idle_timeout = idle_timeout
         self._requested_port = port
         self._server: Any = None
@@ -189,7 +344,7 @@ class LocalAws:
         return f"{self.endpoint}/restapis/{api_id}/{stage}/_user_request_"
 
     def start(self) -> LocalAws:
-        self._server = make_server(self.host, self._requested_port, self._idle_timeout)
+        self._server = make_server(self.host, self._requested_port, self._idle_timeout, self.faults)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -220,10 +375,10 @@ class LocalAws:
         self.stop()
 
 
-def serve_forever(host: str, port: int, ready_file: str | None = None) -> int:
+def serve_forever(host: str, port: int, ready_file: str | None = None, faults: Faults | None = None) -> int:
     """Run in the foreground until SIGINT/SIGTERM; print `ready http://HOST:PORT`."""
     started = time.monotonic()
-    server = make_server(host, port)
+    server = make_server(host, port, faults=faults)
     endpoint = f"http://{host}:{server.server_port}"
     stopping = threading.Event()
 
@@ -241,6 +396,9 @@ def serve_forever(host: str, port: int, ready_file: str | None = None) -> int:
         os.replace(tmp, ready_file)
     print(f"ready {endpoint}", flush=True)
     print(f"  started in {time.monotonic() - started:.2f}s; stop with Ctrl-C", file=sys.stderr, flush=True)
+    if faults is not None:
+        print(f"  profile {faults.profile.spec()}; faults {faults.spec.text or 'none'} (seed {faults.spec.seed}); "
+              f"counters at {endpoint}{FAULTS_PATH}", file=sys.stderr, flush=True)
     server.serve_forever()
     server.server_close()
     print("stopped", file=sys.stderr, flush=True)

@@ -122,6 +122,18 @@ SKIPPED: dict[str, str] = {
                             "not part of `make test`",
     "pytest tests/e2e --target localstack --endpoint http://127.0.0.1:4566":
         "needs a running LocalStack; `make test-localstack` runs exactly this against a fresh one",
+    "pytest tests/e2e --localaws-profile aws-like:role=15s,stage=5s":
+        "the whole suite on the aws-like profile runs (with shorter delays) in "
+        "tests/harness/test_faults_on_real_terraform.py",
+    "pytest tests/e2e --localaws-profile aws-like --no-readiness-gate":
+        "red on purpose; tests/harness/test_faults_on_real_terraform.py runs it on a subset with shorter delays",
+    "pytest tests/e2e --localaws-faults 's3.put:slowdown@rate=0.2,data:reset@rate=0.05;seed=42'":
+        "red on purpose (checks meet injected faults); the same faults are proven in tests/localaws/test_faults.py",
+    "harness soak --cycles 50 --faults 's3.put:slowdown@rate=0.2,s3.put:internal@rate=0.1,apigw:throttle@rate=0.1;"
+    "seed=42'": "50 full cycles take about 10 minutes; a 2-cycle fault soak runs in tests/harness/test_soak_short.py",
+    "harness localaws --profile aws-like --faults 'apigw:conflict@count=2;seed=1'":
+        "runs in the foreground until Ctrl-C; flags and environment are tested in"
+        " tests/localaws/test_faults.py",
 }
 
 

@@ -79,6 +79,8 @@ def wait_until_ready(
         except requests.RequestException as exc:
             status, body = None, type(exc).__name__
         answers.append(str(status) if status is not None else body)
+        if status != 200 and successes:
+            delay = FIRST_DELAY_SECONDS  # a flap right after a 200: the API is nearly ready, probe again soon
         successes = successes + 1 if status == 200 else 0
         if successes >= CONSECUTIVE_SUCCESSES:
             remove_sentinel(key)

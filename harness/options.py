@@ -15,6 +15,7 @@ The target options are defined once (`TARGET_OPTIONS`) for both the `harness` co
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -98,8 +99,6 @@ def add_target_options(add: Callable[..., Any]) -> None:
 
 def parse_stack_vars(items: list[str]) -> dict[str, Any]:
     """`NAME=JSON` items (from --stack-var) as Terraform variables."""
-    import json
-
     variables: dict[str, Any] = {}
     for item in items:
         name, _, value = item.partition("=")
@@ -177,8 +176,6 @@ class RunOptions:
 
     def to_args(self) -> list[str]:
         """Command-line arguments that rebuild these options in a child `pytest` or `harness`."""
-        import json
-
         args = ["--target", self.target_kind, "--region", self.region]
         for flag, value in (("--endpoint", self.endpoint), ("--profile", self.profile),
                             ("--backend", self.backend_url), ("--lock-timeout", self.lock_timeout)):

@@ -64,6 +64,7 @@ LOCALSTACK = Profile(
                 "tests/e2e/test_integrity.py::test_integrity_invalid_utf8_survives_any_content_type[*]",
                 "tests/e2e/test_integrity.py::test_integrity_just_under_quota",
                 "tests/e2e/test_concurrency.py::test_concurrency_parallel_uploads_arrive_intact",
+                "tests/e2e/test_authorization.py::test_authorization_authorised_caller_uploads_byte_identical",
             ),
         ),
         Deviation(

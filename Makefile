@@ -78,7 +78,7 @@ lint: setup
 	$(BIN)/zizmor --offline --persona pedantic --no-progress .github/workflows
 
 clean:
-	rm -rf $(VENV) .harness/toolchain .harness/runs reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
 	find terraform -name 'harness_*.tf' -delete

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from harness import paths, toolchain
+from harness import paths, timings, toolchain
 from harness.checks import S3ReadBack, integrity_bodies, sha256
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
@@ -53,12 +52,6 @@ def _stats(values: list[float]) -> dict[str, float]:
             "max": round(max(values), 3), "n": len(values)}
 
 
-def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = action()
-    return time.perf_counter() - started, result
-
-
 def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
     """Whole runs (init, apply, checks, teardown) repeated, as `make e2e` does them; per-phase min/median/max.
 
@@ -66,7 +59,9 @@ def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
     same lifecycle the plugin runs; Terraform phases come from the run's own records.
     """
     options = RunOptions("endpoint", target.endpoint, target.region)
-    phases: dict[str, list[float]] = {"init": [], "apply": [], "checks": [], "destroy": [], "cycle": []}
+    phases: dict[str, list[float]] = {name: [] for name in (
+        "toolchain", "init", "workspace", "apply", "output", "ready", "checks", "destroy", "teardown", "cycle",
+        "floor", "ratio_to_floor")}
     bodies = {name: body for name, body in integrity_bodies().items() if len(body) <= 1024 * 1024}
     for _ in range(cycles):
         if time.monotonic() > deadline:
@@ -79,24 +74,37 @@ def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
             client = UploadClient(stack.outputs.invoke_url, stack.outputs.bucket_name)
             readback = S3ReadBack(target.client("s3"), stack.outputs.bucket_name)
 
-            def checks(client: UploadClient = client, readback: S3ReadBack = readback) -> None:
-                for name, body in bodies.items():
-                    assert client.put(name, body, "application/octet-stream").status_code == 200
-                    assert readback.get(name).sha256 == sha256(body)
-
-            seconds, _ = _timed(checks)
+            durations: list[float] = []
+            checks_started = time.perf_counter()
+            for name, body in bodies.items():
+                started = time.perf_counter()
+                assert client.put(name, body, "application/octet-stream").status_code == 200
+                assert readback.get(name).sha256 == sha256(body)
+                durations.append(time.perf_counter() - started)
+            seconds = time.perf_counter() - checks_started
             phases["checks"].append(seconds)
         finally:
             messages: list[str] = []
+            teardown_started = time.perf_counter()
             destroyed = run.teardown(messages)
+            teardown_seconds = time.perf_counter() - teardown_started
             recorded = run.phases()
+            toolchain_seconds = sum(run.timings().get("toolchain", []))
             run.remove_directory(destroyed)
         if not destroyed:
             raise HarnessError(f"a bench cycle could not tear down: {'; '.join(messages)}",
                                f"run `harness sweep --run-id {run.id} --older-than 0s`")
-        for phase in ("init", "apply", "destroy"):
+        cycle_seconds = time.perf_counter() - cycle_started
+        split = timings.breakdown(wall=cycle_seconds, phases=recorded, longest_check=max(durations, default=0.0),
+                                  checks=seconds, teardown=teardown_seconds, toolchain=toolchain_seconds)
+        for phase in ("init", "workspace", "apply", "output", "destroy"):
             phases[phase].append(sum(recorded.get(phase, [])))
-        phases["cycle"].append(time.perf_counter() - cycle_started)
+        phases["toolchain"].append(toolchain_seconds)
+        phases["ready"].append(split["ready"])
+        phases["teardown"].append(teardown_seconds)
+        phases["floor"].append(split["floor"]["seconds"])
+        phases["ratio_to_floor"].append(split["ratio_to_floor"] or 0.0)
+        phases["cycle"].append(cycle_seconds)
     return {name: _stats(values) for name, values in phases.items() if values}
 
 

@@ -259,10 +259,17 @@ class Run:
         already said what is left).
         """
         server = self.local_aws()
+        clients: dict[str, Any] = {}
+
+        def client_for(where: dict[str, Any] | None, service: str) -> Any:
+            # One client per target and service: building a botocore client costs ~0.1 s.
+            key = json.dumps([where, service], sort_keys=True)
+            if key not in clients:
+                clients[key] = (Target.from_record(where) if where else self.options.target()).client(service)
+            return clients[key]
+
         try:
-            removed = scratch.remove_registered(
-                self.file(SCRATCH_FILE),
-                lambda where, service: (Target.from_record(where) if where else self.options.target()).client(service))
+            removed = scratch.remove_registered(self.file(SCRATCH_FILE), client_for)
         except Exception as exc:  # botocore's errors: say so, and still tear the stack down
             removed = []
             messages.append(f"teardown failed: a scratch resource of this run could not be removed ({exc}); remove "

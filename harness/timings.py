@@ -13,6 +13,7 @@ wall time over that floor.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -59,15 +60,18 @@ def check_duration(reports: Iterable[tuple[float, float]], ready_at: float | Non
 
 
 def process_started_at(pid: int | None = None) -> float | None:
-    """Epoch seconds at which a process was created (Linux /proc); None elsewhere."""
+    """Epoch seconds at which a process was created (Linux /proc); None elsewhere.
+
+    Its age comes from the boot-time clock both sides share (/proc's start time is in
+    clock ticks since boot); `btime` in /proc/stat has whole seconds only.
+    """
     try:
         with open(f"/proc/{pid or os.getpid()}/stat") as handle:
             # The command name may contain spaces and parentheses: fields start after the last ')'.
             fields = handle.read().rsplit(")", 1)[1].split()
-        with open("/proc/stat") as handle:
-            boot = next(float(line.split()[1]) for line in handle if line.startswith("btime"))
-        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError, StopIteration):
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return time.time() - max(0.0, age)
+    except (OSError, IndexError, ValueError, AttributeError):
         return None
 
 

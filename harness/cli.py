@@ -227,9 +227,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     output = paths.reports_dir() / ("bench-smoke.json" if args.smoke else "bench.json")
     if args.smoke:
-        report = bench.run(cycles=1, repeats=1, workers=(), smoke=True, output=output)
+        report = bench.run(cycles=1, repeats=1, workers=(), smoke=True, output=output,
+                           endpoints=tuple(args.endpoint), endpoint_kind=args.endpoint_kind,
+                           localstack=args.localstack)
     else:
-        report = bench.run(cycles=args.cycles, repeats=args.repeats, output=output)
+        report = bench.run(cycles=args.cycles, repeats=args.repeats, output=output,
+                           workers=tuple(args.workers), e2e_rounds=args.e2e_rounds,
+                           endpoints=tuple(args.endpoint), endpoint_kind=args.endpoint_kind,
+                           localstack=args.localstack)
     print(bench.table(report))
     print(f"\nwritten: {output}")
     return 0
@@ -313,6 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--cycles", type=int, default=5, help="full cycles to time (max 20)")
     bench.add_argument("--repeats", type=int, default=9, help="uploads per size and side")
     bench.add_argument("--smoke", action="store_true", help="tiny run: checks the output only")
+    bench.add_argument("--endpoint", action="append", default=[], metavar="URL",
+                       help="also measure this AWS-compatible endpoint, side by side (repeatable)")
+    bench.add_argument("--endpoint-kind", choices=("endpoint", "localstack"), default="endpoint",
+                       help="how to reach --endpoint's APIs (localstack: its path-based invoke URL)")
+    bench.add_argument("--localstack", action="store_true",
+                       help="also start LocalStack (installed by `python -m harness.localstack install`), "
+                            "measure it side by side, stop it")
+    bench.add_argument("--workers", type=int, nargs="*", default=[1, 2],
+                       help="e2e suite worker counts to time (1 = serial); none to skip")
+    bench.add_argument("--e2e-rounds", type=int, default=3, help="e2e suite runs per worker count (medians)")
     bench.set_defaults(func=cmd_bench)
 
     from harness import summary  # `harness summary --markdown`; its options live in harness/summary.py

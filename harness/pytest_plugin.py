@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from harness import assumptions, deviations
+from harness import assumptions, deviations, timings
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
@@ -38,6 +38,9 @@ STARTED_KEY = pytest.StashKey[float]()
 MESSAGES_KEY = pytest.StashKey[list[str]]()
 ASSUMPTIONS_KEY = pytest.StashKey[list[dict[str, Any]]]()
 PROGRESS_KEY = pytest.StashKey["_PhaseProgress"]()
+SESSIONSTART_KEY = pytest.StashKey[float]()
+TEARDOWN_KEY = pytest.StashKey[float]()
+SPANS_KEY = pytest.StashKey[dict[str, list[tuple[float, float]]]]()
 WORKERINPUT_KEY = "harness_run"
 RUN_ID_ENV = "HARNESS_RUN_ID"  # lets a caller choose the run id (tests that interrupt a run)
 
@@ -77,8 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise pytest.UsageError(f"harness: {exc}") from None
         run = Run(os.environ.get(RUN_ID_ENV) or new_run_id(), options)
         config.stash[RESULTS_KEY] = {}
+        config.stash[SPANS_KEY] = {}
         config.stash[STARTED_KEY] = time.time()
-        config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY]), "harness-results")
+        config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY], config.stash[SPANS_KEY]),
+                                      "harness-results")
     else:
         data = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
         run = Run(data["run_id"], RunOptions.from_json(data["options"]))
@@ -241,18 +246,28 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if not _is_controller(config):
         return
+    config.stash[SESSIONSTART_KEY] = time.time()
     progress = _PhaseProgress(config)
     config.stash[PROGRESS_KEY] = progress
     progress.start()
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The moment this process (a worker, or the only process) is ready to run checks: worker start-up ends."""
+    run = _run(session.config)
+    if not _is_controller(session.config) or session.config.pluginmanager.get_plugin("dsession") is None:
+        run.record_timing("collected")
+
+
 class _ResultCollector:
     """Each check's outcome and duration, as the controller sees the reports (xdist or not)."""
 
-    def __init__(self, results: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, results: dict[str, dict[str, Any]], spans: dict[str, list[tuple[float, float]]]) -> None:
         self.results = results
+        self.spans = spans
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.spans.setdefault(report.nodeid, []).append((report.start, report.stop))
         entry = self.results.setdefault(report.nodeid, {"outcome": "passed", "seconds": 0.0})
         entry["seconds"] = round(entry["seconds"] + report.duration, 3)
         if report.failed:
@@ -271,6 +286,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(config)
     messages: list[str] = []
     destroyed = False
+    teardown_started = time.perf_counter()
     try:
         destroyed = run.teardown(messages)
         if any(message.startswith("teardown failed") for message in messages):
@@ -279,6 +295,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if not any("still there" in message for message in messages):
             messages.append("teardown interrupted: run `harness sweep` to remove what is left")
     finally:
+        config.stash[TEARDOWN_KEY] = time.perf_counter() - teardown_started
         progress = config.stash.get(PROGRESS_KEY, None)
         if progress is not None:
             progress.stop()
@@ -313,9 +330,30 @@ def _write_summary(config: pytest.Config, run: Run) -> None:
         "counts": {o: sum(1 for r in results.values() if r["outcome"] == o)
                    for o in ("passed", "failed", "skipped", "xfailed")},
         "assumptions": config.stash[ASSUMPTIONS_KEY],
+        "timings": _timings(config, run),
     }
     Path(target_path).parent.mkdir(parents=True, exist_ok=True)
     Path(target_path).write_text(json.dumps(summary, indent=2))
+
+
+def _timings(config: pytest.Config, run: Run) -> dict[str, Any]:
+    """Where this run's time went, and its ratio to the floor (harness/timings.py)."""
+    recorded = run.timings()
+    ready_at = recorded.get("stack_ready", [None])[0]
+    spans = config.stash[SPANS_KEY]
+    born = timings.process_started_at()
+    session_started = config.stash.get(SESSIONSTART_KEY, config.stash[STARTED_KEY])
+    collected = recorded.get("collected", [])
+    longest = max((timings.check_duration(s, ready_at) for s in spans.values()), default=0.0)
+    return timings.breakdown(
+        wall=time.time() - (born or config.stash[STARTED_KEY]),
+        phases=run.phases(), longest_check=longest,
+        checks=timings.check_span((span for s in spans.values() for span in s), ready_at),
+        teardown=config.stash.get(TEARDOWN_KEY, None),
+        process_startup=None if born is None else session_started - born,
+        worker_startup=max(collected) - session_started if collected else None,
+        toolchain=sum(recorded.get("toolchain", [])) or None,
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -9,6 +9,8 @@ A run (a `pytest` session, with or without xdist workers) owns `.harness/runs/<r
   reports;
 - `localaws.json`: the local AWS started for the run (endpoint, pid);
 - `phases.jsonl`, `uploads.jsonl`: Terraform phase timings, upload throughput;
+- `timings.jsonl`: other moments and durations of the run (toolchain, stack ready, workers
+  collected) for the split in harness/timings.py;
 - `scratch.jsonl`: buckets checks created outside Terraform (harness/scratch.py);
 - `assumptions.jsonl`: unconfirmed AWS behaviour the checks observed (harness/assumptions.py).
 
@@ -24,6 +26,7 @@ import json
 import os
 import shutil
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +59,7 @@ PHASES_FILE = "phases.jsonl"
 UPLOADS_FILE = "uploads.jsonl"
 SCRATCH_FILE = "scratch.jsonl"
 ASSUMPTIONS_FILE = "assumptions.jsonl"
+TIMINGS_FILE = "timings.jsonl"
 DEPLOY_WAIT_SECONDS = 900
 # With shared state (S3), a run leases its throwaway workspace so that a sweep on another
 # runner never takes a live stack for an orphan, whatever its age; a killed run stops
@@ -109,6 +113,19 @@ class Run:
         if status == 200 and size >= 64 * 1024:  # throughput of small bodies is latency, not bandwidth
             _append_line(self.file(UPLOADS_FILE), {"bytes": size, "seconds": round(seconds, 6)})
 
+    def record_timing(self, name: str, seconds: float | None = None) -> None:
+        """A duration (`seconds`) or, without it, a moment (epoch seconds now)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        _append_line(self.file(TIMINGS_FILE), {"name": name, "seconds": round(seconds, 3)} if seconds is not None
+                     else {"name": name, "at": time.time()})
+
+    def timings(self) -> dict[str, list[float]]:
+        """Each recorded name with its values (durations, or epoch moments), in order."""
+        found: dict[str, list[float]] = {}
+        for item in _read_lines(self.file(TIMINGS_FILE)):
+            found.setdefault(item["name"], []).append(item.get("seconds", item.get("at")))
+        return found
+
     def phases(self) -> dict[str, list[float]]:
         phases: dict[str, list[float]] = {}
         for item in _read_lines(self.file(PHASES_FILE)):
@@ -131,9 +148,20 @@ class Run:
     def local_aws(self) -> localaws_process.LocalAwsProcess | None:
         return localaws_process.LocalAwsProcess.load(self.file(LOCALAWS_FILE))
 
-    def _deployer(self, target: Target) -> Deployer:
-        deployer = Deployer(target, self.options, on_command=self.record_phase)
+    def _deployer(self, target: Target, timed: bool = False) -> Deployer:
+        """Toolchain and initialised stack; `timed`: record the preparation, less any `init` it ran."""
+        init_seconds: list[float] = []
+
+        def on_command(name: str, seconds: float) -> None:
+            if name == "init":
+                init_seconds.append(seconds)
+            self.record_phase(name, seconds)
+
+        started = time.perf_counter()
+        deployer = Deployer(target, self.options, on_command=on_command)
         deployer.prepare()
+        if timed:
+            self.record_timing("toolchain", time.perf_counter() - started - sum(init_seconds))
         return deployer
 
     # --- the stack ------------------------------------------------------------------
@@ -159,7 +187,7 @@ class Run:
                     server.save(self.file(LOCALAWS_FILE))
                     target = Target("local", server.endpoint, target.region)
                 target.check_reachable()
-                deployer = self._deployer(target)
+                deployer = self._deployer(target, timed=True)
                 workspace = Workspace(throwaway_name(self.id, SHARED_WORKER), deployer, self.id)
                 self.file(WORKSPACE_FILE).write_text(
                     json.dumps({"workspace": workspace.name, "target": target.to_record()}))
@@ -175,6 +203,7 @@ class Run:
                 "invoke_url": outputs.invoke_url, "workspace": workspace.name,
                 "sensitive": sorted(outputs.sensitive),
             }))
+            self.record_timing("stack_ready")
             return DeployedStack(target, outputs, workspace.name)
 
     def named_stack(self, name: str, apply: bool, explicit_target: bool) -> DeployedStack:
@@ -230,10 +259,17 @@ class Run:
         already said what is left).
         """
         server = self.local_aws()
+        clients: dict[str, Any] = {}
+
+        def client_for(where: dict[str, Any] | None, service: str) -> Any:
+            # One client per target and service: building a botocore client costs ~0.1 s.
+            key = json.dumps([where, service], sort_keys=True)
+            if key not in clients:
+                clients[key] = (Target.from_record(where) if where else self.options.target()).client(service)
+            return clients[key]
+
         try:
-            removed = scratch.remove_registered(
-                self.file(SCRATCH_FILE),
-                lambda where, service: (Target.from_record(where) if where else self.options.target()).client(service))
+            removed = scratch.remove_registered(self.file(SCRATCH_FILE), client_for)
         except Exception as exc:  # botocore's errors: say so, and still tear the stack down
             removed = []
             messages.append(f"teardown failed: a scratch resource of this run could not be removed ({exc}); remove "

@@ -292,15 +292,27 @@ class TerraformRunner:
         return [line.strip(" *") for line in result.stdout.splitlines() if line.strip(" *")]
 
     def new_workspace(self, name: str) -> None:
-        if name not in self.workspaces():
-            # Terraform only allows `workspace new` when TF_WORKSPACE names that workspace,
-            # and then records it in .terraform/environment; drop that (absent = default).
-            self.run("workspace new", name, with_workspace=name)
-            (self.stack_dir / ".terraform" / "environment").unlink(missing_ok=True)
+        """Create `name`; already there is fine. One process: no `workspace list` first.
+
+        Terraform says `Workspace "NAME" already exists` (exit 1) for an existing one, so
+        that answer is accepted and anything else is still an error.
+        """
+        # Terraform only allows `workspace new` when TF_WORKSPACE names that workspace,
+        # and then records it in .terraform/environment; drop that (absent = default).
+        result = self.run("workspace new", name, with_workspace=name, accept=(0, 1))
+        (self.stack_dir / ".terraform" / "environment").unlink(missing_ok=True)
+        if result.returncode and f'Workspace "{name}" already exists' not in result.stdout + result.stderr:
+            raise self._error("workspace new", result)
 
     def delete_workspace(self, name: str) -> None:
-        if name in self.workspaces():
-            self.run("workspace delete", name, with_workspace=False)
+        """Delete `name`; already gone is fine. One process: no `workspace list` first.
+
+        Terraform says `Workspace "NAME" doesn't exist.` (exit 1) for a missing one; that
+        answer is accepted, anything else (state not empty, a lock) is still an error.
+        """
+        result = self.run("workspace delete", name, with_workspace=False, accept=(0, 1))
+        if result.returncode and f'Workspace "{name}" doesn\'t exist' not in result.stdout + result.stderr:
+            raise self._error("workspace delete", result)
 
     def _var_file(self, variables: Mapping[str, Any]) -> str:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115

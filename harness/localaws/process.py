@@ -62,6 +62,10 @@ class LocalAwsProcess:
                     os.kill(self.pid, 0)
                 except ProcessLookupError:
                     return
+                # Exited but not yet reaped by its new parent (init, which may reap late): a
+                # zombie holds no port, memory or file, so it has stopped.
+                if _state(self.pid) == "Z":
+                    return
                 finished = 0
             if finished:
                 return
@@ -142,3 +146,11 @@ def start(
         f"the local AWS did not become ready within {START_TIMEOUT_SECONDS:.0f}s",
         f"look at {log_file}" if log_file else "run `harness localaws` to see why",
     )
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter from /proc (R, S, Z, ...), None if unknown."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None

@@ -74,12 +74,28 @@ def test_lock_errors_are_typed_with_the_unlock_command(tmp_path):
 
 
 def test_workspace_commands_never_rely_on_the_shared_environment_file(tmp_path):
-    runner, calls = runner_with(tmp_path, 'echo "* default"; exit 0')
+    runner, calls = runner_with(tmp_path, "exit 0")
     runner.new_workspace("t-new-ws")
-    log = calls.read_text()
-    lines = log.splitlines()
-    assert lines[0:2] == ["workspace list -no-color", "TF_WORKSPACE=default"]
-    assert lines[2:4] == ["workspace new -no-color t-new-ws", "TF_WORKSPACE=t-new-ws"]
+    runner.delete_workspace("t-new-ws")
+    # one process each, no `workspace list` first; each names its workspace in its own environment
+    assert calls.read_text().splitlines() == ["workspace new -no-color t-new-ws", "TF_WORKSPACE=t-new-ws",
+                                              "workspace delete -no-color t-new-ws", "TF_WORKSPACE=default"]
+
+
+def test_workspace_already_there_or_already_gone_is_not_an_error(tmp_path):
+    # Terraform's own answers (1.11): exit 1 with these lines
+    runner, _ = runner_with(tmp_path, 'case "$1 $2" in "workspace new") echo "Workspace \\"$4\\" already exists" >&2;; '
+                                      '*) echo "Workspace \\"$4\\" doesn\'t exist." >&2;; esac; exit 1')
+    runner.new_workspace("t-x")
+    runner.delete_workspace("t-x")
+
+
+def test_other_workspace_failures_still_raise(tmp_path):
+    runner, _ = runner_with(tmp_path, 'echo "Workspace is not empty" >&2; exit 1')
+    with pytest.raises(TerraformError, match="workspace delete"):
+        runner.delete_workspace("t-x")
+    with pytest.raises(TerraformError, match="workspace new"):
+        runner.new_workspace("t-x")
 
 
 def test_a_command_that_never_finishes_is_stopped_gracefully_and_reported(tmp_path):

@@ -87,9 +87,10 @@ class UploadClient:
         self.invoke_url = self.invoke_url.rstrip("/")
         self.session = self.session or requests.Session()
 
-    def fresh(self) -> UploadClient:
-        """The same client with its own HTTP session (one per thread)."""
-        return UploadClient(self.invoke_url, self.bucket, None, self.timeout, self.on_upload, self.auth)
+    def fresh(self, auth: CallerAuth | None = None) -> UploadClient:
+        """The same client with its own HTTP session (one per thread), as another caller if `auth` is given."""
+        return UploadClient(self.invoke_url, self.bucket, None, self.timeout, self.on_upload,
+                            self.auth if auth is None else auth)
 
     def url(self, key: str, bucket: str | None = None) -> str:
         return f"{self.invoke_url}/{encode_key(bucket or self.bucket)}/{encode_key(key)}"

@@ -77,16 +77,14 @@ def test_authorization_authorised_caller_uploads_byte_identical(upload_client, s
 
 def test_authorization_missing_api_key_is_forbidden(stack_outputs, upload_client, s3_readback, unique_key):
     requires("API_KEY")(stack_outputs)
-    anonymous = upload_client.fresh()
-    anonymous.auth = CallerAuth()
+    anonymous = upload_client.fresh(CallerAuth())
     response = anonymous.put(unique_key, b"no key", content_type="text/plain")
     _refused_and_not_stored(response, s3_readback, unique_key, 403, {"message": "Forbidden"})
 
 
 def test_authorization_wrong_api_key_is_forbidden(stack_outputs, upload_client, s3_readback, unique_key):
     requires("API_KEY")(stack_outputs)
-    wrong = upload_client.fresh()
-    wrong.auth = CallerAuth("API_KEY", api_key=uuid.uuid4().hex + uuid.uuid4().hex[:8])
+    wrong = upload_client.fresh(CallerAuth("API_KEY", api_key=uuid.uuid4().hex + uuid.uuid4().hex[:8]))
     response = wrong.put(unique_key, b"wrong key", content_type="text/plain")
     _refused_and_not_stored(response, s3_readback, unique_key, 403, {"message": "Forbidden"})
 
@@ -119,8 +117,7 @@ def iam_user(deployed_stack, harness_run, request):
 
 def _put_as(upload_client, auth, key, body):
     """PUT as another caller, retrying (bounded) only while AWS does not know a new key yet."""
-    client = upload_client.fresh()
-    client.auth = auth
+    client = upload_client.fresh(auth)
     for _ in range(KEY_PROPAGATION_ATTEMPTS):
         response = client.put(key, body, content_type="text/plain")
         if "security token included in the request is invalid" not in response.text:
@@ -131,8 +128,7 @@ def _put_as(upload_client, auth, key, body):
 
 def test_authorization_unsigned_request_is_refused(stack_outputs, upload_client, s3_readback, unique_key):
     requires("AWS_IAM")(stack_outputs)
-    anonymous = upload_client.fresh()
-    anonymous.auth = CallerAuth()
+    anonymous = upload_client.fresh(CallerAuth())
     response = anonymous.put(unique_key, b"unsigned", content_type="text/plain")
     _refused_and_not_stored(response, s3_readback, unique_key, 403, {"message": "Missing Authentication Token"})
 

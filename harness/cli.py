@@ -42,9 +42,11 @@ def _progress(phase: str, seconds: float) -> None:
     print(f"  terraform {phase}: {seconds:.2f}s", file=sys.stderr, flush=True)
 
 
-def _named(args: argparse.Namespace, creating: bool = False) -> Workspace:
+def _named(args: argparse.Namespace, creating: bool = False, serve_provider: bool = False) -> Workspace:
+    """The named workspace; `serve_provider` for several Terraform commands (the caller releases it)."""
     name = validate_workspace_name(args.workspace)
-    return run.open_named_workspace(name, _options(args), _explicit_target(args), creating, on_command=_progress)
+    return run.open_named_workspace(name, _options(args), _explicit_target(args), creating, on_command=_progress,
+                                    serve_provider=serve_provider)
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -79,14 +81,17 @@ def cmd_localaws(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    workspace = _named(args, creating=True)
+    workspace = _named(args, creating=True, serve_provider=True)
     target = workspace.deployer.target
     print(f"applying workspace {workspace.name} on {target.describe()}", file=sys.stderr)
     run_id = (load_record(workspace.name) or {}).get("run_id") or new_run_id()
     workspace.run_id = run_id
     save_record(workspace.name, target, run_id, workspace.deployer.options.backend_url)
     options = workspace.deployer.options
-    outputs = workspace.up(options.stack_vars)
+    try:
+        outputs = workspace.up(options.stack_vars)
+    finally:
+        workspace.deployer.release_provider()
     if options.readiness_gate:
         ready = run.readiness_gate(target, outputs, options.ready_timeout)
         print(f"the API answered as intended after {ready.seconds:.1f}s ({ready.attempts} probes)", file=sys.stderr)
@@ -109,13 +114,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    workspace = _named(args)
+    workspace = _named(args, serve_provider=True)
     target = workspace.deployer.target
-    if not workspace.exists():
-        print(f"workspace {workspace.name} does not exist; nothing to destroy", file=sys.stderr)
-    else:
-        workspace.down(workspace.deployer.options.stack_vars)
-        print(f"destroyed and deleted workspace {workspace.name}", file=sys.stderr)
+    try:
+        if not workspace.exists():
+            print(f"workspace {workspace.name} does not exist; nothing to destroy", file=sys.stderr)
+        else:
+            workspace.down(workspace.deployer.options.stack_vars)
+            print(f"destroyed and deleted workspace {workspace.name}", file=sys.stderr)
+    finally:
+        workspace.deployer.release_provider()
     delete_record(workspace.name)
     state = paths.data_dir() / run.PERSISTENT_LOCALAWS_FILE
     server = localaws_process.LocalAwsProcess.load(state)
@@ -141,8 +149,11 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from harness import drift
 
     try:
-        workspace = _named(args)
-        found = drift.check(workspace, workspace.deployer.options.stack_vars)
+        workspace = _named(args, serve_provider=True)
+        try:
+            found = drift.check(workspace, workspace.deployer.options.stack_vars)
+        finally:
+            workspace.deployer.release_provider()
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -52,6 +52,9 @@ TARGET_OPTIONS: tuple[OptionSpec, ...] = (
                                      "?region=R&endpoint=URL optional; default: local state (or HARNESS_BACKEND)"}),
     OptionSpec("--lock-timeout", {"default": None, "metavar": "DURATION",
                                   "help": "wait this long (e.g. 5m) for another run's state lock instead of failing"}),
+    OptionSpec("--provider-per-command", {"action": "store_true", "default": False,
+                                          "help": "let Terraform start the AWS provider for every command (its "
+                                                  "default; slower) instead of serving it once per run"}),
     OptionSpec("--stack-var", {"action": "append", "default": [], "metavar": "NAME=JSON",
                                "help": "extra stack variable, e.g. binary_media_types=[] (tests of broken "
                                        "variants use it)"}),
@@ -125,6 +128,8 @@ class RunOptions:
     ready_timeout: float = DEFAULT_READY_TIMEOUT_SECONDS
     localaws_profile: str | None = None
     localaws_faults: str | None = None
+    # Serve the provider once and let Terraform reattach (harness/provider_server.py).
+    served_provider: bool = True
 
     @classmethod
     def from_values(cls, get: Callable[[str], Any], environ: Mapping[str, str], keep: bool = False) -> RunOptions:
@@ -160,7 +165,7 @@ class RunOptions:
                       command_timeout, parse_stack_vars(get("stack_var") or []), keep,
                       not get("no_readiness_gate"),
                       DEFAULT_READY_TIMEOUT_SECONDS if ready_timeout is None else float(ready_timeout),
-                      localaws_profile, localaws_faults)
+                      localaws_profile, localaws_faults, not get("provider_per_command"))
         options.target()  # validates kind and endpoint
         return options
 
@@ -181,6 +186,8 @@ class RunOptions:
                             ("--backend", self.backend_url), ("--lock-timeout", self.lock_timeout)):
             if value:
                 args += [flag, value]
+        if not self.served_provider:
+            args.append("--provider-per-command")
         for name, value in self.stack_vars.items():
             args += ["--stack-var", f"{name}={json.dumps(value)}"]
         for flag, value in (("--localaws-profile", self.localaws_profile), ("--localaws-faults", self.localaws_faults)):

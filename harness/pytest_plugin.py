@@ -28,7 +28,7 @@ from harness import assumptions, deviations, timings
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
-from harness.run import ASSUMPTIONS_FILE, LEASE_RENEW_SECONDS, PHASES_FILE, DeployedStack, Run
+from harness.run import ASSUMPTIONS_FILE, LEASE_RENEW_SECONDS, PHASES_FILE, BackgroundDeploy, DeployedStack, Run
 from harness.upload_client import UploadClient, for_stack
 from harness.workspace import StackOutputs, new_run_id, tear_down_on_sigterm
 
@@ -41,6 +41,8 @@ PROGRESS_KEY = pytest.StashKey["_PhaseProgress"]()
 SESSIONSTART_KEY = pytest.StashKey[float]()
 TEARDOWN_KEY = pytest.StashKey[float]()
 SPANS_KEY = pytest.StashKey[dict[str, list[tuple[float, float]]]]()
+DEPLOY_EARLY_KEY = pytest.StashKey[bool]()
+DEPLOY_KEY = pytest.StashKey[BackgroundDeploy]()
 WORKERINPUT_KEY = "harness_run"
 RUN_ID_ENV = "HARNESS_RUN_ID"  # lets a caller choose the run id (tests that interrupt a run)
 
@@ -61,6 +63,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
+
+
+def deploy_at_session_start(config: pytest.Config) -> None:
+    """For a checks directory's conftest (`pytest_configure`): every check there needs the stack.
+
+    The controller then applies the throwaway stack as the session starts, in a thread,
+    while pytest collects and xdist starts its workers, instead of in the first check
+    that asks for it. A conftest is loaded that early only when the command line names
+    its directory (`pytest tests/e2e`), so a session of other tests deploys nothing. Not
+    with --workspace (a named workspace is only applied on request, by the checks) or
+    --collect-only.
+    """
+    config.stash[DEPLOY_EARLY_KEY] = True
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -167,8 +182,6 @@ def assumption(harness_run: Run, request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def scratch_bucket(deployed_stack: DeployedStack, harness_run: Run, request: pytest.FixtureRequest) -> Any:
     """A second bucket for this check, tagged with the run, emptied and removed afterwards on every path."""
-    from harness import scratch
-
     created: list[str] = []
 
     def create() -> str:
@@ -177,7 +190,7 @@ def scratch_bucket(deployed_stack: DeployedStack, harness_run: Run, request: pyt
 
     yield create
     for name in created:
-        scratch.empty_and_delete_bucket(deployed_stack.client("s3"), name)
+        harness_run.remove_scratch(deployed_stack, "bucket", name)
 
 
 # --- expected failures on foreign endpoints -----------------------------------------------
@@ -250,6 +263,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     progress = _PhaseProgress(config)
     config.stash[PROGRESS_KEY] = progress
     progress.start()
+    if (config.stash.get(DEPLOY_EARLY_KEY, False) and not config.getoption("--workspace")
+            and not config.option.collectonly):
+        config.stash[DEPLOY_KEY] = _run(config).deploy_in_background()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -288,6 +304,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     destroyed = False
     teardown_started = time.perf_counter()
     try:
+        deploy = config.stash.get(DEPLOY_KEY, None)
+        if deploy is not None:
+            deploy.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
         destroyed = run.teardown(messages)
         if any(message.startswith("teardown failed") for message in messages):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -26,15 +26,16 @@ import json
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from harness import paths, readiness, scratch, upload_client
+from harness import paths, provider_server, readiness, scratch, terraform, upload_client
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
@@ -96,6 +97,8 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
 class Run:
     id: str
     options: RunOptions
+    # Set when the session is interrupted while this process deploys in a background thread.
+    cancelled: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
     @property
     def dir(self) -> Path:
@@ -149,7 +152,7 @@ class Run:
         return localaws_process.LocalAwsProcess.load(self.file(LOCALAWS_FILE))
 
     def _deployer(self, target: Target, timed: bool = False) -> Deployer:
-        """Toolchain and initialised stack; `timed`: record the preparation, less any `init` it ran."""
+        """Toolchain, initialised stack, the run's served provider; `timed`: record the preparation, less `init`."""
         init_seconds: list[float] = []
 
         def on_command(name: str, seconds: float) -> None:
@@ -159,7 +162,7 @@ class Run:
 
         started = time.perf_counter()
         deployer = Deployer(target, self.options, on_command=on_command)
-        deployer.prepare()
+        deployer.prepare(serve_provider=True, run_id=self.id)
         if timed:
             self.record_timing("toolchain", time.perf_counter() - started - sum(init_seconds))
         return deployer
@@ -213,10 +216,14 @@ class Run:
                 f"workspace {name!r} has no running local AWS recorded",
                 f"create it with `harness up --workspace {name}` (which keeps a local AWS running)",
             )
-        workspace = open_named_workspace(name, self.options, explicit_target, on_command=self.record_phase)
+        workspace = open_named_workspace(name, self.options, explicit_target, on_command=self.record_phase,
+                                         serve_provider=apply)
         target = workspace.deployer.target
         if apply:
-            outputs = workspace.up(self.options.stack_vars)
+            try:
+                outputs = workspace.up(self.options.stack_vars)
+            finally:
+                workspace.deployer.release_provider()
             save_record(name, target, workspace.run_id, workspace.deployer.options.backend_url)
             self.gate(target, outputs)
         else:
@@ -229,8 +236,23 @@ class Run:
     def gate(self, target: Target, outputs: StackOutputs) -> None:
         """No check starts before the API answers as intended (harness/readiness.py)."""
         if self.options.readiness_gate:
-            ready = readiness_gate(target, outputs, self.options.ready_timeout)
+            ready = readiness_gate(target, outputs, self.options.ready_timeout, sleep=self._sleep_unless_cancelled)
             self.record_phase("ready", ready.seconds)
+
+    def _sleep_unless_cancelled(self, seconds: float) -> None:
+        if self.cancelled.wait(seconds):
+            raise HarnessError("interrupted while waiting for the API to become ready",
+                               "the run's teardown destroys what was applied")
+
+    def deploy_in_background(self) -> BackgroundDeploy:
+        """Start applying the shared stack now, in a thread, while the checks' processes start.
+
+        The checks then find it applied (or its error) through `shared_stack`'s lock and
+        files, as if the first of them had applied it.
+        """
+        deploy = BackgroundDeploy(self)
+        deploy.start()
+        return deploy
 
     def renew_lease(self) -> None:
         """With an S3 backend: (re)write the lease on this run's throwaway workspace."""
@@ -245,6 +267,10 @@ class Run:
         return scratch.create_bucket(stack.client("s3"), stack.outputs.region, self.id, stack.workspace, purpose,
                                      self.file(SCRATCH_FILE), stack.target.to_record())
 
+    def remove_scratch(self, stack: DeployedStack, kind: str, name: str) -> None:
+        """A check is done with its scratch bucket or user: remove it now, and teardown need not look."""
+        scratch.remove(stack.client("s3" if kind == "bucket" else "iam"), kind, name, self.file(SCRATCH_FILE))
+
     def create_scratch_user(self, stack: DeployedStack, purpose: str) -> str:
         return scratch.create_iam_user(stack.client("iam"), self.id, stack.workspace, purpose,
                                        self.file(SCRATCH_FILE), stack.target.to_record())
@@ -252,12 +278,18 @@ class Run:
     # --- teardown -------------------------------------------------------------------
 
     def teardown(self, messages: list[str]) -> bool:
-        """Scratch buckets, the throwaway workspace, the local AWS; True if a workspace was destroyed.
+        """Scratch buckets, the throwaway workspace, the served provider, the local AWS; True if destroyed.
 
         Says what happened in `messages`; a message starting "teardown failed" means
         something is left. KeyboardInterrupt passes through (the workspace's own teardown
         already said what is left).
         """
+        try:
+            return self._teardown(messages)
+        finally:
+            provider_server.stop_for_run(self.id)
+
+    def _teardown(self, messages: list[str]) -> bool:
         server = self.local_aws()
         clients: dict[str, Any] = {}
 
@@ -309,6 +341,35 @@ class Run:
 
 
 
+class BackgroundDeploy(threading.Thread):
+    """`Run.shared_stack` in a thread of the process that will tear the run down."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(daemon=True, name="harness-deploy")
+        self.harness_run = run
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.harness_run.shared_stack()
+        except BaseException as exc:  # recorded in the run's stack.error for the checks; teardown follows
+            self.error = exc
+
+    def finish(self, interrupted: bool) -> None:
+        """Wait for it; when the session was interrupted, stop it first, as a Ctrl-C stops an apply.
+
+        Each Terraform command it starts gets exactly one SIGINT (it stops and writes its
+        state), the readiness gate stops waiting, and the run's teardown destroys what
+        was applied.
+        """
+        if interrupted:
+            self.harness_run.cancelled.set()
+        while self.is_alive():
+            if interrupted:
+                terraform.interrupt_running()
+            self.join(0.1)
+
+
 def faults_message(server: localaws_process.LocalAwsProcess) -> str:
     """What the run's local AWS injected, per kind (harness/localaws/faults.py)."""
     try:
@@ -319,14 +380,15 @@ def faults_message(server: localaws_process.LocalAwsProcess) -> str:
     return f"local AWS profile {report['profile']}; faults injected: {kinds}"
 
 
-def readiness_gate(target: Target, outputs: StackOutputs, timeout: float) -> readiness.Readiness:
+def readiness_gate(target: Target, outputs: StackOutputs, timeout: float,
+                   sleep: Callable[[float], None] = time.sleep) -> readiness.Readiness:
     """Probe the deployed API until it answers as the module intends; the sentinel is removed."""
     s3 = target.client("s3")
     return readiness.wait_until_ready(
         upload_client.for_stack(
             outputs, target.session().get_credentials() if outputs.authorization == "AWS_IAM" else None),
         remove_sentinel=lambda key: s3.delete_object(Bucket=outputs.bucket_name, Key=key),
-        timeout=timeout)
+        timeout=timeout, sleep=sleep)
 
 
 # --- named workspaces -----------------------------------------------------------------------
@@ -370,10 +432,15 @@ def named_target(name: str, options: RunOptions, explicit_target: bool, creating
 
 
 def open_named_workspace(name: str, options: RunOptions, explicit_target: bool, creating: bool = False,
-                         on_command: Callable[[str, float], None] | None = None) -> Workspace:
-    """A named workspace ready for Terraform commands (target reachable, stack initialised)."""
+                         on_command: Callable[[str, float], None] | None = None,
+                         serve_provider: bool = False) -> Workspace:
+    """A named workspace ready for Terraform commands (target reachable, stack initialised).
+
+    `serve_provider`: for a sequence of commands; the caller ends it with
+    `workspace.deployer.release_provider()`.
+    """
     target, options = named_target(name, options, explicit_target, creating)
     deployer = Deployer(target, options, on_command=on_command)  # checks the stack directory and toolchain first
     target.check_reachable()
-    deployer.prepare()
+    deployer.prepare(serve_provider=serve_provider)
     return Workspace(name, deployer, (load_record(name) or {}).get("run_id") or "manual")

@@ -110,15 +110,30 @@ def empty_and_delete_bucket(s3: Any, name: str) -> bool:
 
 
 def registered(registry: Path) -> list[dict[str, Any]]:
-    """The run's scratch resources: `kind` (bucket or user), `name`, `purpose`, `where` (the target's record)."""
+    """The run's scratch resources not known to be removed: `kind` (bucket or user), `name`, `purpose`, `where`."""
     if not registry.exists():
         return []
-    entries = {}
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
     for line in registry.read_text().splitlines():
         if line.strip():
             entry = json.loads(line)
-            entries[(entry["kind"], entry["name"])] = entry
+            if entry.get("removed"):
+                entries.pop((entry["kind"], entry["name"]), None)
+            else:
+                entries[(entry["kind"], entry["name"])] = entry
     return list(entries.values())
+
+
+def remove(client: Any, kind: str, name: str, registry: Path | None) -> bool:
+    """Remove one scratch resource now (a bucket emptied first); the registry notes it, so teardown skips it.
+
+    Only a removal that succeeded (or found it gone) is noted; anything else is left for
+    the teardown, which tries again.
+    """
+    gone = empty_and_delete_bucket(client, name) if kind == "bucket" else delete_iam_user(client, name)
+    if registry is not None and registry.exists():
+        _register(registry, {"kind": kind, "name": name, "removed": True})
+    return gone
 
 
 def remove_registered(registry: Path, client_for: Callable[[dict[str, Any] | None, str], Any]) -> list[str]:

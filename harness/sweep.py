@@ -5,8 +5,10 @@ A run killed with SIGKILL cannot tear down. What it leaves is found by name and 
   destroyed on the target their record names, then deleted; when that target was a
   local AWS that no longer answers, its resources died with it, so only the state and
   record are removed (said so in the output);
-- run directories under `.harness/runs/` whose workspaces are gone: their local AWS, if
-  still running, is stopped and the directory removed.
+- run directories under `.harness/runs/` whose workspaces are gone: their local AWS and
+  served provider (harness/provider_server.py), if still running, are stopped and the
+  directory removed; a served provider whose owner died without a run directory (a
+  killed `harness up`) is stopped too;
 - with `--target`/`--endpoint`: resources that have no state at all (an apply killed
   before it wrote state, state lost), found by their `harness:workspace` tag: S3 buckets
   and REST APIs through the Resource Groups Tagging API, IAM roles through IAM's own tag
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from harness import paths
+from harness import paths, provider_server
 from harness.backend import LocalState, S3Backend, StateStore, state_store_for_location
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
@@ -139,6 +141,8 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
         from harness import localstack
 
         localstack.stop_orphans(say=say, older_than=older_than)
+        for pid in provider_server.stop_orphans(older_than=older_than):
+            say(f"stopped a served AWS provider whose run was killed (pid {pid})")
     still_in_state = [lo.workspace for lo in throwaway_leftovers(0, run_id, LocalState(paths.stack_dir()))]
     for run_dir in sorted(paths.runs_dir().glob("*")) if paths.runs_dir().exists() else []:
         if run_id and run_dir.name != run_id:
@@ -155,6 +159,8 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
         if server and server.alive():
             server.stop()
             say(f"stopped the local AWS of run {run_dir.name} (pid {server.pid})")
+        for pid in provider_server.stop_for_run(run_dir.name):
+            say(f"stopped the served AWS provider of run {run_dir.name} (pid {pid})")
         shutil.rmtree(run_dir, ignore_errors=True)
         say(f"removed run directory {run_dir.name}")
     return removed

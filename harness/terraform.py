@@ -16,6 +16,7 @@ state is per workspace (`terraform.tfstate.d/<name>/` or the backend's key).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +36,9 @@ from typing import Any
 from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
+from harness import provider_server
 from harness.errors import StateCorruptError, StateLockedError, TerraformError
+from harness.provider_server import ProviderServer
 from harness.toolchain import Toolchain
 
 log = logging.getLogger("harness.terraform")
@@ -59,6 +63,29 @@ RETRYABLE_ERRORS: dict[str, str] = {
 MAX_RETRIES = 2
 RETRY_SLEEP_SECONDS = 3.0
 
+# Terraform processes running now, in any thread: a run that deploys in a background
+# thread stops its apply through `interrupt_running` when the session is interrupted
+# (a terminal Ctrl-C reaches only the main thread, and Terraform has its own session).
+_running: set[subprocess.Popen[str]] = set()
+_running_lock = threading.Lock()
+
+
+_interrupted: set[int] = set()
+
+
+def interrupt_running() -> int:
+    """Send one SIGINT to each running Terraform process (it stops and writes its state); how many.
+
+    Never twice to the same process: a second SIGINT makes Terraform exit without saving.
+    """
+    with _running_lock:
+        processes = [process for process in _running if process.poll() is None and process.pid not in _interrupted]
+        _interrupted.update(process.pid for process in processes)
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
+    return len(processes)
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -82,8 +109,11 @@ class TerraformRunner:
         lock_timeout: str | None = None,
         backend_url: str | None = None,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT_SECONDS,
+        provider: ProviderServer | None = None,
     ) -> None:
         self.toolchain = toolchain
+        # A served provider every command but `init` reattaches to (harness/provider_server.py).
+        self.provider = provider
         self.command_timeout = command_timeout
         self.lock_timeout = lock_timeout  # e.g. "60s": wait for another run's lock instead of failing
         self.backend_url = backend_url  # None: local state
@@ -100,13 +130,42 @@ class TerraformRunner:
     def for_workspace(self, workspace: str | None) -> TerraformRunner:
         return TerraformRunner(
             self.toolchain, self.stack_dir, self.extra_env, workspace, self.on_command,
-            self.lock_timeout, self.backend_url, self.command_timeout,
+            self.lock_timeout, self.backend_url, self.command_timeout, self.provider,
         )
 
     # --- process ------------------------------------------------------------------
 
-    def _env(self, with_workspace: bool | str) -> dict[str, str]:
+    def plugin_env(self) -> dict[str, str]:
+        """What a provider plugin started by this runner's Terraform would inherit."""
         env = {**os.environ, **self.toolchain.env(), **self.extra_env}
+        for name in ("TF_WORKSPACE", provider_server.REATTACH_ENV):
+            env.pop(name, None)
+        return env
+
+    def serve_provider(self, run_id: str | None = None) -> ProviderServer | None:
+        """Serve the stack's provider for this runner's commands: the run's live one, or a new one."""
+        existing = provider_server.for_run(run_id, self.stack_dir) if run_id else None
+        if existing is None:
+            found = provider_server.installed_binary(self.stack_dir, self.provider_version())
+            if found is None:
+                log.warning("no installed hashicorp/aws provider in %s; Terraform will start it per command",
+                            self.stack_dir)
+                return None
+            existing = provider_server.start(found[1], found[0], self.plugin_env(), self.stack_dir, run_id)
+        self.provider = existing
+        return existing
+
+    def _env(self, with_workspace: bool | str, command: str = "") -> dict[str, str]:
+        env = {**os.environ, **self.toolchain.env(), **self.extra_env}
+        # `init` installs and locks the provider, so it never reattaches; a served provider
+        # that died is dropped, and Terraform starts the plugin itself as usual.
+        if self.provider is not None and command != "init":
+            if self.provider.alive():
+                env.update(self.provider.reattach_env())
+            else:
+                log.warning("the served provider (pid %d) is gone; Terraform will start it per command",
+                            self.provider.pid)
+                self.provider = None
         # Every process names its workspace; the shared .terraform/environment is never read.
         if isinstance(with_workspace, str):
             env["TF_WORKSPACE"] = with_workspace
@@ -132,6 +191,12 @@ class TerraformRunner:
             result = self._run_once(argv, with_workspace)
             if result.returncode in accept:
                 return result
+            if self.provider is not None and not self.provider.alive():
+                # The served provider died under this command: run it again with Terraform's own start.
+                log.warning("the served provider (pid %d) died during `terraform %s`; running it again with "
+                            "Terraform's own provider start", self.provider.pid, command)
+                self.provider = None
+                continue
             reason = self._retryable(result.stderr)
             if reason and attempt < MAX_RETRIES:
                 attempt += 1
@@ -183,7 +248,7 @@ class TerraformRunner:
         process = subprocess.Popen(
             argv,
             cwd=self.stack_dir,
-            env=self._env(with_workspace),
+            env=self._env(with_workspace, argv[1]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -192,13 +257,30 @@ class TerraformRunner:
             # one SIGINT. A second SIGINT makes Terraform exit without saving state.
             start_new_session=True,
         )
+        with _running_lock:
+            _running.add(process)
+        try:
+            stdout, stderr = self._communicate(process, name, started)
+        finally:
+            with _running_lock:
+                _running.discard(process)
+        seconds = time.monotonic() - started
+        log.info("terraform %s%s: exit %d in %.2fs", name,
+                 f" [{self.workspace}]" if with_workspace and self.workspace else "",
+                 process.returncode, seconds)
+        if self.on_command:
+            self.on_command(argv[1], seconds)
+        return CommandResult(argv, process.returncode, stdout, stderr, seconds)
+
+    def _communicate(self, process: subprocess.Popen[str], name: str, started: float) -> tuple[str, str]:
+        """Its output; stop it gracefully on the command timeout or Ctrl-C (`interrupts_to_stop`)."""
         interrupts = 0
         timeout = self.command_timeout
         deadline = started + timeout
         while True:
             try:
                 stdout, stderr = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
-                break
+                return stdout, stderr
             except subprocess.TimeoutExpired:
                 self._stop_gracefully(process, name, started)
                 raise TerraformError(
@@ -215,13 +297,6 @@ class TerraformRunner:
                     ) from None
                 print(f"harness: interrupted; letting `terraform {name}` finish so nothing is left behind. "
                       "Press Ctrl-C again to stop it now (what is left will be named).", file=sys.stderr, flush=True)
-        seconds = time.monotonic() - started
-        log.info("terraform %s%s: exit %d in %.2fs", name,
-                 f" [{self.workspace}]" if with_workspace and self.workspace else "",
-                 process.returncode, seconds)
-        if self.on_command:
-            self.on_command(argv[1], seconds)
-        return CommandResult(argv, process.returncode, stdout, stderr, seconds)
 
     @staticmethod
     def _stop_gracefully(process: subprocess.Popen[str], name: str, started: float) -> None:
@@ -282,7 +357,7 @@ class TerraformRunner:
         if not lock.exists():
             return None
         match = re.search(
-            r'provider "registry\.(?:terraform|opentofu)\.org/hashicorp/aws" \{\s*version\s*=\s*"([^"]+)"',
+            r'provider "registry\.(?:terraform\.io|opentofu\.org)/hashicorp/aws" \{\s*version\s*=\s*"([^"]+)"',
             lock.read_text(),
         )
         return match.group(1) if match else None

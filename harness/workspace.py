@@ -145,7 +145,15 @@ class Deployer:
         """Where this stack's workspaces keep their state (asked by sweep before calling one stateless)."""
         return self.backend if self.backend is not None else LocalState(self.stack_dir)
 
-    def prepare(self, backend_config: dict[str, str] | None = None) -> TerraformRunner:
+    def prepare(self, backend_config: dict[str, str] | None = None, serve_provider: bool = False,
+                run_id: str | None = None) -> TerraformRunner:
+        """Initialise the stack; `serve_provider`: serve the provider for the commands that follow.
+
+        A provider served for `run_id` is reused by the run's later deployers (its
+        teardown) and stopped by the run; one served without a run id is stopped by
+        `release_provider`. `options.served_provider` false keeps Terraform's own
+        per-command plugin start.
+        """
         guess = toolchain.MIRROR_PROVIDER_VERSION if self.tools.provider_source == "mirror" else None
         runner = TerraformRunner(self.tools, self.stack_dir, self.target.terraform_env(),
                                  on_command=self.on_command, lock_timeout=self.options.lock_timeout,
@@ -154,8 +162,17 @@ class Deployer:
         write_generated_files(self.stack_dir, runner.provider_version() or guess)
         runner.init(backend_config)
         write_generated_files(self.stack_dir, runner.provider_version() or guess)
+        if serve_provider and self.options.served_provider:
+            runner.serve_provider(run_id)
         self.runner = runner
         return runner
+
+    def release_provider(self) -> None:
+        """Stop the provider served for this deployer alone (a run's is stopped by its teardown)."""
+        provider = getattr(self, "runner", None) and self.runner.provider
+        if provider and provider.run_id is None:
+            provider.stop()
+            self.runner.provider = None
 
 
 def _record_path(name: str) -> Path:

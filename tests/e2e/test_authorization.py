@@ -95,8 +95,6 @@ def test_authorization_wrong_api_key_is_forbidden(stack_outputs, upload_client, 
 def iam_user(deployed_stack, harness_run, request):
     """Make IAM users (tagged with the run, see harness/scratch.py) with access keys and an
     inline policy; all removed afterwards, by the run's teardown if not here."""
-    from harness import scratch
-
     iam = deployed_stack.client("iam")
     made = []
 
@@ -112,7 +110,7 @@ def iam_user(deployed_stack, harness_run, request):
 
     yield make
     for name in made:
-        scratch.delete_iam_user(iam, name)
+        harness_run.remove_scratch(deployed_stack, "user", name)
 
 
 def _put_as(upload_client, auth, key, body):

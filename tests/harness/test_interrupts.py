@@ -19,7 +19,7 @@ import boto3
 import pytest
 from proc_tree import terraform_commands
 
-from harness import paths
+from harness import paths, provider_server
 from harness.backend import S3Backend
 from harness.localaws import LocalAws
 from harness.sweep import tagged_resources
@@ -41,9 +41,26 @@ def server():
         yield local
 
 
-def _start(run_id: str, server: LocalAws, tmp_path: Path, *extra: str) -> subprocess.Popen:
+# A check whose collection takes 60 s: an apply seen before `collected` exists was started
+# as the session started, not by the check.
+SLOW_COLLECTION = (
+    "import pathlib, time\n"
+    "time.sleep(60)\n"
+    "pathlib.Path(__file__).with_name('collected').touch()\n"
+)
+EARLY_DEPLOY_CONFTEST = (
+    "from harness.pytest_plugin import deploy_at_session_start\n"
+    "def pytest_configure(config):\n"
+    "    deploy_at_session_start(config)\n"
+)
+
+
+def _start(run_id: str, server: LocalAws, tmp_path: Path, *extra: str, early: bool = False) -> subprocess.Popen:
     check = tmp_path / "test_slow_check.py"
     check.write_text(SLOW_CHECK)
+    if early:  # as tests/e2e does: the controller applies in a thread as the session starts
+        (tmp_path / "conftest.py").write_text(EARLY_DEPLOY_CONFTEST)
+        check.write_text(SLOW_COLLECTION + SLOW_CHECK)
     env = {**child_run_environment(), "HARNESS_RUN_ID": run_id}
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(check), "--rootdir", str(tmp_path),
@@ -68,6 +85,7 @@ def _assert_nothing_left(run_id: str, server: LocalAws) -> None:
     assert not (paths.workspaces_dir() / f"{workspace}.json").exists(), "record left"
     assert not (paths.runs_dir() / run_id).exists(), "run directory left"
     assert tagged_resources(Target("endpoint", server.endpoint, "us-east-1"), run_id) == [], "resources left"
+    assert [p.pid for p in provider_server.recorded() if p.run_id == run_id and p.alive()] == [], "provider left"
 
 
 @pytest.mark.parametrize("phase", ["apply", "checks", "destroy"])
@@ -89,6 +107,20 @@ def test_one_ctrl_c_at_any_phase_leaves_nothing(phase, server, tmp_path):
     assert f"destroyed and deleted workspace t-{run_id}-main" in output, output
     if phase == "destroy":
         assert "letting `terraform destroy" in output, output
+    _assert_nothing_left(run_id, server)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_an_apply_the_controller_started_at_session_start_leaves_nothing(signum, server, tmp_path):
+    run_id = new_run_id()
+    child = _start(run_id, server, tmp_path, early=True)
+    _wait_for(child, lambda: "apply" in terraform_commands(child.pid), "terraform apply")
+    assert not (tmp_path / "collected").exists()
+    os.killpg(child.pid, signum)
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode != 0
+    assert f"destroyed and deleted workspace t-{run_id}-main" in output, output
+    assert "Traceback" not in output, output
     _assert_nothing_left(run_id, server)
 
 

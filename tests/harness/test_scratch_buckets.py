@@ -57,6 +57,27 @@ def test_teardown_removes_a_scratch_bucket_the_check_never_cleaned(endpoint):
         run.remove_directory(True)
 
 
+def test_what_a_check_removed_itself_is_off_the_registry_and_the_rest_stays_on_it(endpoint):
+    run = Run(new_run_id(), RunOptions("endpoint", endpoint.endpoint))
+    run.dir.mkdir(parents=True)
+    s3 = endpoint.client("s3")
+    try:
+        removed = scratch.create_bucket(s3, "us-east-1", run.id, "t-x-main", "done", run.file(SCRATCH_FILE),
+                                        endpoint.to_record())
+        kept = scratch.create_bucket(s3, "us-east-1", run.id, "t-x-main", "left", run.file(SCRATCH_FILE),
+                                     endpoint.to_record())
+        s3.put_object(Bucket=removed, Key="k", Body=b"x")
+        assert scratch.remove(s3, "bucket", removed, run.file(SCRATCH_FILE))
+        assert removed not in _names(endpoint)
+        assert [e["name"] for e in scratch.registered(run.file(SCRATCH_FILE))] == [kept]
+        messages: list[str] = []
+        run.teardown(messages)
+        assert messages == [f"removed 1 scratch resource(s) a check left: bucket {kept}"]
+        assert kept not in _names(endpoint)
+    finally:
+        run.remove_directory(True)
+
+
 def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint):
     s3 = endpoint.client("s3")
     killed_run = new_run_id()

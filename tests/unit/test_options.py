@@ -19,7 +19,9 @@ def parse(argv: list[str], environ: dict[str, str] | None = None) -> RunOptions:
 def test_to_args_rebuilds_the_same_options():
     options = parse(["--target", "endpoint", "--endpoint", "http://127.0.0.1:4566", "--region", "eu-west-1",
                      "--backend", "s3://state/k.tfstate?endpoint=http://127.0.0.1:4566", "--lock-timeout", "5m",
-                     "--stack-var", 'authorization="API_KEY"', "--ready-timeout", "30", "--no-readiness-gate"])
+                     "--stack-var", 'authorization="API_KEY"', "--ready-timeout", "30", "--no-readiness-gate",
+                     "--provider-per-command"])
+    assert not options.served_provider and parse([]).served_provider
     assert parse(options.to_args()) == options
     assert RunOptions.from_json(options.to_json()) == options  # what workers get through workerinput
 

@@ -406,7 +406,8 @@ def serve_forever(host: str, port: int, ready_file: str | None = None, faults: F
     print(f"ready {endpoint}", flush=True)
     if warm_up == "background":
         # moto's app itself, past ControlPlaneFaults: warming must not draw seeded faults.
-        warmup.start_in_background(server.app.moto_app, f"{host}:{server.server_port}")
+        warmup.start_in_background(server.app.moto_app, f"{host}:{server.server_port}", lambda seconds: print(
+            f"  warmed up in {seconds:.2f}s", file=sys.stderr, flush=True))
     print(f"  started in {time.monotonic() - started:.2f}s; stop with Ctrl-C", file=sys.stderr, flush=True)
     if faults is not None:
         print(f"  profile {faults.profile.spec()}; faults {faults.spec.text or 'none'} (seed {faults.spec.seed}); "

@@ -107,8 +107,14 @@ def warm_up(app: App, host: str) -> float:
     return time.monotonic() - started
 
 
-def start_in_background(app: App, host: str) -> threading.Thread:
-    """Warm up in a daemon thread (it never delays start-up or shutdown)."""
-    thread = threading.Thread(target=warm_up, args=(app, host), name="localaws-warm-up", daemon=True)
+def start_in_background(app: App, host: str, report: Callable[[float], None] | None = None) -> threading.Thread:
+    """Warm up in a daemon thread (it never delays start-up or shutdown); `report` gets the seconds taken."""
+
+    def run() -> None:
+        seconds = warm_up(app, host)
+        if report is not None:
+            report(seconds)
+
+    thread = threading.Thread(target=run, name="localaws-warm-up", daemon=True)
     thread.start()
     return thread

@@ -13,6 +13,7 @@ def _inventory(aws):
     return (
         sorted(b["Name"] for b in aws("s3").list_buckets()["Buckets"]),
         sorted(r["RoleName"] for r in aws("iam").list_roles()["Roles"]),
+        sorted(u["UserName"] for u in aws("iam").list_users()["Users"]),
         sorted(a["id"] for a in aws("apigateway").get_rest_apis()["items"]),
     )
 

@@ -3,6 +3,8 @@
 - `server.py`: one loopback server and port for both; `LocalAws` (in-process) and
   `serve_forever` (what `harness localaws` runs).
 - `process.py`: the same server as a child process, for fixtures and CLI commands.
+- `warmup.py`: each service's slow first call, made by the server itself right after it
+  reports ready, so a `terraform apply` does not wait for it.
 - `controlplane.py`: corrections to moto so it reads back what AWS does, deployment
   snapshots, and IAM enforcement for assumed-role credentials; each patch lists the
   moto names it touches.

@@ -41,11 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="harness localaws", description=__doc__)
     add_arguments(parser)
     parser.add_argument("--ready-file", help="write the endpoint here once ready")
+    parser.add_argument("--warm-up", default="background", choices=("background", "before-ready", "off"),
+                        help="make each service's first (slow) call itself: right after reporting ready "
+                             "(default), before reporting ready, or not at all (harness/localaws/warmup.py)")
     args = parser.parse_args(argv)
     from harness.localaws.server import serve_forever
 
     try:
-        return serve_forever(args.host, args.port, args.ready_file, faults_from_args(args, os.environ))
+        return serve_forever(args.host, args.port, args.ready_file, faults_from_args(args, os.environ),
+                             args.warm_up)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

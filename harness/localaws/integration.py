@@ -224,6 +224,12 @@ class S3Integration:
             content_length=len(payload),
         )
         environ = builder.get_environ()
+        # The stream holds exactly the body, so it needs no length guard: with the guard
+        # (werkzeug's LimitedStream) moto's `request.data` re-reads it in 64 KiB pieces
+        # into a new buffer and then copies that again; unguarded, BytesIO hands back
+        # `payload` itself. Measured: two fewer transient copies of each body (PEP 3333
+        # leaves this key to the server; werkzeug's `get_input_stream` honours it).
+        environ["wsgi.input_terminated"] = True
         captured: dict[str, Any] = {}
 
         def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:

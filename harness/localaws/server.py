@@ -375,11 +375,20 @@ class LocalAws:
         self.stop()
 
 
-def serve_forever(host: str, port: int, ready_file: str | None = None, faults: Faults | None = None) -> int:
-    """Run in the foreground until SIGINT/SIGTERM; print `ready http://HOST:PORT`."""
+def serve_forever(host: str, port: int, ready_file: str | None = None, faults: Faults | None = None,
+                  warm_up: str = "background") -> int:
+    """Run in the foreground until SIGINT/SIGTERM; print `ready http://HOST:PORT`.
+
+    `warm_up` (harness/localaws/warmup.py): make each service's first call right after
+    reporting ready (`background`), before reporting ready (`before-ready`), or not at all.
+    """
     started = time.monotonic()
     server = make_server(host, port, faults=faults)
     endpoint = f"http://{host}:{server.server_port}"
+    if warm_up != "off":
+        from harness.localaws import warmup
+    if warm_up == "before-ready":
+        warmup.warm_up(server.app.moto_app, f"{host}:{server.server_port}")
     stopping = threading.Event()
 
     def stop(signum: int, _frame: Any) -> None:
@@ -395,6 +404,10 @@ def serve_forever(host: str, port: int, ready_file: str | None = None, faults: F
             handle.write(f"{endpoint}\n{os.getpid()}\n")
         os.replace(tmp, ready_file)
     print(f"ready {endpoint}", flush=True)
+    if warm_up == "background":
+        # moto's app itself, past ControlPlaneFaults: warming must not draw seeded faults.
+        warmup.start_in_background(server.app.moto_app, f"{host}:{server.server_port}", lambda seconds: print(
+            f"  warmed up in {seconds:.2f}s", file=sys.stderr, flush=True))
     print(f"  started in {time.monotonic() - started:.2f}s; stop with Ctrl-C", file=sys.stderr, flush=True)
     if faults is not None:
         print(f"  profile {faults.profile.spec()}; faults {faults.spec.text or 'none'} (seed {faults.spec.seed}); "

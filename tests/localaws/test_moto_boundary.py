@@ -38,6 +38,9 @@ def test_every_whole_replacement_is_pinned_by_source_digest():
         "moto.iam.access_control.IAMPolicyStatement._match",
         "moto.core.common_models.BaseModel.__new__",
         "moto.s3.models.FakeBucket.get_permission",
+        "moto.s3.models.FakeKey.__init__",
+        "moto.s3.models.FakeKey.value.fset",
+        "moto.s3.models.FakeKey.etag",
         "moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action",
     }
 

@@ -183,14 +183,28 @@ class Run:
                                      data["workspace"])
             try:
                 target = self.options.target()
-                if target.kind == "local":
-                    server = localaws_process.start(log_file=self.file("localaws.log"), detach=True,
-                                                    profile=self.options.localaws_profile,
-                                                    faults=self.options.localaws_faults)
+                pending = None
+                if target.kind != "local":
+                    target.check_reachable()
+                else:
+                    pending = localaws_process.launch(log_file=self.file("localaws.log"), detach=True,
+                                                      profile=self.options.localaws_profile,
+                                                      faults=self.options.localaws_faults)
+                try:
+                    # While the local AWS imports (~0.5 s): the toolchain, init and the served
+                    # provider, none of which needs its endpoint (a local target's credentials
+                    # and region do not depend on it).
+                    deployer = self._deployer(target, timed=True)
+                except BaseException:
+                    if pending is not None:
+                        pending.abandon()
+                    raise
+                if pending is not None:
+                    server = pending.wait()
                     server.save(self.file(LOCALAWS_FILE))
                     target = Target("local", server.endpoint, target.region)
-                target.check_reachable()
-                deployer = self._deployer(target, timed=True)
+                    deployer.target = target
+                    target.check_reachable()
                 workspace = Workspace(throwaway_name(self.id, SHARED_WORKER), deployer, self.id)
                 self.file(WORKSPACE_FILE).write_text(
                     json.dumps({"workspace": workspace.name, "target": target.to_record()}))

@@ -80,7 +80,7 @@ class LocalAwsProcess:
                 finished = 0
             if finished:
                 return
-            time.sleep(0.05)
+            time.sleep(0.01)
         os.kill(self.pid, signal.SIGKILL)
 
     def rss_mb(self, field: str = "VmRSS") -> float:
@@ -107,7 +107,51 @@ def start(
     host: str = "127.0.0.1", port: int = 0, log_file: Path | None = None, detach: bool = False,
     profile: str | None = None, faults: str | None = None,
 ) -> LocalAwsProcess:
-    """Start `python -m harness.localaws` and wait until it answers.
+    """Start `python -m harness.localaws` and wait until it answers (`launch(...).wait()`)."""
+    return launch(host, port, log_file, detach, profile, faults).wait()
+
+
+@dataclass
+class PendingLocalAws:
+    """A local AWS that was launched and is importing; `wait()` for its endpoint."""
+
+    child: subprocess.Popen[bytes]
+    ready_file: Path
+    log_file: Path | None
+
+    def wait(self) -> LocalAwsProcess:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.ready_file.exists():
+                endpoint = self.ready_file.read_text().split()[0]
+                self.ready_file.unlink(missing_ok=True)
+                return LocalAwsProcess(endpoint, self.child.pid)
+            if self.child.poll() is not None:
+                detail = self.log_file.read_text()[-2000:] if self.log_file and self.log_file.exists() else ""
+                raise LocalAwsError(
+                    f"the local AWS exited with code {self.child.returncode} before it was ready\n{detail}",
+                    "see the message above; a busy port can be avoided with --port 0",
+                )
+            time.sleep(0.01)
+        self.child.kill()
+        raise LocalAwsError(
+            f"the local AWS did not become ready within {START_TIMEOUT_SECONDS:.0f}s",
+            f"look at {self.log_file}" if self.log_file else "run `harness localaws` to see why",
+        )
+
+    def abandon(self) -> None:
+        """Stop it before it was waited for (the caller failed meanwhile)."""
+        if self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        self.ready_file.unlink(missing_ok=True)
+
+
+def launch(
+    host: str = "127.0.0.1", port: int = 0, log_file: Path | None = None, detach: bool = False,
+    profile: str | None = None, faults: str | None = None,
+) -> PendingLocalAws:
+    """Launch `python -m harness.localaws`; it takes ~0.5 s to import, which the caller may use.
 
     `detach` puts it in its own session so it outlives this process (named workspaces)
     and is not hit by the terminal's Ctrl-C meant for the test run. `profile` and
@@ -137,24 +181,7 @@ def start(
     finally:
         if log_file:
             log.close()  # type: ignore[union-attr]
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if ready_file.exists():
-            endpoint = ready_file.read_text().split()[0]
-            ready_file.unlink(missing_ok=True)
-            return LocalAwsProcess(endpoint, child.pid)
-        if child.poll() is not None:
-            detail = log_file.read_text()[-2000:] if log_file and log_file.exists() else ""
-            raise LocalAwsError(
-                f"the local AWS exited with code {child.returncode} before it was ready\n{detail}",
-                "see the message above; a busy port can be avoided with --port 0",
-            )
-        time.sleep(0.05)
-    child.kill()
-    raise LocalAwsError(
-        f"the local AWS did not become ready within {START_TIMEOUT_SECONDS:.0f}s",
-        f"look at {log_file}" if log_file else "run `harness localaws` to see why",
-    )
+    return PendingLocalAws(child, ready_file, log_file)
 
 
 def _state(pid: int) -> str | None:

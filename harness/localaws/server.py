@@ -412,7 +412,8 @@ def serve_forever(host: str, port: int, ready_file: str | None = None, faults: F
     if faults is not None:
         print(f"  profile {faults.profile.spec()}; faults {faults.spec.text or 'none'} (seed {faults.spec.seed}); "
               f"counters at {endpoint}{FAULTS_PATH}", file=sys.stderr, flush=True)
-    server.serve_forever()
+    # A short poll: `shutdown` waits for the loop to look, and teardown waits for this process.
+    server.serve_forever(poll_interval=0.05)
     server.server_close()
     print("stopped", file=sys.stderr, flush=True)
     return 0

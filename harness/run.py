@@ -16,8 +16,11 @@ A run (a `pytest` session, with or without xdist workers) owns `.harness/runs/<r
 
 One shared throwaway workspace per run, not one per worker: an apply costs seconds and
 the checks never share keys, so one stack serves every worker. The first process that
-asks applies it under the lock; the others read its outputs. The controller tears down
-at the end: scratch buckets, then the workspace, then the local AWS it started.
+asks applies it under the lock (the controller, in a `BackgroundDeploy` thread as the
+session starts, when the checks' conftest asks for it); the others read its outputs.
+The run's Terraform commands reattach to one served provider (harness/provider_server.py,
+recorded there under the run id). The controller tears down at the end: scratch buckets,
+then the workspace, then the served provider and the local AWS it started.
 """
 
 from __future__ import annotations

@@ -14,14 +14,22 @@ def test_comparison_lines_are_ours_over_theirs_and_fail_when_we_are_slower():
     local = _endpoint("local AWS", 5.0, 150.0)
     report = {"cycles": local["cycles"], "peak_memory": local["peak_memory"], "throughput": local["throughput"],
               "endpoints": {"local": local, "localstack": _endpoint("LocalStack", 4.0, 600.0)},
-              "scaling": {"workers_1": {"wall_seconds": {"median": 10.0}},
-                          "workers_2": {"wall_seconds": {"median": 11.0}, "ratio_to_floor": {"median": 2.5}}}}
+              "scaling": {"workers_1": {"wall_seconds": {"median": 10.0}, "ratio_to_floor": {"median": 2.5}},
+                          "workers_2": {"wall_seconds": {"median": 11.0}, "ratio_to_floor": {"median": 2.7}}}}
     verdict = bench.verdict(report)
     assert verdict["localaws_vs_localstack_cycle_ratio"] == {"measured": 1.25, "budget": 1.0, "within": False}
     assert verdict["localaws_vs_localstack_peak_rss_ratio"]["measured"] == 0.25
     assert verdict["localaws_vs_localstack_peak_rss_ratio"]["within"] is True
     assert verdict["workers2_vs_serial_ratio"]["measured"] == 1.1 and not verdict["workers2_vs_serial_ratio"]["within"]
     assert verdict["e2e_ratio_to_floor"]["measured"] == 2.5 and not verdict["e2e_ratio_to_floor"]["within"]
+    assert verdict["e2e_wall_seconds"]["measured"] == 10.0  # `make e2e`'s default worker count: 1
+
+
+def test_the_bench_judges_the_worker_count_make_e2e_uses():
+    from harness import paths
+
+    makefile = (paths.project_root() / "Makefile").read_text()
+    assert f"E2E_WORKERS ?= {bench.E2E_DEFAULT_WORKERS}\n" in makefile
 
 
 def test_unknown_peak_rss_is_not_judged_and_shown_as_a_dash():

@@ -125,6 +125,10 @@ class ProviderServer:
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, os.WNOHANG)
+        self.forget()
+
+    def forget(self) -> None:
+        """Remove what it leaves on disk: its socket, record and log (once it is gone)."""
         address = self.reattach.get("Addr")
         if isinstance(address, dict) and address.get("Network") == "unix":
             Path(str(address.get("String"))).unlink(missing_ok=True)
@@ -202,7 +206,7 @@ def stop_orphans(older_than: float = 0.0) -> list[int]:
     stopped: list[int] = []
     for server in recorded():
         if not server.alive():
-            server.record_path.unlink(missing_ok=True)
+            server.forget()
             continue
         run_dir_alive = server.run_id is not None and (paths.runs_dir() / server.run_id).is_dir()
         if pid_alive(server.owner_pid) or run_dir_alive or time.time() - server.started < older_than:

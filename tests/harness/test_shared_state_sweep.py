@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from harness import paths
+from harness import paths, provider_server
 from harness.backend import S3Backend
 from harness.localaws.process import start
 from harness.options import RunOptions
@@ -89,6 +89,8 @@ def test_a_sweep_never_touches_another_checkouts_live_stack(tmp_path, monkeypatc
         if live.workspace_record() and target.client("s3").list_objects_v2(
                 Bucket=STATE_BUCKET, Prefix=f"env:/{live.workspace_record()['workspace']}/").get("KeyCount"):
             live.teardown([])
+        for served in provider_server.recorded():  # the providers of the runs this test "killed"
+            served.stop()
         monkeypatch.delenv("HARNESS_DATA_DIR")
         server.stop()
         shutil.rmtree(backend.working_copy_path(paths.stack_dir()), ignore_errors=True)

@@ -96,7 +96,8 @@ def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
     options = RunOptions("localstack" if target.kind == "localstack" else "endpoint", target.endpoint,
                          target.region)
     phases: dict[str, list[float]] = {name: [] for name in (
-        "toolchain", "init", "workspace", "apply", "output", "ready", "checks", "destroy", "teardown", "cycle",
+        "toolchain", "provider_start", "init", "workspace", "apply", "apply_before_changes", "apply_changes",
+        "output", "ready", "checks", "destroy", "destroy_before_changes", "destroy_changes", "teardown", "cycle",
         "floor", "ratio_to_floor")}
     bodies = cycle_bodies()
     for _ in range(cycles):
@@ -125,16 +126,24 @@ def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
             destroyed = run.teardown(messages)
             teardown_seconds = time.perf_counter() - teardown_started
             recorded = run.phases()
+            splits = run.phase_splits()
             toolchain_seconds = sum(run.timings().get("toolchain", []))
+            provider_seconds = sum(run.timings().get("provider_start", []))
             run.remove_directory(destroyed)
         if not destroyed:
             raise HarnessError(f"a bench cycle could not tear down: {'; '.join(messages)}",
                                f"run `harness sweep --run-id {run.id} --older-than 0s`")
         cycle_seconds = time.perf_counter() - cycle_started
         split = timings.breakdown(wall=cycle_seconds, phases=recorded, longest_check=max(durations, default=0.0),
-                                  checks=seconds, teardown=teardown_seconds, toolchain=toolchain_seconds)
+                                  checks=seconds, teardown=teardown_seconds, toolchain=toolchain_seconds,
+                                  splits=splits)
         for phase in ("init", "workspace", "apply", "output", "destroy"):
             phases[phase].append(sum(recorded.get(phase, [])))
+        for command in ("apply", "destroy"):
+            for part in ("before_changes", "changes"):
+                if command in split["terraform_split"]:
+                    phases[f"{command}_{part}"].append(split["terraform_split"][command][part])
+        phases["provider_start"].append(provider_seconds)
         phases["toolchain"].append(toolchain_seconds)
         phases["ready"].append(split["ready"])
         phases["teardown"].append(teardown_seconds)

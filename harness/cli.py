@@ -14,7 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
-from harness import __version__, paths, run, toolchain
+from harness import __version__, paths, provider_server, run, toolchain
 from harness.errors import HarnessError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
@@ -38,8 +38,13 @@ def _explicit_target(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "target", None) or getattr(args, "endpoint", None))
 
 
-def _progress(phase: str, seconds: float) -> None:
-    print(f"  terraform {phase}: {seconds:.2f}s", file=sys.stderr, flush=True)
+def _progress(phase: str, seconds: float, split: dict[str, float] | None = None) -> None:
+    if phase == provider_server.START_PHASE:
+        print(f"  served provider started: {seconds:.2f}s", file=sys.stderr, flush=True)
+        return
+    detail = (f" ({split['before_changes']:.2f}s before the first change, {split['changes']:.2f}s of changes)"
+              if split else "")
+    print(f"  terraform {phase}: {seconds:.2f}s{detail}", file=sys.stderr, flush=True)
 
 
 def _named(args: argparse.Namespace, creating: bool = False, serve_provider: bool = False) -> Workspace:

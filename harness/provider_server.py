@@ -45,6 +45,8 @@ from harness import paths
 
 log = logging.getLogger("harness.provider")
 
+# The name a runner's `on_command` callback gets for the served provider's start-up.
+START_PHASE = "provider_start"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
 REATTACH_ENV = "TF_REATTACH_PROVIDERS"

@@ -372,6 +372,8 @@ def _timings(config: pytest.Config, run: Run) -> dict[str, Any]:
         process_startup=None if born is None else session_started - born,
         worker_startup=max(collected) - session_started if collected else None,
         toolchain=sum(recorded.get("toolchain", [])) or None,
+        provider_start=sum(recorded.get("provider_start", [])) or None,
+        splits=run.phase_splits(),
     )
 
 

@@ -64,6 +64,7 @@ UPLOADS_FILE = "uploads.jsonl"
 SCRATCH_FILE = "scratch.jsonl"
 ASSUMPTIONS_FILE = "assumptions.jsonl"
 TIMINGS_FILE = "timings.jsonl"
+PROVIDER_START = provider_server.START_PHASE
 DEPLOY_WAIT_SECONDS = 900
 # With shared state (S3), a run leases its throwaway workspace so that a sweep on another
 # runner never takes a live stack for an orphan, whatever its age; a killed run stops
@@ -112,8 +113,13 @@ class Run:
 
     # --- records -------------------------------------------------------------------
 
-    def record_phase(self, name: str, seconds: float) -> None:
-        _append_line(self.file(PHASES_FILE), {"phase": name, "seconds": round(seconds, 3)})
+    def record_phase(self, name: str, seconds: float, split: dict[str, float] | None = None) -> None:
+        """A Terraform command (or the readiness wait) and, for an apply or destroy, its split."""
+        if name == PROVIDER_START:  # not a Terraform command: the served provider's start-up
+            self.record_timing(PROVIDER_START, seconds)
+            return
+        _append_line(self.file(PHASES_FILE), {"phase": name, "seconds": round(seconds, 3),
+                                              **({"split": split} if split else {})})
 
     def record_upload(self, size: int, seconds: float, status: int) -> None:
         if status == 200 and size >= 64 * 1024:  # throughput of small bodies is latency, not bandwidth
@@ -138,6 +144,14 @@ class Run:
             phases.setdefault(item["phase"], []).append(item["seconds"])
         return phases
 
+    def phase_splits(self) -> dict[str, list[dict[str, float]]]:
+        """Per Terraform command, the split of each run of it that changed resources (harness/timings.py)."""
+        splits: dict[str, list[dict[str, float]]] = {}
+        for item in _read_lines(self.file(PHASES_FILE)):
+            if item.get("split"):
+                splits.setdefault(item["phase"], []).append(item["split"])
+        return splits
+
     def uploads(self) -> list[dict[str, Any]]:
         return _read_lines(self.file(UPLOADS_FILE))
 
@@ -155,19 +169,23 @@ class Run:
         return localaws_process.LocalAwsProcess.load(self.file(LOCALAWS_FILE))
 
     def _deployer(self, target: Target, timed: bool = False) -> Deployer:
-        """Toolchain, initialised stack, the run's served provider; `timed`: record the preparation, less `init`."""
-        init_seconds: list[float] = []
+        """Toolchain, initialised stack, the run's served provider; `timed`: record the preparation.
 
-        def on_command(name: str, seconds: float) -> None:
-            if name == "init":
-                init_seconds.append(seconds)
-            self.record_phase(name, seconds)
+        The preparation's time excludes `init` (a Terraform phase of its own) and the served
+        provider's start-up (`provider_start`).
+        """
+        excluded: list[float] = []
+
+        def on_command(name: str, seconds: float, split: dict[str, float] | None = None) -> None:
+            if name in (PROVIDER_START, "init"):
+                excluded.append(seconds)
+            self.record_phase(name, seconds, split)
 
         started = time.perf_counter()
         deployer = Deployer(target, self.options, on_command=on_command)
         deployer.prepare(serve_provider=True, run_id=self.id)
         if timed:
-            self.record_timing("toolchain", time.perf_counter() - started - sum(init_seconds))
+            self.record_timing("toolchain", time.perf_counter() - started - sum(excluded))
         return deployer
 
     # --- the stack ------------------------------------------------------------------
@@ -449,7 +467,7 @@ def named_target(name: str, options: RunOptions, explicit_target: bool, creating
 
 
 def open_named_workspace(name: str, options: RunOptions, explicit_target: bool, creating: bool = False,
-                         on_command: Callable[[str, float], None] | None = None,
+                         on_command: Callable[..., None] | None = None,
                          serve_provider: bool = False) -> Workspace:
     """A named workspace ready for Terraform commands (target reachable, stack initialised).
 

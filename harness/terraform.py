@@ -36,7 +36,7 @@ from typing import Any
 from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
-from harness import provider_server
+from harness import provider_server, timings
 from harness.errors import StateCorruptError, StateLockedError, TerraformError
 from harness.provider_server import ProviderServer
 from harness.toolchain import Toolchain
@@ -44,6 +44,8 @@ from harness.toolchain import Toolchain
 log = logging.getLogger("harness.terraform")
 
 GRACEFUL_STOP_SECONDS = 120.0
+# After Terraform exits, its output pipes close; a child that inherited them must not hold us.
+READER_JOIN_SECONDS = 5.0
 # No Terraform command may run longer than the run's command timeout (RunOptions,
 # HARNESS_COMMAND_TIMEOUT at the edges, default 900 s): a provider stuck retrying (e.g. a
 # bucket it cannot list) must not hang a teardown forever.
@@ -151,7 +153,10 @@ class TerraformRunner:
                 log.warning("no installed hashicorp/aws provider in %s; Terraform will start it per command",
                             self.stack_dir)
                 return None
+            started = time.monotonic()
             existing = provider_server.start(found[1], found[0], self.plugin_env(), self.stack_dir, run_id)
+            if existing is not None and self.on_command:
+                self.on_command(provider_server.START_PHASE, time.monotonic() - started, None)
         self.provider = existing
         return existing
 
@@ -260,7 +265,7 @@ class TerraformRunner:
         with _running_lock:
             _running.add(process)
         try:
-            stdout, stderr = self._communicate(process, name, started)
+            lines, stderr = self._communicate(process, name, started)
         finally:
             with _running_lock:
                 _running.discard(process)
@@ -269,18 +274,43 @@ class TerraformRunner:
                  f" [{self.workspace}]" if with_workspace and self.workspace else "",
                  process.returncode, seconds)
         if self.on_command:
-            self.on_command(argv[1], seconds)
-        return CommandResult(argv, process.returncode, stdout, stderr, seconds)
+            self.on_command(argv[1], seconds, timings.change_split(lines, seconds))
+        return CommandResult(argv, process.returncode, "".join(line for _, line in lines), stderr, seconds)
 
-    def _communicate(self, process: subprocess.Popen[str], name: str, started: float) -> tuple[str, str]:
-        """Its output; stop it gracefully on the command timeout or Ctrl-C (`interrupts_to_stop`)."""
+    def _communicate(self, process: subprocess.Popen[str], name: str,
+                     started: float) -> tuple[list[tuple[float, str]], str]:
+        """Its stdout lines, each with when it arrived (seconds since start), and its stderr.
+
+        Stops it gracefully on the command timeout or Ctrl-C (`interrupts_to_stop`). The
+        arrival times split an apply or destroy into Terraform's own work and the resource
+        changes (harness/timings.py); Terraform writes each line as it happens.
+        """
+        lines: list[tuple[float, str]] = []
+        errors: list[str] = []
+
+        def read_stdout() -> None:
+            for line in process.stdout:  # type: ignore[union-attr]
+                lines.append((time.monotonic() - started, line))
+
+        def read_stderr() -> None:
+            errors.append(process.stderr.read())  # type: ignore[union-attr]
+
+        readers = [threading.Thread(target=target, daemon=True) for target in (read_stdout, read_stderr)]
+        for reader in readers:
+            reader.start()
+        self._wait(process, name, started)
+        for reader in readers:
+            reader.join(timeout=READER_JOIN_SECONDS)
+        return lines, "".join(errors)
+
+    def _wait(self, process: subprocess.Popen[str], name: str, started: float) -> None:
         interrupts = 0
         timeout = self.command_timeout
         deadline = started + timeout
         while True:
             try:
-                stdout, stderr = process.communicate(timeout=max(0.1, deadline - time.monotonic()))
-                return stdout, stderr
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                return
             except subprocess.TimeoutExpired:
                 self._stop_gracefully(process, name, started)
                 raise TerraformError(
@@ -303,10 +333,10 @@ class TerraformRunner:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         try:
-            process.communicate(timeout=GRACEFUL_STOP_SECONDS)
+            process.wait(timeout=GRACEFUL_STOP_SECONDS)  # its output is read by the caller's threads
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.wait()
         except KeyboardInterrupt:
             log.warning("second interrupt: terraform %s (pid %d) is still stopping on its own",
                         name, process.pid)

@@ -13,8 +13,9 @@ wall time over that floor.
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # The Terraform commands every run must pay for: without an apply there is nothing to check,
@@ -25,6 +26,29 @@ FLOOR_COMMANDS = ("apply", "destroy", "output")
 def floor_seconds(phases: Mapping[str, Iterable[float]], longest_check: float) -> float:
     """Sum of the unskippable Terraform commands (every run of each) plus the longest single check."""
     return round(sum(sum(phases.get(name, ())) for name in FLOOR_COMMANDS) + max(0.0, longest_check), 3)
+
+
+# Terraform's plain output: one line when a resource change starts, one when it completes.
+CHANGE_STARTED = re.compile(r": (Creating|Destroying|Modifying|Replacing)\.\.\.")
+CHANGE_DONE = re.compile(r": (Creation|Destruction|Modifications|Replacement) complete after ")
+
+
+def change_split(lines: Sequence[tuple[float, str]], seconds: float) -> dict[str, float] | None:
+    """Split one Terraform command by when its output lines arrived; None if it changed nothing.
+
+    - `before_changes`: start to the first resource change starting: loading the
+      configuration and state, the provider's schema and configuration (and, unless it is
+      served, its start-up), validate, plan and any refresh;
+    - `changes`: first change started to last change done: the provider's API calls;
+    - `after_changes`: last change done to exit: the final state write and outputs.
+    """
+    started = [at for at, line in lines if CHANGE_STARTED.search(line)]
+    done = [at for at, line in lines if CHANGE_DONE.search(line)]
+    if not started or not done:
+        return None
+    first, last = min(started), max(done)
+    return {"before_changes": round(first, 3), "changes": round(max(0.0, last - first), 3),
+            "after_changes": round(max(0.0, seconds - last), 3)}
 
 
 def ratio_to_floor(wall: float, floor: float) -> float | None:
@@ -77,8 +101,13 @@ def process_started_at(pid: int | None = None) -> float | None:
 
 def breakdown(*, wall: float, phases: Mapping[str, list[float]], longest_check: float,
               checks: float | None, teardown: float | None, process_startup: float | None = None,
-              worker_startup: float | None = None, toolchain: float | None = None) -> dict[str, Any]:
-    """The `timings` section of the summary and of each bench cycle."""
+              worker_startup: float | None = None, toolchain: float | None = None,
+              provider_start: float | None = None,
+              splits: Mapping[str, list[dict[str, float]]] | None = None) -> dict[str, Any]:
+    """The `timings` section of the summary and of each bench cycle.
+
+    `splits`: per command, `change_split` of each run of it (summed per part).
+    """
     floor = floor_seconds(phases, longest_check)
     terraform = {name: round(sum(values), 3) for name, values in phases.items() if name != "ready"}
     counts = {name: len(values) for name, values in phases.items() if name != "ready"}
@@ -91,7 +120,11 @@ def breakdown(*, wall: float, phases: Mapping[str, list[float]], longest_check: 
         "process_startup": rounded(process_startup),
         "worker_startup": rounded(worker_startup),
         "toolchain": rounded(toolchain),
+        "provider_start": rounded(provider_start),
         "terraform": terraform,
+        "terraform_split": {name: {part: round(sum(split[part] for split in values), 3)
+                                   for part in ("before_changes", "changes", "after_changes")}
+                            for name, values in (splits or {}).items() if values},
         "terraform_processes": counts,
         "ready": round(sum(phases.get("ready", [])), 3),
         "checks": rounded(checks),

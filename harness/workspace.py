@@ -123,7 +123,8 @@ class Deployer:
     target: Target
     options: RunOptions = field(default_factory=RunOptions)
     stack_dir: Path = field(default_factory=paths.stack_dir)
-    on_command: Callable[[str, float], None] | None = None
+    # (command, seconds, split): each Terraform command, with harness/timings.py's split of an apply or destroy
+    on_command: Callable[[str, float, dict[str, float] | None], None] | None = None
     backend: S3Backend | None = field(init=False)
     runner: TerraformRunner = field(init=False)
     tools: toolchain.Toolchain = field(init=False)

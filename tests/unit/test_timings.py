@@ -56,6 +56,40 @@ def test_breakdown_reports_wall_floor_ratio_and_processes():
     assert result["ready"] == pytest.approx(0.3)
 
 
+# As Terraform 1.x prints an apply (plain output, -no-color), with arrival times.
+APPLY_LINES = [
+    (0.02, "module.upload_api.data.aws_region.current: Reading...\n"),
+    (0.31, "module.upload_api.data.aws_region.current: Read complete after 0s [id=us-east-1]\n"),
+    (0.55, "module.upload_api.aws_s3_bucket.uploads: Creating...\n"),
+    (0.56, "module.upload_api.aws_iam_role.integration: Creating...\n"),
+    (0.70, "module.upload_api.aws_iam_role.integration: Creation complete after 0s [id=up-x]\n"),
+    (0.91, "module.upload_api.aws_api_gateway_stage.upload: Modifications complete after 0s [id=ags-x]\n"),
+    (0.93, "\nApply complete! Resources: 14 added, 1 changed, 0 destroyed.\n"),
+]
+
+
+def test_change_split_is_before_the_first_change_the_changes_and_after():
+    split = timings.change_split(APPLY_LINES, 1.0)
+    assert split == {"before_changes": 0.55, "changes": pytest.approx(0.36), "after_changes": pytest.approx(0.09)}
+
+
+def test_change_split_of_a_destroy_and_of_a_command_that_changed_nothing():
+    destroy = [(0.4, "module.upload_api.aws_api_gateway_stage.upload: Destroying... [id=ags-x]\n"),
+               (0.6, "module.upload_api.aws_api_gateway_stage.upload: Destruction complete after 0s\n")]
+    assert timings.change_split(destroy, 0.7) == {"before_changes": 0.4, "changes": pytest.approx(0.2),
+                                                  "after_changes": pytest.approx(0.1)}
+    assert timings.change_split([(0.1, "No changes. Your infrastructure matches the configuration.\n")], 0.2) is None
+    assert timings.change_split([], 0.2) is None
+
+
+def test_breakdown_sums_each_commands_split_and_reports_the_provider_start():
+    result = timings.breakdown(wall=5.0, phases={"apply": [1.0]}, longest_check=0.2, checks=1.0, teardown=1.0,
+                               provider_start=0.06, splits={"apply": [
+                                   {"before_changes": 0.5, "changes": 0.4, "after_changes": 0.1}]})
+    assert result["provider_start"] == pytest.approx(0.06)
+    assert result["terraform_split"] == {"apply": {"before_changes": 0.5, "changes": 0.4, "after_changes": 0.1}}
+
+
 def test_process_started_at_is_in_the_past_on_linux():
     started = timings.process_started_at(os.getpid())
     if started is None:

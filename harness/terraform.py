@@ -298,19 +298,36 @@ class TerraformRunner:
         readers = [threading.Thread(target=target, daemon=True) for target in (read_stdout, read_stderr)]
         for reader in readers:
             reader.start()
-        self._wait(process, name, started)
+        self._wait(process, readers[0], name, started)
         for reader in readers:
             reader.join(timeout=READER_JOIN_SECONDS)
         return lines, "".join(errors)
 
-    def _wait(self, process: subprocess.Popen[str], name: str, started: float) -> None:
+    def _wait(self, process: subprocess.Popen[str], stdout_reader: threading.Thread, name: str,
+              started: float) -> None:
+        """Until Terraform has exited and its output is read; the command timeout and Ctrl-C stop it.
+
+        Waits on the stdout reader, which ends the moment Terraform exits and its pipe
+        closes: `Popen.wait(timeout)` polls with sleeps of up to 50 ms, which every
+        command would pay.
+        """
         interrupts = 0
         timeout = self.command_timeout
         deadline = started + timeout
+        exited_at: float | None = None
         while True:
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                return
+                stdout_reader.join(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
+                now = time.monotonic()
+                if not stdout_reader.is_alive():
+                    process.wait()
+                    return
+                if process.poll() is not None:
+                    exited_at = exited_at or now
+                    if now - exited_at > READER_JOIN_SECONDS:
+                        return  # exited, but something it started still holds its output open
+                if now >= deadline:
+                    raise subprocess.TimeoutExpired(name, timeout)
             except subprocess.TimeoutExpired:
                 self._stop_gracefully(process, name, started)
                 raise TerraformError(

@@ -263,6 +263,45 @@ def _patch_no_instance_tracking() -> None:
     warnings.filterwarnings("ignore", message="S3 key was not disposed of in time")
 
 
+def _patch_service_list_read_once() -> None:
+    """Gap (speed): to route each request, moto's server asks `list_of_moto_modules()`,
+    which lists moto's package directory and stats every entry (~200) on every request:
+    about a quarter of the server's busy time per control-plane call (py-spy, 300 calls
+    each of six APIs). The package does not change while the server runs, so the list is
+    read once, by moto's own function.
+    """
+    import functools
+
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+
+    @functools.wraps(backends.list_of_moto_modules)
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+
+
+def _patch_method_names_read_once_per_class() -> None:
+    """Gap (speed): to find an action's handler, moto lists the response class's methods
+    with `inspect.getmembers` on every call (~5 % of the server's busy time per control-
+    plane call). A class's methods do not change once the patches above are in place, so
+    each class's list is computed once, by moto's own function; callers get a copy.
+    """
+    import functools
+
+    from moto.core import responses, utils
+
+    compute = functools.lru_cache(maxsize=None)(utils.method_names_from_class)
+
+    @functools.wraps(utils.method_names_from_class)
+    def method_names_from_class(clazz: object) -> list[str]:
+        return list(compute(clazz))
+
+    responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+
 # How much of a stored object the ETag's MD5 reads at a time (moto reads 16 MiB at once).
 ETAG_READ_BYTES = 1024 * 1024
 
@@ -621,6 +660,17 @@ PATCHES: list[Patch] = [
     Patch("tagging API lists REST APIs", _patch_tagging_api_lists_rest_apis, (
         MotoName("moto.resourcegroupstaggingapi.models", "iter_taggable_backends"),
         MotoName("moto.core.resource_tagging", "TaggedResource"),
+    )),
+    Patch("service list read once", _patch_service_list_read_once, (
+        MotoName("moto.backends", "list_of_moto_modules"),
+        # It calls the function through the module at every request, so the patch reaches it.
+        MotoName("moto.moto_server.werkzeug_app", "DomainDispatcherApplication.get_backend_for_host"),
+    )),
+    Patch("method names read once per class", _patch_method_names_read_once_per_class, (
+        MotoName("moto.core.utils", "method_names_from_class"),
+        # Imported by name there, and called with the response class on every action.
+        MotoName("moto.core.responses", "method_names_from_class"),
+        MotoName("moto.core.responses", "BaseResponse.call_action"),
     )),
     Patch("no unbounded instance tracking", _patch_no_instance_tracking, (
         MotoName("moto.core.common_models", "BaseModel.__new__", source_sha256="08cf0ef20e88029a"),

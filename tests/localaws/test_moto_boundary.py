@@ -105,3 +105,33 @@ def test_the_local_aws_refuses_to_start_when_a_patched_name_is_gone(tmp_path):
 def test_the_lock_file_installs_the_pinned_moto():
     lock = PYPROJECT.with_name("requirements.lock").read_text()
     assert re.findall(r"^moto==(\S+) \\$", lock, re.M) == [MOTO_VERSION]
+
+
+def test_routing_reads_moto_s_service_list_once_and_it_is_the_same_list(local_aws, monkeypatch):
+    import os
+
+    import moto
+    from moto import backends
+
+    on_disk = sorted(name for name in os.listdir(os.path.dirname(moto.__file__))
+                     if os.path.isdir(os.path.join(os.path.dirname(moto.__file__), name)) and not name.startswith("__"))
+    assert list(backends.list_of_moto_modules()) == on_disk
+
+    def no_listing(path):
+        raise AssertionError("moto's package directory was listed again")
+
+    monkeypatch.setattr(os, "listdir", no_listing)
+    assert "s3" in backends.list_of_moto_modules() and "apigateway" in backends.list_of_moto_modules()
+
+
+def test_an_action_s_handler_is_found_from_the_class_s_methods_as_moto_lists_them(local_aws):
+    import inspect
+
+    from moto.core import responses
+    from moto.s3.responses import S3Response
+
+    expected = [name for name, _ in inspect.getmembers(S3Response, predicate=inspect.isfunction)]
+    first = responses.method_names_from_class(S3Response)
+    assert first == expected
+    first.append("not_a_method")  # a caller changing its copy changes nothing for the next one
+    assert responses.method_names_from_class(S3Response) == expected

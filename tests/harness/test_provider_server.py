@@ -18,23 +18,12 @@ from pathlib import Path
 import pytest
 
 from harness import paths, provider_server
-from harness.localaws.process import start
 from harness.options import RunOptions
-from harness.targets import Target
 from harness.workspace import Deployer, Workspace, child_run_environment, new_run_id
 
 pytestmark = pytest.mark.slow
 REATTACHED = 'is overridden as an "unmanaged provider"'
 LAUNCHED = "provider: starting plugin"
-
-
-@pytest.fixture(scope="module")
-def local_target(tmp_path_factory):
-    server = start(log_file=tmp_path_factory.mktemp("localaws") / "server.log")
-    try:
-        yield Target("local", server.endpoint)
-    finally:
-        server.stop()
 
 
 def _logged(deployer: Deployer, log_file: Path) -> None:

@@ -5,21 +5,10 @@ import re
 import pytest
 
 from harness import drift
-from harness.localaws.process import start
-from harness.targets import Target
 from harness.workspace import Deployer, new_run_id, throwaway_workspace
 
 pytestmark = pytest.mark.slow
 RETRY_LINES = re.compile(r"retrying request|Retry(ing|able)|DescribeAccountAttributes", re.I)
-
-
-@pytest.fixture(scope="module")
-def local_target(tmp_path_factory):
-    server = start(log_file=tmp_path_factory.mktemp("localaws") / "server.log")
-    try:
-        yield Target("local", server.endpoint)
-    finally:
-        server.stop()
 
 
 def test_apply_without_retries_and_plan_is_clean_right_after(local_target, tmp_path):

@@ -88,12 +88,12 @@ def cmd_localaws(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     workspace = _named(args, creating=True, serve_provider=True)
     target = workspace.deployer.target
-    print(f"applying workspace {workspace.name} on {target.describe()}", file=sys.stderr)
-    run_id = (load_record(workspace.name) or {}).get("run_id") or new_run_id()
-    workspace.run_id = run_id
-    save_record(workspace.name, target, run_id, workspace.deployer.options.backend_url)
     options = workspace.deployer.options
     try:
+        print(f"applying workspace {workspace.name} on {target.describe()}", file=sys.stderr)
+        run_id = (load_record(workspace.name) or {}).get("run_id") or new_run_id()
+        workspace.run_id = run_id
+        save_record(workspace.name, target, run_id, workspace.deployer.options.backend_url)
         outputs = workspace.up(options.stack_vars)
     finally:
         workspace.deployer.release_provider()

@@ -38,7 +38,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from harness import paths
@@ -71,22 +71,35 @@ def installed_binary(stack_dir: Path, version: str | None) -> tuple[str, Path] |
     return None
 
 
-def _process_state(pid: int) -> str | None:
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces and parentheses)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
 
 
-def pid_alive(pid: int) -> bool:
-    """Running (an exited child not yet reaped is a zombie: not running)."""
+def start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot: with the pid, it names one process."""
+    fields = _stat_fields(pid)
+    try:
+        return int(fields[19]) if fields else None
+    except (IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid: int, ticks: int | None = None) -> bool:
+    """Running (a zombie is not), and, given `ticks`, the same process that started then (pids are reused)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return _process_state(pid) not in (None, "Z")
+        pass
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == "Z":
+        return False
+    return ticks is None or start_ticks(pid) == ticks
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,7 @@ class ProviderServer:
     stack_dir: str
     started: float
     log_file: str
+    ticks: int | None = None  # start_ticks(pid): a recorded pid another process reuses is not this one
 
     @property
     def record_path(self) -> Path:
@@ -111,20 +125,27 @@ class ProviderServer:
         # file's host), whatever address the provider build announces for itself.
         return {REATTACH_ENV: json.dumps({self.address: self.reattach})}
 
+    @property
+    def announced(self) -> bool:
+        """It printed its reattach value (a record is written before, so no start is ever unrecorded)."""
+        return bool(self.reattach)
+
     def alive(self) -> bool:
-        return pid_alive(self.pid)
+        return pid_alive(self.pid, self.ticks)
 
     def stop(self) -> None:
         """Stop it (SIGTERM, then SIGKILL) and remove its record and socket; gone already is fine."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while pid_alive(self.pid) and time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, os.WNOHANG)  # reap it if it is our child
-            time.sleep(0.02)
-        if pid_alive(self.pid):
-            os.kill(self.pid, signal.SIGKILL)
+        if self.alive():  # never a signal to a process that merely reuses the pid
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+            while self.alive() and time.monotonic() < deadline:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(self.pid, os.WNOHANG)  # reap it if it is our child
+                time.sleep(0.02)
+            if self.alive():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, os.WNOHANG)
         self.forget()
@@ -160,7 +181,7 @@ def recorded() -> list[ProviderServer]:
 def for_run(run_id: str, stack_dir: Path) -> ProviderServer | None:
     """A live provider this run already serves for this stack directory, if any."""
     for server in recorded():
-        if server.run_id == run_id and server.stack_dir == str(stack_dir) and server.alive():
+        if server.run_id == run_id and server.stack_dir == str(stack_dir) and server.announced and server.alive():
             return server
     return None
 
@@ -179,41 +200,61 @@ def start(binary: Path, address: str, env: Mapping[str, str], stack_dir: Path,
             [str(binary), "-debug"], cwd=stack_dir, env=dict(env), stdin=subprocess.DEVNULL,
             stdout=output, stderr=output, start_new_session=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        match = REATTACH_LINE.search(log_file.read_text(errors="replace"))
-        if match:
-            reattach = next(iter(json.loads(match.group(1)).values()))
-            server = ProviderServer(child.pid, address, reattach, os.getpid(), run_id, str(stack_dir), time.time(),
-                                    str(log_file))
-            server.save()
-            return server
-        if child.poll() is not None:
-            break
-        time.sleep(0.01)
-    if child.poll() is None:
-        child.kill()
-        child.wait()
+    # Recorded at once, before it announces itself: whatever stops us now, sweep finds it.
+    server = ProviderServer(child.pid, address, {}, os.getpid(), run_id, str(stack_dir), time.time(),
+                            str(log_file), start_ticks(child.pid))
+    try:
+        server.save()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            match = REATTACH_LINE.search(log_file.read_text(errors="replace"))
+            if match:
+                server = replace(server, reattach=next(iter(json.loads(match.group(1)).values())))
+                server.save()
+                return server
+            if child.poll() is not None:
+                break
+            time.sleep(0.01)
+    except BaseException:
+        _discard(child, server, keep_log=False)
+        raise
+    _discard(child, server, keep_log=True)
     log.warning("the provider at %s did not start in debug mode (see %s); Terraform will start it per command",
                 binary, log_file)
     return None
 
 
-def stop_orphans(older_than: float = 0.0) -> list[int]:
-    """Stop served providers whose owner is gone: its process died and its run directory with it.
+def _discard(child: subprocess.Popen[bytes], server: ProviderServer, keep_log: bool) -> None:
+    """A provider that never announced itself: stopped, reaped and its record removed."""
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    server.record_path.unlink(missing_ok=True)
+    if not keep_log:
+        Path(server.log_file).unlink(missing_ok=True)
 
-    A provider a run's deploying worker started outlives that worker (the controller
-    reuses it for the teardown), so a live run directory keeps it.
+
+def stop_orphans(older_than: float = 0.0, run_id: str | None = None, dry_run: bool = False) -> list[int]:
+    """Stop served providers whose owner is gone; with `run_id`, only that run's.
+
+    Owner gone: the process that started it died, and its run directory is gone or
+    untouched for `older_than` (a provider a run's deploying worker started outlives that
+    worker: the controller reuses it for the teardown, which touches the directory).
     """
     stopped: list[int] = []
     for server in recorded():
+        if run_id is not None and server.run_id != run_id:
+            continue
         if not server.alive():
-            server.forget()
+            if not dry_run:
+                server.forget()
             continue
-        run_dir_alive = server.run_id is not None and (paths.runs_dir() / server.run_id).is_dir()
-        if pid_alive(server.owner_pid) or run_dir_alive or time.time() - server.started < older_than:
+        run_dir = paths.runs_dir() / server.run_id if server.run_id else None
+        run_dir_fresh = run_dir is not None and run_dir.is_dir() and time.time() - run_dir.stat().st_mtime < older_than
+        if pid_alive(server.owner_pid) or run_dir_fresh or time.time() - server.started < older_than:
             continue
-        server.stop()
+        if not dry_run:
+            server.stop()
         stopped.append(server.pid)
     return stopped
 

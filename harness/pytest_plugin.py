@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -43,6 +44,7 @@ TEARDOWN_KEY = pytest.StashKey[float]()
 SPANS_KEY = pytest.StashKey[dict[str, list[tuple[float, float]]]]()
 DEPLOY_EARLY_KEY = pytest.StashKey[bool]()
 DEPLOY_KEY = pytest.StashKey[BackgroundDeploy]()
+TORN_DOWN_KEY = pytest.StashKey[bool]()
 WORKERINPUT_KEY = "harness_run"
 RUN_ID_ENV = "HARNESS_RUN_ID"  # lets a caller choose the run id (tests that interrupt a run)
 
@@ -263,8 +265,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     progress = _PhaseProgress(config)
     config.stash[PROGRESS_KEY] = progress
     progress.start()
-    if (config.stash.get(DEPLOY_EARLY_KEY, False) and not config.getoption("--workspace")
-            and not config.option.collectonly):
+    # Sessions that run no check deploy nothing: listing, fixtures, setup plans.
+    runs_no_check = any(getattr(config.option, name, False)
+                        for name in ("collectonly", "showfixtures", "show_fixtures_per_test", "setupplan"))
+    if config.stash.get(DEPLOY_EARLY_KEY, False) and not config.getoption("--workspace") and not runs_no_check:
         config.stash[DEPLOY_KEY] = _run(config).deploy_in_background()
 
 
@@ -303,10 +307,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     messages: list[str] = []
     destroyed = False
     teardown_started = time.perf_counter()
+    config.stash[TORN_DOWN_KEY] = True
     try:
-        deploy = config.stash.get(DEPLOY_KEY, None)
-        if deploy is not None:
-            deploy.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+        _finish_deploy(config, stop=exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED))
         destroyed = run.teardown(messages)
         if any(message.startswith("teardown failed") for message in messages):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -323,6 +326,44 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             _write_summary(config, run)
         run.remove_directory(destroyed)
         config.stash[MESSAGES_KEY] = messages
+
+
+def _finish_deploy(config: pytest.Config, stop: bool) -> None:
+    """Wait for the session-start deploy; `stop` it first (interrupted, or nothing ran that needs it).
+
+    A Ctrl-C while waiting for it stops it (one SIGINT per Terraform command) rather
+    than skipping the teardown that follows.
+    """
+    deploy = config.stash.get(DEPLOY_KEY, None)
+    if deploy is None:
+        return
+    try:
+        deploy.finish(interrupted=stop)
+    except KeyboardInterrupt:
+        deploy.finish(interrupted=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """If the session never reached its finish (a later session-start hook failed, or Ctrl-C came while xdist
+    started its workers), the session-start deploy is still stopped and torn down here."""
+    if not _is_controller(config) or DEPLOY_KEY not in config.stash or config.stash.get(TORN_DOWN_KEY, False):
+        return
+    config.stash[TORN_DOWN_KEY] = True
+    run = _run(config)
+    messages: list[str] = []
+    destroyed = False
+    try:
+        _finish_deploy(config, stop=True)
+        destroyed = run.teardown(messages)
+    except KeyboardInterrupt:
+        messages.append("teardown interrupted: run `harness sweep` to remove what is left")
+    finally:
+        progress = config.stash.get(PROGRESS_KEY, None)
+        if progress is not None:
+            progress.stop()
+        run.remove_directory(destroyed)
+        for message in messages:
+            print(f"harness: {message}", file=sys.stderr, flush=True)
 
 
 def _write_summary(config: pytest.Config, run: Run) -> None:

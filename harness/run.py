@@ -211,6 +211,8 @@ class Run:
                     pending = localaws_process.launch(log_file=self.file("localaws.log"), detach=True,
                                                       profile=self.options.localaws_profile,
                                                       faults=self.options.localaws_faults)
+                    # Recorded before it reports its port: teardown and sweep find it by pid.
+                    localaws_process.LocalAwsProcess("", pending.child.pid).save(self.file(LOCALAWS_FILE))
                 try:
                     # While the local AWS imports (~0.5 s): the toolchain, init and the served
                     # provider, none of which needs its endpoint (a local target's credentials
@@ -322,7 +324,15 @@ class Run:
         try:
             return self._teardown(messages)
         finally:
-            provider_server.stop_for_run(self.id)
+            self.stop_providers(messages)
+
+    def stop_providers(self, messages: list[str]) -> None:
+        """Stop the run's served providers, unless a Terraform command is still stopping and needs one."""
+        if terraform.any_running():
+            messages.append(f"left the run's served AWS provider running for a Terraform command that is still "
+                            f"stopping; `harness sweep --run-id {self.id}` stops it")
+            return
+        provider_server.stop_for_run(self.id)
 
     def _teardown(self, messages: list[str]) -> bool:
         server = self.local_aws()
@@ -383,12 +393,17 @@ class BackgroundDeploy(threading.Thread):
         super().__init__(daemon=True, name="harness-deploy")
         self.harness_run = run
         self.error: BaseException | None = None
+        # Waited on instead of `join`: on Python 3.11 a Ctrl-C that interrupts `Thread.join`
+        # marks the thread stopped while it still runs (threading's bpo-45274 handling).
+        self.done = threading.Event()
 
     def run(self) -> None:
         try:
             self.harness_run.shared_stack()
         except BaseException as exc:  # recorded in the run's stack.error for the checks; teardown follows
             self.error = exc
+        finally:
+            self.done.set()
 
     def finish(self, interrupted: bool) -> None:
         """Wait for it; when the session was interrupted, stop it first, as a Ctrl-C stops an apply.
@@ -399,10 +414,10 @@ class BackgroundDeploy(threading.Thread):
         """
         if interrupted:
             self.harness_run.cancelled.set()
-        while self.is_alive():
+        while not self.done.is_set():
             if interrupted:
                 terraform.interrupt_running()
-            self.join(0.1)
+            self.done.wait(0.1)
 
 
 def faults_message(server: localaws_process.LocalAwsProcess) -> str:

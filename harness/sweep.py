@@ -141,8 +141,8 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
         from harness import localstack
 
         localstack.stop_orphans(say=say, older_than=older_than)
-        for pid in provider_server.stop_orphans(older_than=older_than):
-            say(f"stopped a served AWS provider whose run was killed (pid {pid})")
+    for pid in provider_server.stop_orphans(older_than=older_than, run_id=run_id, dry_run=dry_run):
+        say(f"{'would stop' if dry_run else 'stopped'} a served AWS provider whose run was killed (pid {pid})")
     still_in_state = [lo.workspace for lo in throwaway_leftovers(0, run_id, LocalState(paths.stack_dir()))]
     for run_dir in sorted(paths.runs_dir().glob("*")) if paths.runs_dir().exists() else []:
         if run_id and run_dir.name != run_id:

@@ -70,23 +70,32 @@ RETRY_SLEEP_SECONDS = 3.0
 # (a terminal Ctrl-C reaches only the main thread, and Terraform has its own session).
 _running: set[subprocess.Popen[str]] = set()
 _running_lock = threading.Lock()
+# Those already sent their one SIGINT (by `interrupt_running` or a graceful stop).
+_interrupted: set[subprocess.Popen[str]] = set()
 
 
-_interrupted: set[int] = set()
+def _interrupt_once(process: subprocess.Popen[str]) -> bool:
+    """SIGINT `process` unless it was already sent one: a second makes Terraform exit without saving."""
+    with _running_lock:
+        if process in _interrupted or process.poll() is not None:
+            return False
+        _interrupted.add(process)
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGINT)
+    return True
 
 
 def interrupt_running() -> int:
-    """Send one SIGINT to each running Terraform process (it stops and writes its state); how many.
-
-    Never twice to the same process: a second SIGINT makes Terraform exit without saving.
-    """
+    """Send one SIGINT to each running Terraform process (it stops and writes its state); how many."""
     with _running_lock:
-        processes = [process for process in _running if process.poll() is None and process.pid not in _interrupted]
-        _interrupted.update(process.pid for process in processes)
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGINT)
-    return len(processes)
+        processes = list(_running)
+    return sum(_interrupt_once(process) for process in processes)
+
+
+def any_running() -> bool:
+    """A Terraform process this harness started is still running (e.g. still stopping after Ctrl-C)."""
+    with _running_lock:
+        return any(process.poll() is None for process in _running)
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,7 @@ class CommandResult:
     stdout: str
     stderr: str
     seconds: float
+    interrupted: bool = False  # it was sent a SIGINT: never retried
 
 
 class TerraformRunner:
@@ -164,7 +174,9 @@ class TerraformRunner:
         env = {**os.environ, **self.toolchain.env(), **self.extra_env}
         # `init` installs and locks the provider, so it never reattaches; a served provider
         # that died is dropped, and Terraform starts the plugin itself as usual.
-        if self.provider is not None and command != "init":
+        if command == "init":
+            env.pop(provider_server.REATTACH_ENV, None)  # init installs and locks: never an unmanaged provider
+        elif self.provider is not None:
             if self.provider.alive():
                 env.update(self.provider.reattach_env())
             else:
@@ -194,12 +206,15 @@ class TerraformRunner:
         attempt = 0
         while True:
             result = self._run_once(argv, with_workspace)
-            if result.returncode in accept:
-                return result
+            if result.returncode in accept or result.interrupted:
+                if result.returncode in accept:
+                    return result
+                raise self._error(command, result)
             if self.provider is not None and not self.provider.alive():
                 # The served provider died under this command: run it again with Terraform's own start.
                 log.warning("the served provider (pid %d) died during `terraform %s`; running it again with "
-                            "Terraform's own provider start", self.provider.pid, command)
+                            "Terraform's own provider start. Its error was: %s", self.provider.pid, command,
+                            result.stderr.strip()[-500:])
                 self.provider = None
                 continue
             reason = self._retryable(result.stderr)
@@ -257,7 +272,8 @@ class TerraformRunner:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
+            encoding="utf-8",
+            errors="replace",  # whatever a provider prints, the readers keep draining the pipes
             # Its own session: a terminal Ctrl-C reaches only us, and we forward exactly
             # one SIGINT. A second SIGINT makes Terraform exit without saving state.
             start_new_session=True,
@@ -267,15 +283,22 @@ class TerraformRunner:
         try:
             lines, stderr = self._communicate(process, name, started)
         finally:
-            with _running_lock:
-                _running.discard(process)
+            # Still running (a second Ctrl-C left it stopping on its own): it stays listed, so
+            # nothing stops the served provider under it (`any_running`).
+            if process.poll() is not None:
+                with _running_lock:
+                    _running.discard(process)
+        interrupted = process in _interrupted
+        with _running_lock:
+            _interrupted.discard(process)
         seconds = time.monotonic() - started
         log.info("terraform %s%s: exit %d in %.2fs", name,
                  f" [{self.workspace}]" if with_workspace and self.workspace else "",
                  process.returncode, seconds)
         if self.on_command:
             self.on_command(argv[1], seconds, timings.change_split(lines, seconds))
-        return CommandResult(argv, process.returncode, "".join(line for _, line in lines), stderr, seconds)
+        return CommandResult(argv, process.returncode, "".join(line for _, line in lines), stderr, seconds,
+                             interrupted)
 
     def _communicate(self, process: subprocess.Popen[str], name: str,
                      started: float) -> tuple[list[tuple[float, str]], str]:
@@ -287,27 +310,35 @@ class TerraformRunner:
         """
         lines: list[tuple[float, str]] = []
         errors: list[str] = []
+        # An Event, not `join`: a Ctrl-C that interrupts `Thread.join` on Python 3.11 marks
+        # the thread stopped while it still runs (threading's bpo-45274 handling).
+        stdout_done = threading.Event()
 
         def read_stdout() -> None:
-            for line in process.stdout:  # type: ignore[union-attr]
-                lines.append((time.monotonic() - started, line))
+            try:
+                for line in process.stdout:  # type: ignore[union-attr]
+                    lines.append((time.monotonic() - started, line))
+            finally:
+                stdout_done.set()
 
         def read_stderr() -> None:
-            errors.append(process.stderr.read())  # type: ignore[union-attr]
+            for chunk in iter(lambda: process.stderr.read(65536), ""):  # type: ignore[union-attr]
+                errors.append(chunk)
 
         readers = [threading.Thread(target=target, daemon=True) for target in (read_stdout, read_stderr)]
         for reader in readers:
             reader.start()
-        self._wait(process, readers[0], name, started)
+        self._wait(process, stdout_done, name, started)
         for reader in readers:
-            reader.join(timeout=READER_JOIN_SECONDS)
-        return lines, "".join(errors)
+            # Terraform has exited: its pipes close now, unless a process it left behind holds them.
+            reader.join(timeout=0.5)
+        return list(lines), "".join(errors)
 
-    def _wait(self, process: subprocess.Popen[str], stdout_reader: threading.Thread, name: str,
+    def _wait(self, process: subprocess.Popen[str], stdout_done: threading.Event, name: str,
               started: float) -> None:
         """Until Terraform has exited and its output is read; the command timeout and Ctrl-C stop it.
 
-        Waits on the stdout reader, which ends the moment Terraform exits and its pipe
+        Waits for the stdout reader to end, the moment Terraform exits and its pipe
         closes: `Popen.wait(timeout)` polls with sleeps of up to 50 ms, which every
         command would pay.
         """
@@ -317,10 +348,10 @@ class TerraformRunner:
         exited_at: float | None = None
         while True:
             try:
-                stdout_reader.join(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
+                stdout_done.wait(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
                 now = time.monotonic()
-                if not stdout_reader.is_alive():
-                    process.wait()
+                if stdout_done.is_set():
+                    process.wait(timeout=max(0.1, deadline - now))  # at once: its stdout has closed
                     return
                 if process.poll() is not None:
                     exited_at = exited_at or now
@@ -347,8 +378,7 @@ class TerraformRunner:
 
     @staticmethod
     def _stop_gracefully(process: subprocess.Popen[str], name: str, started: float) -> None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+        _interrupt_once(process)
         try:
             process.wait(timeout=GRACEFUL_STOP_SECONDS)  # its output is read by the caller's threads
         except subprocess.TimeoutExpired:

@@ -10,6 +10,7 @@ each named workspace has a record saying which target it lives on.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -22,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import paths, toolchain
+from harness import paths, terraform, toolchain
 from harness.backend import LocalState, S3Backend
 from harness.errors import HarnessError, StateLockedError, TerraformError, WorkspaceError
 from harness.options import RunOptions
 from harness.targets import Target, write_generated_files
 from harness.terraform import TerraformRunner
+
+log = logging.getLogger("harness.workspace")
 
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RESERVED_NAMES = {"default"}
@@ -172,6 +175,10 @@ class Deployer:
         """Stop the provider served for this deployer alone (a run's is stopped by its teardown)."""
         provider = getattr(self, "runner", None) and self.runner.provider
         if provider and provider.run_id is None:
+            if terraform.any_running():  # a command still stopping after Ctrl-C needs it; sweep stops it later
+                log.warning("left the served provider (pid %d) for a Terraform command that is still stopping; "
+                            "`harness sweep` stops it", provider.pid)
+                return
             provider.stop()
             self.runner.provider = None
 

@@ -49,6 +49,11 @@ class LocalAwsProcess:
             os.kill(self.pid, 0)
         except OSError:
             return False
+        if not self.endpoint:  # recorded at launch, before it reported its port: known by its command line
+            try:
+                return b"harness.localaws" in Path(f"/proc/{self.pid}/cmdline").read_bytes() and _state(self.pid) != "Z"
+            except OSError:
+                return False
         try:
             requests.get(f"{self.endpoint}/moto-api/", timeout=2)
         except requests.RequestException:
@@ -120,6 +125,13 @@ class PendingLocalAws:
     log_file: Path | None
 
     def wait(self) -> LocalAwsProcess:
+        try:
+            return self._wait()
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _wait(self) -> LocalAwsProcess:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.ready_file.exists():
@@ -133,7 +145,6 @@ class PendingLocalAws:
                     "see the message above; a busy port can be avoided with --port 0",
                 )
             time.sleep(0.01)
-        self.child.kill()
         raise LocalAwsError(
             f"the local AWS did not become ready within {START_TIMEOUT_SECONDS:.0f}s",
             f"look at {self.log_file}" if self.log_file else "run `harness localaws` to see why",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from proc_tree import terraform_commands
+from proc_tree import terraform_commands, with_environment
 
 from harness import paths, provider_server
 from harness.backend import S3Backend
@@ -55,12 +55,15 @@ EARLY_DEPLOY_CONFTEST = (
 )
 
 
-def _start(run_id: str, server: LocalAws, tmp_path: Path, *extra: str, early: bool = False) -> subprocess.Popen:
+def _start(run_id: str, server: LocalAws, tmp_path: Path, *extra: str, early: bool = False,
+           source: str | None = None) -> subprocess.Popen:
     check = tmp_path / "test_slow_check.py"
     check.write_text(SLOW_CHECK)
     if early:  # as tests/e2e does: the controller applies in a thread as the session starts
         (tmp_path / "conftest.py").write_text(EARLY_DEPLOY_CONFTEST)
         check.write_text(SLOW_COLLECTION + SLOW_CHECK)
+    if source is not None:
+        check.write_text(source)
     env = {**child_run_environment(), "HARNESS_RUN_ID": run_id}
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(check), "--rootdir", str(tmp_path),
@@ -86,6 +89,8 @@ def _assert_nothing_left(run_id: str, server: LocalAws) -> None:
     assert not (paths.runs_dir() / run_id).exists(), "run directory left"
     assert tagged_resources(Target("endpoint", server.endpoint, "us-east-1"), run_id) == [], "resources left"
     assert [p.pid for p in provider_server.recorded() if p.run_id == run_id and p.alive()] == [], "provider left"
+    # Every process of the run inherited its id: none may outlive it (local AWS, served provider, Terraform).
+    assert with_environment("HARNESS_RUN_ID", run_id) == [], "process left"
 
 
 @pytest.mark.parametrize("phase", ["apply", "checks", "destroy"])
@@ -120,6 +125,34 @@ def test_interrupting_an_apply_the_controller_started_at_session_start_leaves_no
     output, _ = child.communicate(timeout=300)
     assert child.returncode != 0
     assert f"destroyed and deleted workspace t-{run_id}-main" in output, output
+    assert "Traceback" not in output, output
+    _assert_nothing_left(run_id, server)
+
+
+QUICK_CHECK = (
+    "import pathlib\n"
+    "def test_needs_no_stack():\n"
+    "    pathlib.Path(__file__).with_name('ran').touch()\n"
+)
+
+
+def test_ctrl_c_while_the_session_waits_for_its_session_start_apply_still_tears_down(server, tmp_path):
+    run_id = new_run_id()
+    child = _start(run_id, server, tmp_path, early=True, source=QUICK_CHECK)  # done long before the apply
+    _wait_for(child, lambda: (tmp_path / "ran").exists() and "apply" in terraform_commands(child.pid),
+              "the check done while terraform apply runs")
+    time.sleep(0.2)  # the session is now waiting for its apply
+    os.killpg(child.pid, signal.SIGINT)
+    output, _ = child.communicate(timeout=300)
+    assert f"destroyed and deleted workspace t-{run_id}-main" in output, output
+    _assert_nothing_left(run_id, server)
+
+
+def test_a_session_whose_checks_are_all_deselected_stops_its_session_start_apply(server, tmp_path):
+    run_id = new_run_id()
+    child = _start(run_id, server, tmp_path, "-k", "no_check_has_this_name", early=True, source=QUICK_CHECK)
+    output, _ = child.communicate(timeout=300)
+    assert child.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, output
     assert "Traceback" not in output, output
     _assert_nothing_left(run_id, server)
 

@@ -95,14 +95,15 @@ from harness.targets import Target
 from harness.options import RunOptions
 from harness.workspace import Deployer
 deployer = Deployer(Target("local", sys.argv[1]), RunOptions())
-deployer.prepare(serve_provider=True)
+deployer.prepare(serve_provider=True, run_id=sys.argv[2])
 print(json.dumps({"pid": deployer.runner.provider.pid}), flush=True)
 time.sleep(120)
 """
 
 
 def test_sweep_stops_a_served_provider_whose_owner_was_killed(local_target):
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, local_target.endpoint], cwd=paths.project_root(),
+    run_id = new_run_id()
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, local_target.endpoint, run_id], cwd=paths.project_root(),
                              env=child_run_environment(), stdout=subprocess.PIPE, text=True)
     try:
         pid = json.loads(owner.stdout.readline())["pid"]  # type: ignore[union-attr]
@@ -111,8 +112,13 @@ def test_sweep_stops_a_served_provider_whose_owner_was_killed(local_target):
         owner.wait(timeout=30)
     record = provider_server.records_dir() / f"{pid}.json"
     assert provider_server.pid_alive(pid) and record.exists()
-    swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id",
-                            new_run_id()], cwd=paths.project_root(), env=child_run_environment(),
+    listed = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
+                             "--dry-run"], cwd=paths.project_root(), env=child_run_environment(),
+                            capture_output=True, text=True, timeout=300)
+    assert f"would stop a served AWS provider whose run was killed (pid {pid})" in listed.stdout, listed.stderr
+    assert provider_server.pid_alive(pid)
+    swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id],
+                           cwd=paths.project_root(), env=child_run_environment(),
                            capture_output=True, text=True, timeout=300)
     assert swept.returncode == 0, swept.stderr
     assert f"stopped a served AWS provider whose run was killed (pid {pid})" in swept.stdout

@@ -243,11 +243,11 @@ def stop_orphans(older_than: float = 0.0, run_id: str | None = None, dry_run: bo
     """
     stopped: list[int] = []
     for server in recorded():
-        if run_id is not None and server.run_id != run_id:
-            continue
-        if not server.alive():
+        if not server.alive():  # whichever run it served: nothing but files left to remove
             if not dry_run:
                 server.forget()
+            continue
+        if run_id is not None and server.run_id != run_id:
             continue
         run_dir = paths.runs_dir() / server.run_id if server.run_id else None
         run_dir_fresh = run_dir is not None and run_dir.is_dir() and time.time() - run_dir.stat().st_mtime < older_than

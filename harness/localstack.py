@@ -38,7 +38,7 @@ from typing import Any
 
 import requests
 
-from harness import paths
+from harness import paths, procfs
 from harness.errors import HarnessError
 
 VERSION = "4.13.1"
@@ -233,7 +233,7 @@ class LocalStack:
             cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes()
         except OSError:
             return False
-        status = _proc_state(self.pid)
+        status = procfs.state(self.pid)
         return status not in ("Z", "X", None) and MAIN_MODULE.encode() in cmdline
 
     def group_pids(self) -> list[int]:
@@ -269,7 +269,7 @@ class LocalStack:
         """
         # A pid that now belongs to another program (pid reuse after a reboot or a long time)
         # is left alone: its process group is that program's, not LocalStack's.
-        foreign = _proc_state(self.pid) not in (None, "Z", "X") and not self.alive()
+        foreign = procfs.state(self.pid) not in (None, "Z", "X") and not self.alive()
         if not foreign and (self.alive() or self.group_pids()):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGTERM)
@@ -295,13 +295,6 @@ class LocalStack:
         except ChildProcessError:  # not our child (an orphan found by a sweep), or already reaped
             return self.alive()
         return finished == 0
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
 
 
 def remove_files(run_dir: Path, s3_escaped: bool) -> None:
@@ -437,7 +430,7 @@ def stop_orphans(say: Callable[[str], None] = print, older_than: float = 0.0, in
         handle = LocalStack.load(run_dir)
         if handle and handle.owner == 0 and not include_detached:
             continue
-        if handle and handle.owner not in (0, os.getpid()) and _proc_state(handle.owner) not in (None, "Z", "X"):
+        if handle and handle.owner not in (0, os.getpid()) and procfs.state(handle.owner) not in (None, "Z", "X"):
             continue  # its owner still runs and will stop it
         if handle and handle.alive():
             handle.stop()

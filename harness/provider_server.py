@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from harness import paths
+from harness import paths, procfs
 
 log = logging.getLogger("harness.provider")
 
@@ -71,23 +71,6 @@ def installed_binary(stack_dir: Path, version: str | None) -> tuple[str, Path] |
     return None
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat after the command name (which may hold spaces and parentheses)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def start_ticks(pid: int) -> int | None:
-    """When the process started, in clock ticks since boot: with the pid, it names one process."""
-    fields = _stat_fields(pid)
-    try:
-        return int(fields[19]) if fields else None
-    except (IndexError, ValueError):
-        return None
-
-
 def pid_alive(pid: int, ticks: int | None = None) -> bool:
     """Running (a zombie is not), and, given `ticks`, the same process that started then (pids are reused)."""
     try:
@@ -96,10 +79,9 @@ def pid_alive(pid: int, ticks: int | None = None) -> bool:
         return False
     except PermissionError:
         pass
-    fields = _stat_fields(pid)
-    if fields is None or fields[0] == "Z":
+    if procfs.state(pid) in (None, "Z"):
         return False
-    return ticks is None or start_ticks(pid) == ticks
+    return ticks is None or procfs.start_ticks(pid) == ticks
 
 
 @dataclass(frozen=True)
@@ -114,7 +96,7 @@ class ProviderServer:
     stack_dir: str
     started: float
     log_file: str
-    ticks: int | None = None  # start_ticks(pid): a recorded pid another process reuses is not this one
+    ticks: int | None = None  # procfs.start_ticks(pid): a recorded pid another process reuses is not this one
 
     @property
     def record_path(self) -> Path:
@@ -202,7 +184,7 @@ def start(binary: Path, address: str, env: Mapping[str, str], stack_dir: Path,
         )
     # Recorded at once, before it announces itself: whatever stops us now, sweep finds it.
     server = ProviderServer(child.pid, address, {}, os.getpid(), run_id, str(stack_dir), time.time(),
-                            str(log_file), start_ticks(child.pid))
+                            str(log_file), procfs.start_ticks(child.pid))
     try:
         server.save()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from harness import procfs
+
 # The Terraform commands every run must pay for: without an apply there is nothing to check,
 # without a destroy something is left, without the output read the checks have no URL.
 FLOOR_COMMANDS = ("apply", "destroy", "output")
@@ -89,14 +91,14 @@ def process_started_at(pid: int | None = None) -> float | None:
     Its age comes from the boot-time clock both sides share (/proc's start time is in
     clock ticks since boot); `btime` in /proc/stat has whole seconds only.
     """
-    try:
-        with open(f"/proc/{pid or os.getpid()}/stat") as handle:
-            # The command name may contain spaces and parentheses: fields start after the last ')'.
-            fields = handle.read().rsplit(")", 1)[1].split()
-        age = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        return time.time() - max(0.0, age)
-    except (OSError, IndexError, ValueError, AttributeError):
+    ticks = procfs.start_ticks(pid or os.getpid())
+    if ticks is None:
         return None
+    try:
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):  # no boot-time clock or tick rate here
+        return None
+    return time.time() - max(0.0, age)
 
 
 def breakdown(*, wall: float, phases: Mapping[str, list[float]], longest_check: float,

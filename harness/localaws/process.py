@@ -17,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from harness import procfs
 from harness.errors import LocalAwsError
 
 START_TIMEOUT_SECONDS = 30.0
@@ -51,7 +52,8 @@ class LocalAwsProcess:
             return False
         if not self.endpoint:  # recorded at launch, before it reported its port: known by its command line
             try:
-                return b"harness.localaws" in Path(f"/proc/{self.pid}/cmdline").read_bytes() and _state(self.pid) != "Z"
+                command = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+                return b"harness.localaws" in command and procfs.state(self.pid) != "Z"
             except OSError:
                 return False
         try:
@@ -80,7 +82,7 @@ class LocalAwsProcess:
                     return
                 # Exited but not yet reaped by its new parent (init, which may reap late): a
                 # zombie holds no port, memory or file, so it has stopped.
-                if _state(self.pid) == "Z":
+                if procfs.state(self.pid) == "Z":
                     return
                 finished = 0
             if finished:
@@ -193,11 +195,3 @@ def launch(
         if log_file:
             log.close()  # type: ignore[union-attr]
     return PendingLocalAws(child, ready_file, log_file)
-
-
-def _state(pid: int) -> str | None:
-    """The process state letter from /proc (R, S, Z, ...), None if unknown."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None

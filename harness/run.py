@@ -25,6 +25,7 @@ then the workspace, then the served provider and the local AWS it started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -392,16 +393,15 @@ class BackgroundDeploy(threading.Thread):
     def __init__(self, run: Run) -> None:
         super().__init__(daemon=True, name="harness-deploy")
         self.harness_run = run
-        self.error: BaseException | None = None
         # Waited on instead of `join`: on Python 3.11 a Ctrl-C that interrupts `Thread.join`
         # marks the thread stopped while it still runs (threading's bpo-45274 handling).
         self.done = threading.Event()
 
     def run(self) -> None:
         try:
-            self.harness_run.shared_stack()
-        except BaseException as exc:  # recorded in the run's stack.error for the checks; teardown follows
-            self.error = exc
+            # A failure is recorded in the run's stack.error, which every check reports; teardown follows.
+            with contextlib.suppress(BaseException):
+                self.harness_run.shared_stack()
         finally:
             self.done.set()
 

@@ -1,4 +1,4 @@
-"""The `harness` command line: setup, doctor, localaws, up, outputs, check, down.
+"""The `harness` command line: setup, doctor, localaws, up, outputs, workspaces, check, down, ...
 
 Errors the harness understands are printed as one paragraph with what to do, exit 2,
 no traceback.
@@ -12,15 +12,19 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
-from harness import __version__, paths, provider_server, run, toolchain
-from harness.errors import HarnessError
+from harness import __version__, paths, provider_server, run, stack_variables, toolchain
+from harness.errors import HarnessError, WorkspaceMissingError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
+from harness.targets import Target
 from harness.workspace import (
+    THROWAWAY_PREFIX,
     Workspace,
     delete_record,
+    list_records,
     load_record,
     new_run_id,
     save_record,
@@ -89,12 +93,26 @@ def cmd_up(args: argparse.Namespace) -> int:
     workspace = _named(args, creating=True, serve_provider=True)
     target = workspace.deployer.target
     options = workspace.deployer.options
+    record = load_record(workspace.name) or {}
     try:
         print(f"applying workspace {workspace.name} on {target.describe()}", file=sys.stderr)
-        run_id = (load_record(workspace.name) or {}).get("run_id") or new_run_id()
+        changed = stack_variables.changes(record.get("stack_vars") or {}, options.stack_vars)
+        for line in stack_variables.describe_changes(changed):
+            print(f"  stack variable {line}", file=sys.stderr)
+        if record and not changed:
+            print(f"  stack variables as last applied: {stack_variables.describe(options.stack_vars)}",
+                  file=sys.stderr)
+        run_id = record.get("run_id") or new_run_id()
         workspace.run_id = run_id
-        save_record(workspace.name, target, run_id, workspace.deployer.options.backend_url)
-        outputs = workspace.up(options.stack_vars)
+        save_record(workspace.name, target, run_id, options.backend_url)  # before the apply: sweep finds it
+        try:
+            outputs = workspace.up(options.stack_vars)
+        except BaseException:
+            if changed and record:
+                print(f"the workspace still remembers the variables it was last applied with; run the same "
+                      f"`harness up --workspace {workspace.name}` again to finish the change", file=sys.stderr)
+            raise
+        save_record(workspace.name, target, run_id, options.backend_url, options.stack_vars)
     finally:
         workspace.deployer.release_provider()
     if options.readiness_gate:
@@ -105,8 +123,36 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
-    print(json.dumps(_named(args).outputs().to_dict(), indent=2))
+    workspace = _named(args)
+    print(json.dumps({**workspace.outputs().to_dict(),
+                      "harness_stack_vars": workspace.deployer.options.stack_vars}, indent=2))
     return 0
+
+
+def cmd_workspaces(args: argparse.Namespace) -> int:
+    """The workspaces this checkout has records of: name, target, stack variables, age."""
+    records = list_records()
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    if not records:
+        print("no workspaces recorded here; create one with `harness up --workspace NAME`")
+        return 0
+    now = time.time()
+    for name, record in records.items():
+        target = Target.from_record(record["target"]).describe()
+        kind = "throwaway" if name.startswith(THROWAWAY_PREFIX) else "named"
+        applied = record.get("applied") or record.get("created") or now
+        print(f"{name:24} {kind:9} {target:44} applied {_age(now - applied):>5} ago  "
+              f"vars: {stack_variables.describe(record.get('stack_vars') or {})}")
+    return 0
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -119,8 +165,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    workspace = _named(args, serve_provider=True)
+    try:
+        workspace = _named(args, serve_provider=True)
+    except WorkspaceMissingError as exc:
+        print(f"{exc.message}; nothing to destroy\n  -> `harness workspaces` lists the ones that exist",
+              file=sys.stderr)
+        return 0
     target = workspace.deployer.target
+    record = load_record(workspace.name) or {}
     try:
         if not workspace.exists():
             print(f"workspace {workspace.name} does not exist; nothing to destroy", file=sys.stderr)
@@ -130,6 +182,13 @@ def cmd_down(args: argparse.Namespace) -> int:
     finally:
         workspace.deployer.release_provider()
     delete_record(workspace.name)
+    if workspace.name.startswith(THROWAWAY_PREFIX) and record.get("run_id"):
+        # A throwaway workspace kept with --keep: its run's local AWS, providers and directory go with it.
+        messages: list[str] = []
+        run.Run(record["run_id"], workspace.deployer.options).release_kept(messages)
+        for message in messages:
+            print(message, file=sys.stderr)
+        return 0
     state = paths.data_dir() / run.PERSISTENT_LOCALAWS_FILE
     server = localaws_process.LocalAwsProcess.load(state)
     records = paths.workspaces_dir().glob("*.json") if paths.workspaces_dir().exists() else []
@@ -289,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
             add_readiness_options(command.add_argument)
             add_localaws_options(command.add_argument)
         command.set_defaults(func=func)
+
+    workspaces = sub.add_parser("workspaces", help="list the workspaces recorded here: target, variables, age")
+    workspaces.add_argument("--json", action="store_true")
+    workspaces.set_defaults(func=cmd_workspaces)
 
     unlock = sub.add_parser("unlock", help="break a stale state lock a killed run left (as the lock error prints)")
     unlock.add_argument("--workspace", required=True)

@@ -48,6 +48,10 @@ class WorkspaceError(HarnessError):
     """A workspace name or workspace operation is not allowed."""
 
 
+class WorkspaceMissingError(WorkspaceError):
+    """A named workspace that does not exist (no record of it, no state)."""
+
+
 class TargetError(HarnessError):
     """A target is unknown, unreachable or lacks credentials."""
 

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from harness import backend as backends
+from harness import paths, stack_variables
 from harness.errors import HarnessError
 from harness.targets import DEFAULT_REGION, TARGET_KINDS, Target
 
@@ -56,8 +57,11 @@ TARGET_OPTIONS: tuple[OptionSpec, ...] = (
                                           "help": "let Terraform start the AWS provider for every command (its "
                                                   "default; slower) instead of serving it once per run"}),
     OptionSpec("--stack-var", {"action": "append", "default": [], "metavar": "NAME=JSON",
-                               "help": "extra stack variable, e.g. binary_media_types=[] (tests of broken "
-                                       "variants use it)"}),
+                               "help": "stack variable, e.g. 'authorization=\"AWS_IAM\"'; a named workspace "
+                                       "remembers it for later commands (checked against the stack's variables)"}),
+    OptionSpec("--unset-stack-var", {"action": "append", "default": [], "metavar": "NAME",
+                                     "help": "drop a variable a named workspace remembers: back to the stack's "
+                                             "default"}),
 )
 
 
@@ -101,16 +105,28 @@ def add_target_options(add: Callable[..., Any]) -> None:
 
 
 def parse_stack_vars(items: list[str]) -> dict[str, Any]:
-    """`NAME=JSON` items (from --stack-var) as Terraform variables."""
+    """`NAME=JSON` items (from --stack-var) as Terraform variables, each name one the stack declares."""
     variables: dict[str, Any] = {}
     for item in items:
-        name, _, value = item.partition("=")
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise HarnessError(f"--stack-var {item!r} has no '='", "write NAME=JSON, e.g. --stack-var "
+                               "binary_media_types=[] or --stack-var 'authorization=\"AWS_IAM\"'")
         try:
             variables[name] = json.loads(value)
         except ValueError as exc:
             raise HarnessError(f"--stack-var {item!r}: the value is not JSON ({exc})",
                                'e.g. --stack-var binary_media_types=[] or --stack-var \'name_prefix="x"\'') from exc
     return variables
+
+
+def check_stack_var_names(stack_vars: Mapping[str, Any], unset: tuple[str, ...]) -> None:
+    """Every --stack-var / --unset-stack-var name must be a variable the stack declares."""
+    if not stack_vars and not unset:
+        return
+    known = stack_variables.declared(paths.stack_dir())
+    stack_variables.check_names(stack_vars, known)
+    stack_variables.check_names(unset, known, flag="--unset-stack-var")
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,8 @@ class RunOptions:
     lock_timeout: str | None = None
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT_SECONDS
     stack_vars: dict[str, Any] = field(default_factory=dict)
+    # Dropped from a named workspace's remembered variables (harness/stack_variables.py).
+    unset_stack_vars: tuple[str, ...] = ()
     keep: bool = False
     readiness_gate: bool = True
     ready_timeout: float = DEFAULT_READY_TIMEOUT_SECONDS
@@ -161,8 +179,11 @@ class RunOptions:
             faults.parse_profile(localaws_profile)
         if localaws_faults is not None:
             faults.parse_faults(localaws_faults)
+        stack_vars = parse_stack_vars(get("stack_var") or [])
+        unset = tuple(get("unset_stack_var") or ())
+        check_stack_var_names(stack_vars, unset)
         options = cls(kind, endpoint, get("region") or DEFAULT_REGION, get("profile"), backend_url, lock_timeout,
-                      command_timeout, parse_stack_vars(get("stack_var") or []), keep,
+                      command_timeout, stack_vars, unset, keep,
                       not get("no_readiness_gate"),
                       DEFAULT_READY_TIMEOUT_SECONDS if ready_timeout is None else float(ready_timeout),
                       localaws_profile, localaws_faults, not get("provider_per_command"))
@@ -190,6 +211,8 @@ class RunOptions:
             args.append("--provider-per-command")
         for name, value in self.stack_vars.items():
             args += ["--stack-var", f"{name}={json.dumps(value)}"]
+        for name in self.unset_stack_vars:
+            args += ["--unset-stack-var", name]
         for flag, value in (("--localaws-profile", self.localaws_profile), ("--localaws-faults", self.localaws_faults)):
             if value is not None:
                 args += [flag, value]
@@ -201,4 +224,4 @@ class RunOptions:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunOptions:
-        return cls(**data)
+        return cls(**{**data, "unset_stack_vars": tuple(data.get("unset_stack_vars") or ())})

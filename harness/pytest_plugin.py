@@ -29,9 +29,17 @@ from harness import assumptions, deviations, timings
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
-from harness.run import ASSUMPTIONS_FILE, LEASE_RENEW_SECONDS, PHASES_FILE, BackgroundDeploy, DeployedStack, Run
+from harness.run import (
+    ASSUMPTIONS_FILE,
+    LEASE_RENEW_SECONDS,
+    PHASES_FILE,
+    BackgroundDeploy,
+    DeployedStack,
+    Run,
+    missing_workspace,
+)
 from harness.upload_client import UploadClient, for_stack
-from harness.workspace import StackOutputs, new_run_id, tear_down_on_sigterm
+from harness.workspace import StackOutputs, load_record, new_run_id, tear_down_on_sigterm, validate_workspace_name
 
 RUN_KEY = pytest.StashKey[Run]()
 RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
@@ -90,7 +98,10 @@ def pytest_configure(config: pytest.Config) -> None:
         # A target named on the command line that cannot be used: one clear line, instead
         # of every check erroring with the same message. (The local target starts its own.)
         explicit = config.getoption("--target") or config.getoption("--endpoint")
-        if explicit and options.target_kind != "local" and not config.getoption("--workspace"):
+        name = config.getoption("--workspace")
+        if name:
+            _check_named_workspace(name, options, bool(explicit))
+        if explicit and options.target_kind != "local" and not name:
             try:
                 options.target().check_reachable()
             except HarnessError as exc:
@@ -106,6 +117,17 @@ def pytest_configure(config: pytest.Config) -> None:
         run = Run(data["run_id"], RunOptions.from_json(data["options"]))
     config.stash[RUN_KEY] = run
     tear_down_on_sigterm()
+
+
+def _check_named_workspace(name: str, options: RunOptions, explicit_target: bool) -> None:
+    """--workspace checked as the CLI checks it, in one line: a valid name, and on the local
+    target a workspace that exists (its record; other targets are asked when the stack is opened)."""
+    try:
+        validate_workspace_name(name)
+        if not explicit_target and options.target_kind == "local" and load_record(name) is None:
+            raise missing_workspace(name)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"harness: {exc}") from None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -134,6 +156,9 @@ def deployed_stack(harness_run: Run, pytestconfig: pytest.Config) -> DeployedSta
             return harness_run.named_stack(name, pytestconfig.getoption("--apply"), explicit)
         return harness_run.shared_stack()
     except HarnessError as exc:
+        if name and _is_controller(pytestconfig):
+            # Every check would fail with the same message: say it once and stop the session.
+            pytest.exit(f"harness: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
         pytest.fail(str(exc), pytrace=False)
 
 

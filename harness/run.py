@@ -33,14 +33,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from harness import paths, provider_server, readiness, scratch, terraform, upload_client
-from harness.errors import HarnessError
+from harness import paths, provider_server, readiness, scratch, stack_variables, terraform, upload_client
+from harness.errors import HarnessError, WorkspaceMissingError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
 from harness.targets import Target
@@ -233,7 +233,7 @@ class Run:
                 self.file(WORKSPACE_FILE).write_text(
                     json.dumps({"workspace": workspace.name, "target": target.to_record()}))
                 self.renew_lease()
-                save_record(workspace.name, target, self.id, self.options.backend_url)
+                save_record(workspace.name, target, self.id, self.options.backend_url, self.options.stack_vars)
                 outputs = workspace.up(self.options.stack_vars)
                 self.gate(target, outputs)
             except BaseException as exc:
@@ -250,19 +250,17 @@ class Run:
     def named_stack(self, name: str, apply: bool, explicit_target: bool) -> DeployedStack:
         """An existing named workspace (never destroyed by the run); applied first if asked."""
         if not explicit_target and load_record(name) is None and self.options.target_kind == "local":
-            raise HarnessError(
-                f"workspace {name!r} has no running local AWS recorded",
-                f"create it with `harness up --workspace {name}` (which keeps a local AWS running)",
-            )
+            raise missing_workspace(name)
         workspace = open_named_workspace(name, self.options, explicit_target, on_command=self.record_phase,
                                          serve_provider=apply)
         target = workspace.deployer.target
+        options = workspace.deployer.options  # the workspace's remembered variables, changed by --stack-var
         if apply:
             try:
-                outputs = workspace.up(self.options.stack_vars)
+                outputs = workspace.up(options.stack_vars)
             finally:
                 workspace.deployer.release_provider()
-            save_record(name, target, workspace.run_id, workspace.deployer.options.backend_url)
+            save_record(name, target, workspace.run_id, options.backend_url, options.stack_vars)
             self.gate(target, outputs)
         else:
             if not workspace.exists():
@@ -380,6 +378,21 @@ class Run:
             server.stop()
         return destroyed
 
+    def release_kept(self, messages: list[str]) -> None:
+        """After `harness down` of this run's kept throwaway workspace: its local AWS, providers, directory.
+
+        A run kept with --keep leaves them for its workspace; once that is destroyed nothing
+        needs them, so nothing of the run is left for `harness sweep`.
+        """
+        server = self.local_aws()
+        if server and server.alive():
+            server.stop()
+            messages.append(f"stopped the local AWS of run {self.id} ({server.endpoint})")
+        self.stop_providers(messages)
+        if self.dir.exists():
+            shutil.rmtree(self.dir, ignore_errors=True)
+            messages.append(f"removed the run directory {self.dir}")
+
     def remove_directory(self, destroyed: bool) -> None:
         """Gone unless kept, or unless it still names a workspace that was not destroyed (for sweep)."""
         if self.dir.exists() and not self.options.keep and (destroyed or self.workspace_record() is None):
@@ -461,21 +474,30 @@ def persistent_local_aws(profile: str | None = None, faults: str | None = None) 
     return server
 
 
+def missing_workspace(name: str) -> WorkspaceMissingError:
+    return WorkspaceMissingError(
+        f"workspace {name!r} does not exist here (no record under {paths.workspaces_dir()})",
+        f"`harness workspaces` lists the ones that do; `harness up --workspace {name}` creates it")
+
+
 def named_target(name: str, options: RunOptions, explicit_target: bool, creating: bool) -> tuple[Target, RunOptions]:
     """Where a named workspace lives: its record, unless a target is named explicitly.
 
-    The record also names the backend its state is in, used when no --backend is given.
+    The record also names the backend its state is in, used when no --backend is given,
+    and the stack variables the workspace was last applied with: the options returned
+    carry those, changed by --stack-var and --unset-stack-var.
     On the local target, a new named workspace gets the persistent local AWS.
     """
     record = load_record(name)
     if record and not options.backend_url and record.get("backend"):
         options = options.with_backend(record["backend"])
+    options = replace(options, stack_vars=stack_variables.remembered(record, options.stack_vars,
+                                                                     options.unset_stack_vars))
     if record and not explicit_target:
         return Target.from_record(record["target"]), options
     if options.target_kind == "local":
         if not creating:
-            raise HarnessError(f"workspace {name!r} has no record of where it lives",
-                               f"create it with `harness up --workspace {name}`")
+            raise missing_workspace(name)
         server = persistent_local_aws(options.localaws_profile, options.localaws_faults)
         return Target("local", server.endpoint, options.region), options
     return options.target(), options

@@ -187,11 +187,33 @@ def _record_path(name: str) -> Path:
     return paths.workspaces_dir() / f"{name}.json"
 
 
-def save_record(name: str, target: Target, run_id: str, backend_url: str | None) -> None:
+def save_record(name: str, target: Target, run_id: str, backend_url: str | None,
+                stack_vars: dict[str, Any] | None = None) -> None:
+    """Where the workspace lives, which run made it, and the stack variables it was last applied with.
+
+    `stack_vars` None keeps the remembered ones (a record written before an apply that may
+    fail); `created` is kept from an earlier record.
+    """
     path = _record_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"target": target.to_record(), "run_id": run_id, "created": time.time(),
-                                "backend": backend_url}, indent=2))
+    earlier = load_record(name) or {}
+    path.write_text(json.dumps({
+        "target": target.to_record(), "run_id": run_id, "created": earlier.get("created", time.time()),
+        "backend": backend_url,
+        "stack_vars": earlier.get("stack_vars", {}) if stack_vars is None else stack_vars,
+        "applied": earlier.get("applied") if stack_vars is None else time.time(),
+    }, indent=2))
+
+
+def list_records() -> dict[str, dict[str, Any]]:
+    """Every workspace record, by name (named workspaces and throwaway ones still recorded)."""
+    folder = paths.workspaces_dir()
+    found = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        record = load_record(path.stem)
+        if record is not None:
+            found[path.stem] = record
+    return found
 
 
 def load_record(name: str) -> dict[str, Any] | None:
@@ -274,7 +296,7 @@ def throwaway_workspace(
 ) -> Iterator[tuple[Workspace, StackOutputs]]:
     """Apply into `t-<run-id>-<worker>`, yield it, and always destroy and delete it."""
     workspace = Workspace(throwaway_name(run_id, worker), deployer, run_id)
-    save_record(workspace.name, deployer.target, run_id, deployer.options.backend_url)
+    save_record(workspace.name, deployer.target, run_id, deployer.options.backend_url, extra_vars or {})
     try:
         outputs = workspace.up(extra_vars)
         yield workspace, outputs

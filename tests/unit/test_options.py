@@ -20,7 +20,7 @@ def test_to_args_rebuilds_the_same_options():
     options = parse(["--target", "endpoint", "--endpoint", "http://127.0.0.1:4566", "--region", "eu-west-1",
                      "--backend", "s3://state/k.tfstate?endpoint=http://127.0.0.1:4566", "--lock-timeout", "5m",
                      "--stack-var", 'authorization="API_KEY"', "--ready-timeout", "30", "--no-readiness-gate",
-                     "--provider-per-command"])
+                     "--provider-per-command", "--unset-stack-var", "throttle_rate_limit"])
     assert not options.served_provider and parse([]).served_provider
     assert parse(options.to_args()) == options
     assert RunOptions.from_json(options.to_json()) == options  # what workers get through workerinput
@@ -34,6 +34,9 @@ def test_to_args_rebuilds_the_same_options():
     (["--ready-timeout", "0"], {}, "must be positive"),
     (["--target", "moon"], {}, "unknown target"),
     (["--stack-var", "x=not json"], {}, "is not JSON"),
+    (["--stack-var", 'authorisation="AWS_IAM"'], {}, "declares no variable of that name"),
+    (["--stack-var", "authorization"], {}, "has no '='"),
+    (["--unset-stack-var", "throttle_rate"], {}, "--unset-stack-var 'throttle_rate': the stack declares no"),
 ])
 def test_bad_values_are_refused_in_one_place(argv, environ, words):
     with pytest.raises(HarnessError, match=words):

@@ -467,7 +467,7 @@ class Leftovers:
 
 def count_leftovers(endpoint: str) -> Leftovers:
     """Every bucket, REST API and IAM role on a LocalStack we started (so all came from the run)."""
-    from harness.sweep import TAG_WORKSPACE
+    from harness.scratch import TAG_WORKSPACE
     from harness.targets import Target
 
     target = Target("endpoint", endpoint)

@@ -1,0 +1,102 @@
+"""The harness's modules import each other without cycles, function-level imports included.
+
+A cycle through imports inside functions never fails at import time, so only a walk of
+the whole graph shows it; this test is that walk (every `import`/`from ... import`
+anywhere in a module's syntax tree).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from harness import paths
+
+PACKAGE = "harness"
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in (paths.project_root() / PACKAGE).rglob("*.py"):
+        parts = path.relative_to(paths.project_root()).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _owner(name: str, known: dict[str, Path]) -> str | None:
+    """The module `name` refers to: itself, or the nearest package/module containing it."""
+    while name and name not in known:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def import_graph() -> dict[str, set[str]]:
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in known.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str | None] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(_owner(alias.name, known) for alias in node.names if alias.name.startswith(PACKAGE))
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parents = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parents + ([node.module] if node.module else []))
+                if base.split(".")[0] != PACKAGE:
+                    continue
+                for alias in node.names:
+                    full = f"{base}.{alias.name}"
+                    targets.add(full if full in known else _owner(base, known))
+        graph[name] = {target for target in targets if target and target != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_cycle_finder_finds_a_cycle_through_three_modules():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_function_level_imports_are_in_the_graph():
+    graph = import_graph()
+    # harness/cli.py imports harness.drift inside a function only.
+    assert "harness.drift" in graph["harness.cli"]
+    assert "harness.localaws.process" in graph["harness.run"]
+
+
+def test_the_harness_has_no_import_cycle():
+    assert cycles(import_graph()) == []

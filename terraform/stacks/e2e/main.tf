@@ -9,6 +9,9 @@ provider "aws" {
 module "upload_api" {
   source = "../../modules/s3_upload_api"
 
+  stage_name             = var.stage_name
+  integration_timeout_ms = var.integration_timeout_ms
+
   name_prefix           = var.name_prefix
   force_destroy         = true
   binary_media_types    = var.binary_media_types

@@ -46,6 +46,18 @@ variable "authorization" {
   default     = "NONE"
 }
 
+variable "stage_name" {
+  description = "Passed to the module: the stage's name (changing it replaces the stage and its invoke URL)."
+  type        = string
+  default     = "dev"
+}
+
+variable "integration_timeout_ms" {
+  description = "Passed to the module: the integration timeout in milliseconds."
+  type        = number
+  default     = 29000
+}
+
 variable "throttle_rate_limit" {
   description = "Passed to the module: stage-wide steady requests per second."
   type        = number

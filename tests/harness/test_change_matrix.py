@@ -1,0 +1,311 @@
+"""Every module variable changed in place on one live named workspace, as a user would.
+
+On one workspace, `harness up --stack-var ...` changes one variable at a time (the caller
+check in every direction, binary media types, throttling, the quota, source ranges, the
+integration timeout, the Content-Type mapping, the stage name). After each change:
+- the apply finishes (bounded by the command timeout; in-place updates used to hang);
+- `harness drift` is clean: no drift and an empty plan;
+- the live API enforces the change (a request that tells the variants apart, read through
+  the gateway and S3), and the e2e checks for that variant pass against the workspace.
+A stage-name change replaces the stage: the invoke URL changes and the old one stops
+serving. The table of steps (apply time, drift, checks) is printed at the end (`-s`).
+
+Runs on the local AWS by default; `--target localstack` (with `--endpoint`) measures
+LocalStack the same way (`make test-localstack` does), where the steps its deviations
+profile names are reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+
+from harness import paths
+from harness.checks import sha256
+from harness.targets import Target
+from harness.workspace import child_run_environment, new_run_id
+
+pytestmark = pytest.mark.slow
+
+NOT_UTF8 = bytes(range(0x80, 0x100))  # every byte here is invalid as UTF-8 on its own
+COMMAND_TIMEOUT = "120"  # seconds per Terraform command: an update that hangs fails the step, not the suite
+
+
+@dataclass
+class Step:
+    name: str
+    args: list[str]
+    enforced: Any  # (api: LiveApi) -> None: raises if the live API does not enforce the change
+    checks: list[str] = field(default_factory=lambda: ["tests/e2e"])  # pytest arguments; [] for none
+    note: str = ""
+
+
+@dataclass
+class Row:
+    step: str
+    apply_seconds: float | None
+    drift: str
+    checks: str
+    enforced: str
+
+    def line(self) -> str:
+        apply = f"{self.apply_seconds:.2f}s" if self.apply_seconds is not None else "-"
+        return f"| {self.step} | {apply} | {self.drift} | {self.checks} | {self.enforced} |"
+
+
+class LiveApi:
+    """The workspace's API as a client sees it: its outputs, and plain requests to it."""
+
+    def __init__(self, cli: Cli, workspace: str, target: Target) -> None:
+        self.cli, self.workspace, self.target = cli, workspace, target
+        self.outputs: dict[str, Any] = {}
+        self.s3 = target.client("s3")
+        self.apigateway = target.client("apigateway")
+
+    def refresh(self) -> None:
+        result = self.cli.harness("outputs", "--workspace", self.workspace)
+        assert result.returncode == 0, result.stderr
+        self.outputs = json.loads(result.stdout)
+
+    def put(self, body: bytes, content_type: str = "application/octet-stream",
+            headers: dict[str, str] | None = None, source_url: str | None = None) -> tuple[requests.Response, str]:
+        key = f"matrix-{uuid.uuid4().hex}"
+        url = f"{source_url or self.outputs['harness_invoke_url']}/{self.outputs['bucket_name']}/{key}"
+        response = requests.put(url, data=body, headers={"Content-Type": content_type, **(headers or {})},
+                                timeout=30)
+        return response, key
+
+    def stored(self, key: str) -> dict[str, Any] | None:
+        try:
+            got = self.s3.get_object(Bucket=self.outputs["bucket_name"], Key=key)
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return {"sha256": sha256(got["Body"].read()), "content_type": got["ContentType"]}
+
+
+class Cli:
+    def __init__(self, data_dir: Any, target_args: list[str]) -> None:
+        self.env = {**child_run_environment(), "HARNESS_DATA_DIR": str(data_dir),
+                    "HARNESS_COMMAND_TIMEOUT": COMMAND_TIMEOUT}
+        self.target_args = target_args
+
+    def run(self, *command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", *command], cwd=paths.project_root(), env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def harness(self, *args: str) -> subprocess.CompletedProcess:
+        return self.run("harness.cli", *args)
+
+
+def apply_seconds(stderr: str) -> float | None:
+    match = re.search(r"terraform apply: ([\d.]+)s", stderr)
+    return float(match.group(1)) if match else None
+
+
+# --- what tells the variants apart ------------------------------------------------------------
+
+def open_api(api: LiveApi) -> None:
+    response, key = api.put(NOT_UTF8)
+    assert response.status_code == 200, response.text
+    assert api.stored(key) == {"sha256": sha256(NOT_UTF8), "content_type": "application/octet-stream"}
+
+
+def signed_only(api: LiveApi) -> None:
+    response, key = api.put(b"unsigned")
+    assert response.status_code == 403, response.text
+    assert response.json() == {"message": "Missing Authentication Token"}
+    assert api.stored(key) is None
+
+
+def key_only(api: LiveApi) -> None:
+    response, key = api.put(b"no key")
+    assert response.status_code == 403, response.text
+    assert response.json() == {"message": "Forbidden"}
+    assert api.stored(key) is None
+
+
+def binary_corrupted(api: LiveApi) -> None:
+    """Without binary media types, a body is decoded as UTF-8 text: each invalid byte becomes
+    U+FFFD ("Content type conversions in API Gateway")."""
+    response, key = api.put(NOT_UTF8)
+    assert response.status_code == 200, response.text
+    stored = api.stored(key)
+    assert stored is not None and stored["sha256"] == sha256("\ufffd".encode() * len(NOT_UTF8))
+
+
+def binary_types_are(expected: list[str]) -> Any:
+    def check(api: LiveApi) -> None:
+        live = api.apigateway.get_rest_api(restApiId=api.outputs["rest_api_id"]).get("binaryMediaTypes", [])
+        assert sorted(live) == sorted(item.replace("/", "~1") for item in expected) or \
+            sorted(live) == sorted(expected), live
+        open_api(api)
+    return check
+
+
+def content_type_dropped(api: LiveApi) -> None:
+    response, key = api.put(b"typed", content_type="image/png")
+    assert response.status_code == 200, response.text
+    stored = api.stored(key)
+    assert stored is not None and stored["content_type"] != "image/png"
+
+
+def content_type_kept(api: LiveApi) -> None:
+    response, key = api.put(b"typed", content_type="image/png")
+    assert response.status_code == 200, response.text
+    assert (api.stored(key) or {}).get("content_type") == "image/png"
+
+
+def stage_throttle_is(rate: float, burst: int) -> Any:
+    def check(api: LiveApi) -> None:
+        stage = api.apigateway.get_stage(restApiId=api.outputs["rest_api_id"], stageName=api.outputs["stage_name"])
+        settings = stage["methodSettings"]["*/*"]
+        assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (rate, burst), settings
+    return check
+
+
+def integration_timeout_is(milliseconds: int) -> Any:
+    def check(api: LiveApi) -> None:
+        rest_api_id = api.outputs["rest_api_id"]
+        resources = api.apigateway.get_resources(restApiId=rest_api_id)["items"]
+        upload = next(r for r in resources if r["path"].endswith("{filename}"))
+        integration = api.apigateway.get_integration(restApiId=rest_api_id, resourceId=upload["id"],
+                                                     httpMethod="PUT")
+        assert integration["timeoutInMillis"] == milliseconds
+        open_api(api)
+    return check
+
+
+def source_refused(api: LiveApi) -> None:
+    response, key = api.put(b"outside")
+    assert response.status_code == 403, response.text
+    assert "with an explicit deny" in response.text
+    assert api.stored(key) is None
+
+
+class StageRenamed:
+    """The stage is replaced: the new invoke URL serves, the old one answers as an unknown stage."""
+
+    def __init__(self) -> None:
+        self.old_url: str | None = None
+
+    def before(self, api: LiveApi) -> None:
+        self.old_url = api.outputs["harness_invoke_url"]
+
+    def __call__(self, api: LiveApi) -> None:
+        assert self.old_url and api.outputs["harness_invoke_url"] != self.old_url
+        assert api.outputs["stage_name"] == "v2"
+        open_api(api)
+        response, key = api.put(b"old stage", source_url=self.old_url)
+        assert response.status_code == 403, response.text
+        assert response.json() == {"message": "Missing Authentication Token"}
+        assert api.stored(key) is None
+
+
+def steps() -> list[Step]:
+    renamed = StageRenamed()
+    low_throttle = ["--stack-var", "throttle_rate_limit=2", "--stack-var", "throttle_burst_limit=4"]
+    only_auth = ["tests/e2e/test_authorization.py"]
+    return [
+        Step("authorization NONE -> AWS_IAM", ["--stack-var", 'authorization="AWS_IAM"'], signed_only),
+        Step("authorization AWS_IAM -> API_KEY", ["--stack-var", 'authorization="API_KEY"'], key_only),
+        Step("authorization API_KEY -> NONE", ["--stack-var", 'authorization="NONE"'], open_api),
+        Step("authorization NONE -> API_KEY", ["--stack-var", 'authorization="API_KEY"'], key_only),
+        Step("usage_plan_quota set (API_KEY)", [*low_throttle, "--stack-var",
+                                                'usage_plan_quota={"limit": 12, "period": "DAY"}'],
+             stage_throttle_is(2.0, 4), only_auth),
+        Step("usage_plan_quota and throttle dropped", ["--unset-stack-var", "usage_plan_quota", "--unset-stack-var",
+                                                       "throttle_rate_limit", "--unset-stack-var",
+                                                       "throttle_burst_limit"], stage_throttle_is(50.0, 100)),
+        Step("authorization API_KEY -> AWS_IAM", ["--stack-var", 'authorization="AWS_IAM"'], signed_only),
+        Step("authorization AWS_IAM -> NONE", ["--stack-var", 'authorization="NONE"'], open_api),
+        Step("throttle 50/100 -> 2/4", low_throttle, stage_throttle_is(2.0, 4), only_auth),
+        Step("throttle back to defaults", ["--unset-stack-var", "throttle_rate_limit", "--unset-stack-var",
+                                           "throttle_burst_limit"], stage_throttle_is(50.0, 100)),
+        Step("binary_media_types */* -> []", ["--stack-var", "binary_media_types=[]"], binary_corrupted, [],
+             "a deliberately broken variant: the integrity checks must fail, so only the corruption is checked"),
+        Step("binary_media_types [] -> [*/*, image/png]",
+             ["--stack-var", 'binary_media_types=["*/*", "image/png"]'], binary_types_are(["*/*", "image/png"])),
+        Step("binary_media_types back to default", ["--unset-stack-var", "binary_media_types"],
+             binary_types_are(["*/*"])),
+        Step("allowed_source_cidrs [] -> [127.0.0.2/32]",
+             ["--stack-var", 'allowed_source_cidrs=["127.0.0.2/32"]', "--no-readiness-gate"], source_refused,
+             ["tests/e2e/test_authorization.py", "-k", "resource_policy"]),
+        Step("allowed_source_cidrs back to []", ["--unset-stack-var", "allowed_source_cidrs"], open_api),
+        Step("integration_timeout_ms 29000 -> 5000", ["--stack-var", "integration_timeout_ms=5000"],
+             integration_timeout_is(5000)),
+        Step("map_content_type true -> false", ["--stack-var", "map_content_type=false"], content_type_dropped, [],
+             "a deliberately broken variant: the content-type checks must fail"),
+        Step("map_content_type back to true", ["--unset-stack-var", "map_content_type"], content_type_kept),
+        Step("stage_name dev -> v2 (replaces the stage)", ["--stack-var", 'stage_name="v2"'], renamed),
+    ]
+
+
+def _checks_verdict(cli: Cli, workspace: str, arguments: list[str]) -> tuple[bool, str]:
+    if not arguments:
+        return True, "not run (broken variant)"
+    result = cli.run("pytest", *arguments, "--workspace", workspace, *cli.target_args, "-q", "-p", "no:cacheprovider",
+                     "-p", "no:xdist")
+    last = [line for line in result.stdout.splitlines() if line.strip()][-1:] or ["(no output)"]
+    verdict = re.sub(r"^=+ | in [\d.]+s.*$", "", last[0]).strip(" =")
+    return result.returncode == 0, verdict
+
+
+@pytest.fixture
+def target_args(pytestconfig) -> list[str]:
+    kind = pytestconfig.getoption("--target")
+    endpoint = pytestconfig.getoption("--endpoint")
+    return (["--target", kind] if kind else []) + (["--endpoint", endpoint] if endpoint else [])
+
+
+def test_each_variable_changes_in_place_on_a_live_workspace(tmp_path, target_args):
+    cli = Cli(tmp_path, target_args)
+    workspace = f"matrix-{new_run_id()}"
+    up = cli.harness("up", "--workspace", workspace, *target_args)
+    assert up.returncode == 0, up.stderr[-3000:]
+    rows: list[Row] = []
+    failures: list[str] = []
+    try:
+        record = json.loads((tmp_path / "workspaces" / f"{workspace}.json").read_text())
+        target = Target.from_record(record["target"])
+        api = LiveApi(cli, workspace, target)
+        api.refresh()
+        open_api(api)
+        for step in steps():
+            if isinstance(step.enforced, StageRenamed):
+                step.enforced.before(api)
+            began = time.monotonic()
+            result = cli.harness("up", "--workspace", workspace, *step.args)
+            seconds = apply_seconds(result.stderr)
+            if result.returncode != 0:
+                rows.append(Row(step.name, seconds, "-", "-", f"apply failed (exit {result.returncode}, "
+                                f"{time.monotonic() - began:.0f}s)"))
+                failures.append(f"{step.name}: apply failed: {result.stderr[-1500:]}")
+                continue
+            drift = cli.harness("drift", "--workspace", workspace)
+            drift_text = "clean" if drift.returncode == 0 else f"exit {drift.returncode}: {drift.stdout.strip()[:300]}"
+            api.refresh()
+            try:
+                step.enforced(api)
+                enforced = "yes"
+            except AssertionError as exc:
+                enforced = f"NO: {str(exc).splitlines()[0][:200]}"
+            checks_ok, checks_text = _checks_verdict(cli, workspace, step.checks)
+            rows.append(Row(step.name, seconds, drift_text, checks_text, enforced))
+            if drift.returncode != 0 or enforced != "yes" or not checks_ok:
+                failures.append(f"{step.name}: drift {drift_text}; enforced {enforced}; checks {checks_text}")
+    finally:
+        down = cli.harness("down", "--workspace", workspace)
+        print("\n| change | update apply | drift after | checks after | enforced |\n|---|---|---|---|---|")
+        for row in rows:
+            print(row.line())
+    assert down.returncode == 0, down.stderr[-2000:]
+    assert not failures, "\n".join(failures)

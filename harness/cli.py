@@ -19,6 +19,7 @@ from harness import __version__, paths, provider_server, run, stack_variables, t
 from harness.errors import HarnessError, WorkspaceMissingError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
+from harness.plumbing.signals import tear_down_on_sigterm
 from harness.targets import Target
 from harness.workspace import (
     THROWAWAY_PREFIX,
@@ -28,7 +29,6 @@ from harness.workspace import (
     load_record,
     new_run_id,
     save_record,
-    tear_down_on_sigterm,
     validate_workspace_name,
 )
 

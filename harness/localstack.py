@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ import requests
 
 from harness import paths, procfs
 from harness.errors import HarnessError
+from harness.plumbing import signals
 
 VERSION = "4.13.1"
 # What installs and runs on Python 3.11 (issue 11, re-verified with a fresh pip resolve):
@@ -385,7 +386,7 @@ def start(port: int = 0, run_dir: Path | None = None, venv: Path | None = None, 
             handle.warm_seconds = warm(endpoint)
     except BaseException:
         log_copy = _tail(handle.log_file, 200)
-        with _signals_deferred():
+        with signals.signals_deferred():
             handle.stop()
         if log_copy:
             root_dir().mkdir(parents=True, exist_ok=True)
@@ -520,30 +521,6 @@ def junit_problems(junit: Path) -> list[str]:
     return problems
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt so the `finally` that stops LocalStack runs."""
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Ignore SIGINT/SIGTERM while a child tears down, so a second signal cannot cut it short."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def _run(argv: list[str], log: Path) -> tuple[int, str]:
     """Run a step with its output shown and kept; return its exit code and its verdict line.
 
@@ -572,7 +549,7 @@ def _run(argv: list[str], log: Path) -> tuple[int, str]:
                     last = text if verdict or not last.startswith((b"workspace ", b"=")) else last
             code = child.wait()
         except BaseException:
-            with _signals_deferred():
+            with signals.signals_deferred():
                 print(f"waiting up to {CHILD_TEARDOWN_SECONDS:.0f}s for `{' '.join(argv[:4])} ...` to tear down",
                       file=sys.stderr, flush=True)
                 child.send_signal(signal.SIGINT)
@@ -604,7 +581,7 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "localstac
 
     handle: LocalStack | None = None
     interrupted = False
-    with _terminate_as_interrupt():
+    with signals.sigterm_as_interrupt():
         try:
             began = time.monotonic()
             try:
@@ -670,7 +647,7 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "localstac
                 began = time.monotonic()
                 with contextlib.suppress(OSError):
                     shutil.copyfile(handle.log_file, reports / "localstack.log")
-                with _signals_deferred():  # a second Ctrl-C must not leave LocalStack running
+                with signals.signals_deferred():  # a second Ctrl-C must not leave LocalStack running
                     handle.stop()
                 clean = not handle.run_dir.exists() and not handle.group_pids()
                 step("stop", began, clean, f"pid {handle.pid} stopped, {handle.run_dir} removed"

@@ -24,6 +24,7 @@ from typing import Any
 from harness import paths, toolchain
 from harness.errors import HarnessError
 from harness.options import RunOptions
+from harness.plumbing import jsonl
 from harness.workspace import child_run_environment
 
 HISTORY_FILE = "history.jsonl"
@@ -36,24 +37,11 @@ def history_path() -> Path:
 
 
 def load_history(path: Path | None = None) -> list[dict[str, Any]]:
-    path = path or history_path()
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue  # a torn last line from a killed run must not hide the rest
-    return records
+    return jsonl.read(path or history_path())
 
 
 def append_record(record: dict[str, Any], path: Path | None = None) -> None:
-    path = path or history_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        handle.write(json.dumps(record, sort_keys=True) + "\n")
+    jsonl.append(path or history_path(), record)
 
 
 def _git_commit() -> str | None:

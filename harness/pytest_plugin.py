@@ -29,6 +29,8 @@ from harness import assumptions, deviations, timings
 from harness.checks import S3ReadBack
 from harness.errors import HarnessError
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
+from harness.plumbing import jsonl
+from harness.plumbing.signals import tear_down_on_sigterm
 from harness.run import (
     ASSUMPTIONS_FILE,
     LEASE_RENEW_SECONDS,
@@ -39,7 +41,7 @@ from harness.run import (
     missing_workspace,
 )
 from harness.upload_client import UploadClient, for_stack
-from harness.workspace import StackOutputs, load_record, new_run_id, tear_down_on_sigterm, validate_workspace_name
+from harness.workspace import StackOutputs, load_record, new_run_id, validate_workspace_name
 
 RUN_KEY = pytest.StashKey[Run]()
 RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
@@ -257,12 +259,11 @@ class _PhaseProgress(threading.Thread):
     def poll(self) -> None:
         if self.reporter is None or not self.phases_file.exists():
             return
-        lines = self.phases_file.read_text().splitlines()
-        for line in lines[self.seen:]:
-            item = json.loads(line)
+        items = jsonl.read(self.phases_file)
+        for item in items[self.seen:]:
             self.reporter.ensure_newline()
             self.reporter.write_line(f"harness: terraform {item['phase']} finished in {item['seconds']:.2f}s")
-        self.seen = len(lines)
+        self.seen = len(items)
 
     def run(self) -> None:
         renewed = time.monotonic()

@@ -43,6 +43,7 @@ from harness import paths, provider_server, readiness, scratch, stack_variables,
 from harness.errors import HarnessError, WorkspaceMissingError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
+from harness.plumbing import jsonl
 from harness.targets import Target
 from harness.workspace import (
     Deployer,
@@ -87,15 +88,10 @@ class DeployedStack:
 
 
 def _append_line(path: Path, item: dict[str, Any]) -> None:
-    try:
-        with path.open("a") as handle:
-            handle.write(json.dumps(item) + "\n")
-    except OSError:
-        pass  # timings are best effort; a missing run directory must not fail a check
-
-
-def _read_lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    if not path.parent.is_dir():
+        return  # timings are best effort; a run directory already removed must not fail a check
+    with contextlib.suppress(OSError):
+        jsonl.append(path, item)
 
 
 @dataclass
@@ -135,26 +131,26 @@ class Run:
     def timings(self) -> dict[str, list[float]]:
         """Each recorded name with its values (durations, or epoch moments), in order."""
         found: dict[str, list[float]] = {}
-        for item in _read_lines(self.file(TIMINGS_FILE)):
+        for item in jsonl.read(self.file(TIMINGS_FILE)):
             found.setdefault(item["name"], []).append(item.get("seconds", item.get("at")))
         return found
 
     def phases(self) -> dict[str, list[float]]:
         phases: dict[str, list[float]] = {}
-        for item in _read_lines(self.file(PHASES_FILE)):
+        for item in jsonl.read(self.file(PHASES_FILE)):
             phases.setdefault(item["phase"], []).append(item["seconds"])
         return phases
 
     def phase_splits(self) -> dict[str, list[dict[str, float]]]:
         """Per Terraform command, the split of each run of it that changed resources (harness/timings.py)."""
         splits: dict[str, list[dict[str, float]]] = {}
-        for item in _read_lines(self.file(PHASES_FILE)):
+        for item in jsonl.read(self.file(PHASES_FILE)):
             if item.get("split"):
                 splits.setdefault(item["phase"], []).append(item["split"])
         return splits
 
     def uploads(self) -> list[dict[str, Any]]:
-        return _read_lines(self.file(UPLOADS_FILE))
+        return jsonl.read(self.file(UPLOADS_FILE))
 
     def workspace_record(self) -> dict[str, Any] | None:
         path = self.file(WORKSPACE_FILE)

@@ -17,12 +17,13 @@ created here and nowhere else, so that it
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+from harness.plumbing import jsonl
 
 TAG_RUN_ID = "harness:run-id"
 TAG_WORKSPACE = "harness:workspace"
@@ -57,9 +58,7 @@ def create_bucket(s3: Any, region: str, run_id: str, workspace: str, purpose: st
 
 
 def _register(registry: Path, entry: dict[str, Any]) -> None:
-    registry.parent.mkdir(parents=True, exist_ok=True)
-    with registry.open("a") as handle:
-        handle.write(json.dumps(entry) + "\n")
+    jsonl.append(registry, entry)
 
 
 def _tags(run_id: str, workspace: str, purpose: str) -> list[dict[str, str]]:
@@ -111,16 +110,12 @@ def empty_and_delete_bucket(s3: Any, name: str) -> bool:
 
 def registered(registry: Path) -> list[dict[str, Any]]:
     """The run's scratch resources not known to be removed: `kind` (bucket or user), `name`, `purpose`, `where`."""
-    if not registry.exists():
-        return []
     entries: dict[tuple[str, str], dict[str, Any]] = {}
-    for line in registry.read_text().splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            if entry.get("removed"):
-                entries.pop((entry["kind"], entry["name"]), None)
-            else:
-                entries[(entry["kind"], entry["name"])] = entry
+    for entry in jsonl.read(registry):
+        if entry.get("removed"):
+            entries.pop((entry["kind"], entry["name"]), None)
+        else:
+            entries[(entry["kind"], entry["name"])] = entry
     return list(entries.values())
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from harness import paths
 from harness.errors import HarnessError
+from harness.plumbing import jsonl
 
 SUMMARY_FILE = "e2e-summary.json"
 HISTORY_FILE = "history.jsonl"
@@ -50,18 +51,6 @@ def load_summary(path: Path) -> dict[str, Any] | None:
     except ValueError as exc:
         raise HarnessError(f"the e2e summary {path} is not JSON ({exc})",
                            "run `make e2e` again; it rewrites the file") from exc
-
-
-def load_history(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            continue  # a torn line from a killed run; the nightly skips it the same way
-    return records
 
 
 def _checks_section(summary: dict[str, Any]) -> list[str]:
@@ -210,7 +199,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
             print(line)
         return 0
     summary_path, history_path = Path(args.summary), Path(args.history)
-    summary, history = load_summary(summary_path), load_history(history_path)
+    summary, history = load_summary(summary_path), jsonl.read(history_path)
     if summary is None and not history:
         raise HarnessError(f"nothing to summarise: neither {summary_path} nor {history_path} exists",
                            "run `make e2e` (or `make nightly`) first, or pass --summary/--history")

@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -39,15 +38,6 @@ THROWAWAY_PREFIX = "t-"
 
 def new_run_id() -> str:
     return secrets.token_hex(4)
-
-
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def tear_down_on_sigterm() -> None:
-    """SIGTERM (CI cancelling a job) must tear down exactly like Ctrl-C does."""
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 
 
 def child_run_environment() -> dict[str, str]:

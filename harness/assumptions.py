@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REFERENCE = "shared/reference/aws-apigateway-s3.md"
+REFERENCE = "docs/aws-behaviour.md"
 
 
 @dataclass(frozen=True)

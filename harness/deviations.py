@@ -7,7 +7,7 @@ fails saying so, so the list cannot go stale). On a version not measured, the sa
 are expected failures but not strict, and the run says the profile is unverified there.
 
 Each deviation names what AWS does (with the source) and what the endpoint was measured
-doing (with this project's e2e suite); the README's table is this list.
+doing (with this project's e2e suite); the table in docs/endpoints.md is this list.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-REFERENCE = "shared/reference/aws-apigateway-s3.md"
+REFERENCE = "docs/aws-behaviour.md"
 
 
 @dataclass(frozen=True)

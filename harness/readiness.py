@@ -5,7 +5,7 @@ On AWS an apply returns before everything it created works: a new integration ro
 get `500 {"message": "Internal server error"}`; a new deployment or stage can answer
 `403 Missing Authentication Token` for a few seconds, and flap back once after a 200
 (LocalStack's AWS-validated API Gateway tests retry for both; see
-shared/reference/aws-apigateway-s3.md, "Real AWS is not a perfect world").
+docs/aws-behaviour.md, "Real AWS is not a perfect world").
 
 The gate sends a sentinel PUT through the real API, under a reserved prefix, with
 backoff, bounded in attempts and time, until it gets 200 twice in a row (one 200 can be

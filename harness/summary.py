@@ -111,7 +111,7 @@ def _assumptions_section(summary: dict[str, Any]) -> list[str]:
     refuted = [a for a in assumptions if a.get("target") == "aws" and a.get("outcome") == "differed"]
     if refuted:
         lines += ["", "**Refuted on AWS:** " + ", ".join(_code(a.get("id", "?")) for a in refuted)
-                  + ": update shared/reference and the local AWS"]
+                  + ": update docs/aws-behaviour.md and the local AWS"]
     return [*lines, ""]
 
 

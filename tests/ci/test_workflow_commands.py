@@ -1,6 +1,6 @@
 """The e2e workflow's commands, run in order on the embedded local AWS the way the runner runs them.
 
-Every `run:` line of the shipped CI definitions must be a command README.md documents
+Every `run:` line of the shipped CI definitions must be a command docs/ci.md documents
 (the command and each option it passes), so what CI does is what a user can do.
 """
 
@@ -16,7 +16,7 @@ import yaml
 from harness import paths
 
 ROOT = paths.project_root()
-README = (ROOT / "README.md").read_text()
+CI_PAGE = (ROOT / "docs" / "ci.md").read_text()
 GITHUB_SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]  # GitHub's `shell: bash`
 
 
@@ -50,12 +50,12 @@ HARNESS_LINES = ([line for line, _ in _workflow_runs("e2e.yml") + _workflow_runs
 
 
 @pytest.mark.parametrize("line", HARNESS_LINES)
-def test_every_ci_command_is_documented_in_the_readme(line):
+def test_every_ci_command_is_documented_on_the_ci_page(line):
     command, options = _documented(line)
     assert command.startswith(("make ", "harness ")), f"{line!r} is not a make target or harness command"
-    assert f"`{command}" in README or f"{command} " in README, f"README does not document `{command}`"
+    assert f"`{command}" in CI_PAGE or f"{command} " in CI_PAGE, f"docs/ci.md does not document `{command}`"
     for option in options:
-        assert option in README, f"README does not document {option} (used by {line!r})"
+        assert option in CI_PAGE, f"docs/ci.md does not document {option} (used by {line!r})"
 
 
 @pytest.mark.slow

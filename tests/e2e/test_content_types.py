@@ -1,7 +1,7 @@
 """Content types: the stored Content-Type is what the client sent.
 
 The module maps `integration.request.header.Content-Type` from the method request, as the
-S3 proxy tutorial does (shared/reference/aws-apigateway-s3.md, S3 proxy configuration).
+S3 proxy tutorial does (docs/aws-behaviour.md, "S3 proxy configuration").
 """
 
 import pytest

@@ -3,7 +3,7 @@
 Sent with raw sockets where `requests` would refuse or fix the request (folded headers,
 lying Content-Length, raw `..` segments, bodies that stop mid-stream). What AWS answers to
 raw `..` segments, folded headers and Content-Length with chunked is not recorded
-(shared/reference/aws-apigateway-s3.md, "Mapping framing headers"): for those the checks
+(docs/aws-behaviour.md, "Mapping framing headers"): for those the checks
 assert what must hold whatever AWS answers, and record the answer as an assumption.
 """
 

@@ -1,7 +1,7 @@
 """Oversize rejection: API Gateway's 10 MB payload quota, enforced before S3.
 
 Quota: 10,485,760 bytes, not raisable; over it the REQUEST_TOO_LARGE gateway response, 413
-(API Gateway quotas and gateway response types; shared/reference/aws-apigateway-s3.md).
+(API Gateway quotas and gateway response types; docs/aws-behaviour.md).
 Which of the two recorded 413 bodies a regional API sends is unconfirmed, so the check
 asserts the status and that nothing was stored, and records the body.
 """

@@ -1,4 +1,4 @@
-"""Every row of the README's troubleshooting table: one clear error, no traceback, nothing changed."""
+"""Every row of the troubleshooting table (docs/troubleshooting.md): one clear error, no traceback, nothing changed."""
 
 import fcntl
 import subprocess

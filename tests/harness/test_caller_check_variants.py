@@ -2,7 +2,7 @@
 and throttling observed, and nothing left after teardown.
 
 Each case is a child pytest run with its own run id and `--stack-var`s, as a user would run
-it (README, "Who may upload"). The whole suite runs with the default throttle (50/s, burst
+it (docs/caller-checks.md). The whole suite runs with the default throttle (50/s, burst
 100); throttling and the quota are checked in a run of the authorization checks alone with
 low limits, because a stage throttled to 2/s would (rightly) refuse the rest of the suite.
 """

@@ -1,11 +1,13 @@
-"""Every command the README shows in a ```sh block is run here, as written, or skipped for a
-stated reason, so the documentation cannot drift from the CLI.
+"""Every command the documentation shows in a ```sh block is run here, as written, or skipped
+for a stated reason, so the documentation cannot drift from the CLI; and every link between
+its pages leads somewhere.
 
-The commands come from README.md itself. Those that can run offline run in the README's
-order on the embedded local AWS (`harness up` without a target starts the project's
+The documentation is README.md and docs/*.md; the commands come from their ```sh blocks.
+Those that can run offline run in the documentation's order (README first, then the pages
+by name) on the embedded local AWS (`harness up` without a target starts the project's
 long-lived one, `harness down` stops it), with a unique workspace name in place of `demo`
-so parallel runs never collide. A README command that is neither in `RUN` nor in `SKIPPED`
-fails `test_every_readme_command_is_run_or_skipped_with_a_reason`.
+so parallel runs never collide. A documented command that is neither in `RUN` nor in
+`SKIPPED` fails `test_every_documented_command_is_run_or_skipped_with_a_reason`.
 """
 
 from __future__ import annotations
@@ -17,28 +19,41 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from harness import paths
 from harness.workspace import child_run_environment, new_run_id
 
-README = paths.project_root() / "README.md"
+ROOT = paths.project_root()
+README = ROOT / "README.md"
 VENV_BIN = ".venv/bin/"
 DOC_WORKSPACE = "demo"
+FENCED = re.compile(r"^```.*?^```", flags=re.MULTILINE | re.DOTALL)
+
+
+def documentation() -> list[Path]:
+    """README.md, then every page under docs/, by name."""
+    return [README, *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def documented_commands() -> list[tuple[Path, str]]:
+    """(page, command) for each command line of the ```sh blocks, comments and `.venv/bin/` removed."""
+    commands = []
+    for page in documentation():
+        for block in re.findall(r"^```sh\n(.*?)^```", page.read_text(), flags=re.MULTILINE | re.DOTALL):
+            for line in block.splitlines():
+                words = shlex.split(line, comments=True)
+                if words:
+                    words[0] = words[0].removeprefix(VENV_BIN)
+                    commands.append((page, shlex.join(words)))
+    return commands
 
 
 def readme_commands() -> list[str]:
-    """Each command line of the README's ```sh blocks, comments and `.venv/bin/` removed."""
-    blocks = re.findall(r"^```sh\n(.*?)^```", README.read_text(), flags=re.MULTILINE | re.DOTALL)
-    commands = []
-    for block in blocks:
-        for line in block.splitlines():
-            words = shlex.split(line, comments=True)
-            if words:
-                words[0] = words[0].removeprefix(VENV_BIN)
-                commands.append(shlex.join(words))
-    return commands
+    """The documented commands in the documentation's order."""
+    return [command for _, command in documented_commands()]
 
 
 @dataclass
@@ -69,7 +84,9 @@ def _checks_on_named_workspace(result: subprocess.CompletedProcess, session: Ses
 
 def _outputs(result: subprocess.CompletedProcess, session: Session) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout)["bucket_name"] == session.outputs["bucket_name"]  # still the same stack
+    outputs = json.loads(result.stdout)
+    assert outputs["bucket_name"] == session.outputs["bucket_name"]  # still the same stack
+    assert outputs["harness_stack_vars"] == {}  # applied with the stack's defaults
 
 
 def _check_oversize(result: subprocess.CompletedProcess, session: Session) -> None:
@@ -77,6 +94,27 @@ def _check_oversize(result: subprocess.CompletedProcess, session: Session) -> No
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "test_oversize.py" in result.stdout and " passed" in result.stdout
     assert "test_integrity.py" not in result.stdout  # the `-k oversize` after `--` reached pytest
+
+
+def _same_stack_applied(result: subprocess.CompletedProcess, session: Session, change: str) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"stack variable {change}" in result.stderr, result.stderr[-3000:]
+    assert json.loads(result.stdout)["bucket_name"] == session.outputs["bucket_name"]  # changed in place
+
+
+def _stack_var_set(result: subprocess.CompletedProcess, session: Session) -> None:
+    _same_stack_applied(result, session, "throttle_rate_limit: (stack default) -> 20")
+
+
+def _workspaces_listed(result: subprocess.CompletedProcess, session: Session) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+    # name, kind, target, age, and the variables the workspace remembers since the line before
+    assert re.search(rf"^{session.workspace}\s+named\s+local .* ago\s+vars: throttle_rate_limit=20$",
+                     result.stdout, re.MULTILINE), result.stdout[-3000:]
+
+
+def _stack_var_unset(result: subprocess.CompletedProcess, session: Session) -> None:
+    _same_stack_applied(result, session, "throttle_rate_limit: 20 -> (stack default)")
 
 
 def _down(result: subprocess.CompletedProcess, session: Session) -> None:
@@ -87,12 +125,15 @@ def _down(result: subprocess.CompletedProcess, session: Session) -> None:
     assert not (paths.workspaces_dir() / f"{session.workspace}.json").exists()
 
 
-# README command (with `demo` as written there) -> what it must do when run.
+# Documented command (with `demo` as written there) -> what it must do when run.
 RUN: dict[str, Check] = {
     "harness up --workspace demo": _up,
     "pytest tests/e2e -k integrity --workspace demo": _checks_on_named_workspace,
     "harness outputs --workspace demo": _outputs,
     "harness check --workspace demo -- -k oversize": _check_oversize,
+    "harness up --workspace demo --stack-var throttle_rate_limit=20": _stack_var_set,
+    "harness workspaces": _workspaces_listed,
+    "harness up --workspace demo --unset-stack-var throttle_rate_limit": _stack_var_unset,
     "harness down --workspace demo": _down,
 }
 
@@ -137,15 +178,43 @@ SKIPPED: dict[str, str] = {
 }
 
 
-def test_every_readme_command_is_run_or_skipped_with_a_reason():
-    commands = readme_commands()
-    assert commands, f"no ```sh block found in {README}"
+def test_every_documented_command_is_run_or_skipped_with_a_reason():
+    documented = documented_commands()
+    pages = {page for page, _ in documented}
+    assert README in pages and len(pages) > 1, f"no ```sh blocks found in {README} and docs/*.md"
+    commands = [command for _, command in documented]
     assert not set(RUN) & set(SKIPPED)
-    unaccounted = [c for c in commands if c not in RUN and c not in SKIPPED]
-    assert not unaccounted, f"README commands neither run nor skipped with a reason here: {unaccounted}"
+    unaccounted = [f"{page.relative_to(ROOT)}: {c}" for page, c in documented if c not in RUN and c not in SKIPPED]
+    assert not unaccounted, f"documented commands neither run nor skipped with a reason here: {unaccounted}"
     stale = [c for c in [*RUN, *SKIPPED] if c not in commands]
-    assert not stale, f"commands listed here that the README no longer shows: {stale}"
+    assert not stale, f"commands listed here that the documentation no longer shows: {stale}"
+    twice = [c for c in RUN if commands.count(c) > 1]
+    assert not twice, f"commands that would run twice (show each once): {twice}"
     assert all(reason.strip() for reason in SKIPPED.values())
+
+
+def heading_anchor(heading: str) -> str:
+    """The anchor GitHub gives a markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_the_pages_leads_somewhere():
+    """Relative links of README.md and docs/*.md name a file in the repository, and a heading there."""
+    broken = []
+    for page in documentation():
+        prose = FENCED.sub("", page.read_text())
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if re.match(r"[a-z]+:", target):
+                continue  # a URL: public sources, not part of the repository
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.is_relative_to(ROOT) or not linked.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such file in the repository)")
+            elif anchor and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", FENCED.sub("", linked.read_text()), flags=re.MULTILINE)
+                if anchor not in {heading_anchor(h) for h in headings}:
+                    broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, f"links that lead nowhere: {broken}"
 
 
 def as_argv(command: str, workspace: str) -> list[str]:

@@ -88,10 +88,11 @@ NEEDS_RESOURCE = {"rest-api-policy-mirror": "aws_api_gateway_rest_api_policy"}
 # provider docs for every taggable resource).
 MIRROR_ATTRIBUTES = {"tags_all": "tags"}
 
-# Data sources the provider computes from their arguments alone, without calling AWS: the
-# same arguments give the same result, so one re-read after apply gives the value already
-# in state. aws_iam_policy_document "generates an IAM policy document in JSON format"
-# locally (AWS provider docs, data source aws_iam_policy_document).
+# Data sources the provider computes from their arguments alone, without a request to AWS:
+# the same arguments give the same result, so a re-read after apply gives the value already
+# in state. aws_iam_policy_document "generates an IAM policy document in JSON format for use
+# with resources that expect policy documents" (AWS provider docs) from its statement blocks;
+# reading it sends no request.
 PURE_DATA_SOURCES = frozenset({"aws_iam_policy_document"})
 
 
@@ -105,7 +106,8 @@ class Finding:
     actions: tuple[str, ...] = ()
     # Readable lines of what changed (policy statements, map keys, nested paths).
     diff: tuple[str, ...] = ()
-    # For drift: whether applying the code puts the value back (`harness up` repairs it).
+    # For drift and unmanaged: whether applying the code puts the value back (`harness up`
+    # repairs it); None for pending changes.
     reverted_by_apply: bool | None = None
     # What was folded into this finding because it is the same change (see the module doc).
     also: tuple[str, ...] = ()
@@ -344,7 +346,9 @@ def _state_resources(state: dict[str, Any]) -> list[dict[str, Any]]:
 def _args_unchanged(planned: Any, stored: Any) -> bool:
     """The data source's arguments in the plan equal those it was last read with. An argument
     the configuration leaves null may have been filled in by the provider (version
-    "2012-10-17", [] for an unset list), so null matches what the provider stored."""
+    "2012-10-17", [] for an unset list), so null matches what the provider stored; a code
+    change that only unsets an argument is therefore not seen here (the change that made
+    Terraform defer the read is reported all the same)."""
     if planned is None or (planned in EMPTY_VALUES and stored in EMPTY_VALUES):
         return True
     if isinstance(planned, dict) and isinstance(stored, dict):
@@ -412,10 +416,9 @@ def _fold_reverts(found: list[Finding], plan: dict[str, Any], state: dict[str, A
             continue
         revert = next((p for p in result if p.kind == "pending" and p.address == item.address
                        and p.attribute == item.attribute and _reverts(p, item)), None)
-        position = result.index(item)
         if revert is not None:
             result.remove(revert)
-        result[position] = replace(item, reverted_by_apply=revert is not None)
+        result[result.index(item)] = replace(item, reverted_by_apply=revert is not None)
     return result
 
 

@@ -221,18 +221,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    name = workspace.name
     if args.json:
-        print(json.dumps({"workspace": name, "clean": not found,
-                          "findings": [f.to_dict() for f in found]}, indent=2, default=str))
-    elif not found:
-        print(f"workspace {name}: clean (no drift, no pending changes)")
+        print(json.dumps(drift.report(workspace.name, found), indent=2, default=str))
     else:
-        print(f"workspace {name}: {drift.summarize(found)}")
-        for finding in found:
-            print(f"  [{finding.kind}] {finding.address}: {finding.attribute}\n"
-                  f"      before: {json.dumps(finding.before, default=str)}\n"
-                  f"      after:  {json.dumps(finding.after, default=str)}")
+        print(drift.render(workspace.name, found))
     return 2 if found else 0
 
 

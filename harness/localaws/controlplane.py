@@ -10,6 +10,10 @@ replace or re-implement moto code carry the pinned source digest, so a moto upgr
 that changes that code stops the local AWS instead of being silently overridden.
 
 Also here, because they hook the same moto objects:
+- API Gateway operations moto does not have (UpdateMethod, UpdateIntegration,
+  UpdateIntegrationResponse, UpdateMethodResponse, UpdateResource, UpdateDeployment,
+  UpdateGatewayResponse), added to its response class with the rules of
+  `patch_operations.py`, and gateway responses that answer each type's default;
 - deployment snapshots: a stage serves the API as it was when its deployment was created
   ("A stage serves the deployment it points to; changes take effect only after a new
   deployment", https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html);

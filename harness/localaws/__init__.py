@@ -7,7 +7,9 @@
   reports ready, so a `terraform apply` does not wait for it.
 - `controlplane.py`: corrections to moto so it reads back what AWS does, deployment
   snapshots, and IAM enforcement for assumed-role credentials; each patch lists the
-  moto names it touches.
+  moto names it touches; API Gateway's Update* operations moto lacks and every gateway
+  response type's default.
+- `patch_operations.py`: API Gateway's PATCH rules (paths, ops, AWS's refusals), pure.
 - `moto_boundary.py`: the pinned moto version and the check, before any patch, that
   every moto name we patch or read is there (and unchanged where we replace it).
 - `backends.py`: every read or reset of moto's in-memory state.

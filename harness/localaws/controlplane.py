@@ -10,6 +10,10 @@ replace or re-implement moto code carry the pinned source digest, so a moto upgr
 that changes that code stops the local AWS instead of being silently overridden.
 
 Also here, because they hook the same moto objects:
+- API Gateway operations moto does not have (UpdateMethod, UpdateIntegration,
+  UpdateIntegrationResponse, UpdateMethodResponse, UpdateResource, UpdateDeployment,
+  UpdateGatewayResponse), added to its response class with the rules of
+  `patch_operations.py`, and gateway responses that answer each type's default;
 - deployment snapshots: a stage serves the API as it was when its deployment was created
   ("A stage serves the deployment it points to; changes take effect only after a new
   deployment", https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html);
@@ -620,6 +624,427 @@ def _patch_usage_plan_shape() -> None:
     apigw_models.UsagePlan.to_json = to_json
 
 
+# --- API Gateway update operations (PATCH) ------------------------------------------------------
+#
+# moto 5.2.5 has no UpdateMethod, UpdateIntegration, UpdateIntegrationResponse, UpdateMethodResponse,
+# UpdateResource, UpdateGatewayResponse or UpdateDeployment: it raised NotImplementedError, which
+# the SDKs retried as a 500 for minutes. Each is added to moto's response class: the moto object is
+# read into the document AWS answers, patched by patch_operations.py (AWS's rules and messages),
+# and written back, so Get* reads what AWS reads and the next deployment snapshots it.
+
+# moto attribute for each member of the document a Get* answers.
+METHOD_MEMBERS = {
+    "authorizationType": "authorization_type", "authorizerId": "authorizer_id",
+    "authorizationScopes": "authorization_scopes", "apiKeyRequired": "api_key_required",
+    "operationName": "operation_name", "requestParameters": "request_parameters",
+    "requestModels": "request_models", "requestValidatorId": "request_validator_id",
+}
+INTEGRATION_MEMBERS = {
+    "type": "integration_type", "uri": "uri", "httpMethod": "http_method", "credentials": "credentials",
+    "passthroughBehavior": "passthrough_behaviour", "cacheKeyParameters": "cache_key_parameters",
+    "cacheNamespace": "cache_namespace", "requestParameters": "request_parameters",
+    "requestTemplates": "request_templates", "timeoutInMillis": "timeout_in_millis",
+    "contentHandling": "content_handling", "connectionType": "connection_type", "tlsConfig": "tls_config",
+    # moto has no attribute for these two: the local AWS keeps them (see _patch_integration_extra_members).
+    "connectionId": "harness_connection_id", "integrationTarget": "harness_integration_target",
+}
+INTEGRATION_RESPONSE_MEMBERS = {
+    "statusCode": "status_code", "selectionPattern": "selection_pattern", "contentHandling": "content_handling",
+    "responseParameters": "response_parameters", "responseTemplates": "response_templates",
+}
+METHOD_RESPONSE_MEMBERS = {
+    "statusCode": "status_code", "responseModels": "response_models", "responseParameters": "response_parameters",
+}
+RESOURCE_MEMBERS = {"parentId": "parent_id", "pathPart": "path_part"}
+DEPLOYMENT_MEMBERS = {"description": "description"}
+
+
+def _document(model: Any, members: dict[str, str]) -> dict[str, Any]:
+    """A moto object as the AWS-shaped document patch_operations works on."""
+    found = {name: copy.deepcopy(getattr(model, attribute, None)) for name, attribute in members.items()}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def _write_back(model: Any, members: dict[str, str], document: dict[str, Any]) -> None:
+    for name, attribute in members.items():
+        setattr(model, attribute, document.get(name))
+
+
+def _answering_patch_errors(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A PatchError becomes AWS's JSON error answer (status, x-amzn-ErrorType, message)."""
+    import functools
+
+    from harness.localaws.patch_operations import PatchError
+
+    @functools.wraps(handler)
+    def answer(self: Any) -> Any:
+        try:
+            return handler(self)
+        except PatchError as error:
+            return self.error(error.code, error.message, error.status)
+
+    return answer
+
+
+def _path_parts(response: Any) -> list[str]:
+    from urllib.parse import unquote
+
+    return [unquote(part) for part in response.path.split("/")]
+
+
+def _find_method(response: Any, api_id: str, resource_id: str, http_method: str) -> tuple[Any, Any, Any]:
+    """(api, resource, method), or the NotFoundException AWS answers (recorded messages)."""
+    from harness.localaws.patch_operations import not_found
+
+    api = response.backend.apis.get(api_id)
+    resource = api.resources.get(resource_id) if api is not None else None
+    if resource is None:
+        raise not_found("Invalid Resource identifier specified")
+    method = resource.resource_methods.get(http_method)
+    if method is None:
+        raise not_found("Invalid Method identifier specified")
+    return api, resource, method
+
+
+def _patch_operations_of(response: Any) -> list[dict[str, Any]]:
+    return list(response._get_param("patchOperations") or [])
+
+
+def _update_method(self: Any) -> Any:
+    from harness.localaws import patch_operations as po
+
+    parts = _path_parts(self)
+    operations = _patch_operations_of(self)
+    po.validate_ops(po.UPDATE_METHOD, operations)
+    api, _, method = _find_method(self, parts[2], parts[4], parts[6])
+    patched = po.apply(po.UPDATE_METHOD, _document(method, METHOD_MEMBERS), operations)
+    patched = po.check_method(patched, api.authorizers, api.request_validators)
+    patched.setdefault("apiKeyRequired", False)
+    _write_back(method, METHOD_MEMBERS, patched)
+    return 200, {}, json.dumps(method.to_json())
+
+
+def _update_integration(self: Any) -> Any:
+    from harness.localaws import patch_operations as po
+
+    parts = _path_parts(self)
+    operations = _patch_operations_of(self)
+    po.validate_ops(po.UPDATE_INTEGRATION, operations)
+    _, _, method = _find_method(self, parts[2], parts[4], parts[6])
+    integration = method.method_integration
+    if integration is None:
+        raise po.not_found("Invalid Integration identifier specified")
+    patched = po.apply(po.UPDATE_INTEGRATION, _document(integration, INTEGRATION_MEMBERS), operations)
+    patched.setdefault("cacheKeyParameters", [])
+    _write_back(integration, INTEGRATION_MEMBERS, patched)
+    return 200, {}, json.dumps(integration.to_json())
+
+
+def _update_integration_response(self: Any) -> Any:
+    from harness.localaws import patch_operations as po
+
+    parts = _path_parts(self)
+    operations = _patch_operations_of(self)
+    po.validate_ops(po.UPDATE_INTEGRATION_RESPONSE, operations, po.status_code_problem(parts[9]))
+    _, _, method = _find_method(self, parts[2], parts[4], parts[6])
+    if method.method_integration is None:
+        raise po.not_found("Invalid Integration identifier specified")
+    found = (method.method_integration.integration_responses or {}).get(parts[9])
+    if found is None:
+        raise po.not_found("Invalid Response status code specified")
+    patched = po.apply(po.UPDATE_INTEGRATION_RESPONSE, _document(found, INTEGRATION_RESPONSE_MEMBERS), operations)
+    patched.setdefault("responseTemplates", {})
+    _write_back(found, INTEGRATION_RESPONSE_MEMBERS, patched)
+    return 200, {}, json.dumps(found.to_json())
+
+
+def _update_method_response(self: Any) -> Any:
+    from harness.localaws import patch_operations as po
+
+    parts = _path_parts(self)
+    operations = _patch_operations_of(self)
+    po.validate_ops(po.UPDATE_METHOD_RESPONSE, operations, po.status_code_problem(parts[8]))
+    _, _, method = _find_method(self, parts[2], parts[4], parts[6])
+    found = method.method_responses.get(parts[8])
+    if found is None:
+        raise po.not_found("Invalid Response status code specified")
+    patched = po.apply(po.UPDATE_METHOD_RESPONSE, _document(found, METHOD_RESPONSE_MEMBERS), operations)
+    _write_back(found, METHOD_RESPONSE_MEMBERS, patched)
+    return 200, {}, json.dumps({k: v for k, v in found.to_json().items() if v is not None})
+
+
+def _update_resource(self: Any) -> Any:
+    from harness.localaws import patch_operations as po
+
+    parts = _path_parts(self)
+    operations = _patch_operations_of(self)
+    po.validate_ops(po.UPDATE_RESOURCE, operations)
+    api = self.backend.apis.get(parts[2])
+    resource = api.resources.get(parts[4]) if api is not None else None
+    if resource is None:
+        raise po.not_found("Invalid Resource identifier specified")
+    before = _document(resource, RESOURCE_MEMBERS)
+    patched = po.apply(po.UPDATE_RESOURCE, before, operations)
+    if patched != before:
+        nodes = {r.id: po.ResourceNode(r.id, r.parent_id, r.path_part) for r in api.resources.values()}
+        po.check_resource(nodes, resource.id, before, patched)
+        _write_back(resource, RESOURCE_MEMBERS, patched)
+    return 200, {}, json.dumps(resource.to_dict())
+
+
+def _update_deployment(self: Any) -> Any:
+    from harness.localaws import patch_operations as po
+
+    parts = _path_parts(self)
+    operations = _patch_operations_of(self)
+    po.validate_ops(po.UPDATE_DEPLOYMENT, operations)
+    api = self.backend.apis.get(parts[2])
+    deployment = api.deployments.get(parts[4]) if api is not None else None
+    if deployment is None:
+        raise po.not_found("Invalid Deployment identifier specified")
+    patched = po.apply(po.UPDATE_DEPLOYMENT, _document(deployment, DEPLOYMENT_MEMBERS), operations)
+    patched.setdefault("description", "")
+    _write_back(deployment, DEPLOYMENT_MEMBERS, patched)
+    return 200, {}, json.dumps(deployment.to_json())
+
+
+UPDATE_HANDLERS: dict[str, Callable[[Any], Any]] = {
+    "update_method": _update_method,
+    "update_integration": _update_integration,
+    "update_integration_response": _update_integration_response,
+    "update_method_response": _update_method_response,
+    "update_resource": _update_resource,
+    "update_deployment": _update_deployment,
+}
+
+
+def _patch_update_operations() -> None:
+    from moto.apigateway import responses as apigw_responses
+
+    for name, handler in UPDATE_HANDLERS.items():
+        setattr(apigw_responses.APIGatewayResponse, name, _answering_patch_errors(handler))
+
+
+def _patch_integration_extra_members() -> None:
+    """Gap: moto's Integration has no connectionId or integrationTarget, which UpdateIntegration
+    may set (Patch Operations table) and GetIntegration then returns."""
+    from moto.apigateway import models as apigw_models
+
+    original = apigw_models.Integration.to_json
+
+    def to_json(self: Any) -> dict[str, Any]:
+        result = original(self)
+        for name in ("connectionId", "integrationTarget"):
+            value = getattr(self, INTEGRATION_MEMBERS[name], None)
+            if value is not None:
+                result[name] = value
+        return result  # type: ignore[no-any-return]
+
+    apigw_models.Integration.to_json = to_json
+
+
+# --- gateway responses ---------------------------------------------------------------------------
+#
+# Every REST API answers every gateway response type: its default until PutGatewayResponse or
+# UpdateGatewayResponse overrides it (`defaultResponse: false`), and the default again after
+# DeleteGatewayResponse. Sources: API reference GatewayResponse
+# (https://docs.aws.amazon.com/apigateway/latest/api/API_GatewayResponse.html), "Gateway response
+# types" (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+# and AWS's answers recorded in LocalStack's test_apigateway_api.snapshot.json
+# (TestApiGatewayGatewayResponse::test_gateway_response_crud, _put, _validation, test_update_gateway_response).
+
+# Each type's default status, in the order AWS lists the types (its ValidationException, recorded);
+# DEFAULT_4XX and DEFAULT_5XX have none.
+GATEWAY_RESPONSE_DEFAULT_STATUS: dict[str, str | None] = {
+    "REQUEST_TOO_LARGE": "413", "RESOURCE_NOT_FOUND": "404", "AUTHORIZER_CONFIGURATION_ERROR": "500",
+    "MISSING_AUTHENTICATION_TOKEN": "403", "BAD_REQUEST_BODY": "400", "INVALID_SIGNATURE": "403",
+    "INVALID_API_KEY": "403", "BAD_REQUEST_PARAMETERS": "400", "AUTHORIZER_FAILURE": "500",
+    "UNAUTHORIZED": "401", "INTEGRATION_TIMEOUT": "504", "ACCESS_DENIED": "403", "DEFAULT_4XX": None,
+    "DEFAULT_5XX": None, "WAF_FILTERED": "403", "QUOTA_EXCEEDED": "429", "THROTTLED": "429",
+    "API_CONFIGURATION_ERROR": "500", "UNSUPPORTED_MEDIA_TYPE": "415", "INTEGRATION_FAILURE": "504",
+    "EXPIRED_TOKEN": "403",
+}
+GATEWAY_RESPONSE_DEFAULT_TEMPLATES = {"application/json": '{"message":$context.error.messageString}'}
+
+
+def default_gateway_response(response_type: str) -> dict[str, Any]:
+    """The type's own default, as GetGatewayResponse answers it on an untouched API (recorded)."""
+    document: dict[str, Any] = {
+        "responseType": response_type, "defaultResponse": True, "responseParameters": {},
+        "responseTemplates": dict(GATEWAY_RESPONSE_DEFAULT_TEMPLATES),
+    }
+    status = GATEWAY_RESPONSE_DEFAULT_STATUS[response_type]
+    if status is not None:
+        document["statusCode"] = status
+    return document
+
+
+def effective_gateway_response(response_type: str, explicit: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What GetGatewayResponse answers: the override, or the default, which follows an overridden
+    DEFAULT_5XX (recorded: status, parameters and templates, still `defaultResponse: true`) or
+    DEFAULT_4XX ("Changing the status code of this fallback gateway response changes the status
+    codes of all other 4XX responses", Gateway response types; its parameters and templates are
+    taken along as for 5XX, which for 4XX is *unconfirmed*)."""
+    if response_type in explicit:
+        return explicit[response_type]
+    document = default_gateway_response(response_type)
+    status = document.get("statusCode")
+    family = {"4": "DEFAULT_4XX", "5": "DEFAULT_5XX"}.get(status[0]) if status else None
+    if family in explicit:
+        for name in ("statusCode", "responseParameters", "responseTemplates"):
+            if name in explicit[family]:
+                document[name] = copy.deepcopy(explicit[family][name])
+    return document
+
+
+def _gateway_response_api(response: Any) -> tuple[Any, str]:
+    """(api, response type) of a gateway-response call, or AWS's error (recorded messages)."""
+    from harness.localaws.patch_operations import PatchError, not_found
+
+    parts = _path_parts(response)
+    api_id = parts[2]
+    response_type = parts[4] if len(parts) > 4 else ""
+    if response_type and response_type not in GATEWAY_RESPONSE_DEFAULT_STATUS:
+        raise PatchError(400, "ValidationException", (
+            f"1 validation error detected: Value '{response_type}' at 'responseType' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(GATEWAY_RESPONSE_DEFAULT_STATUS)}]"))
+    api = response.backend.apis.get(api_id)
+    if api is None:
+        raise not_found(f"Invalid API identifier specified {response.current_account}:{api_id}")
+    return api, response_type
+
+
+def _explicit_gateway_responses(api: Any) -> dict[str, dict[str, Any]]:
+    return {name: stored.to_json() for name, stored in api.gateway_responses.items()}
+
+
+def _store_gateway_response(api: Any, document: dict[str, Any]) -> Any:
+    """Keep an override where moto keeps it (RestAPI.gateway_responses), every field filled."""
+    from moto.apigateway.models import GatewayResponse
+
+    stored = GatewayResponse(document["responseType"], document.get("statusCode"),
+                             document.get("responseParameters") or {}, document.get("responseTemplates") or {})
+    api.gateway_responses[document["responseType"]] = stored
+    return stored
+
+
+def _get_gateway_response(self: Any) -> Any:
+    api, response_type = _gateway_response_api(self)
+    return 200, {}, json.dumps(effective_gateway_response(response_type, _explicit_gateway_responses(api)))
+
+
+def _get_gateway_responses(self: Any) -> Any:
+    api, _ = _gateway_response_api(self)
+    explicit = _explicit_gateway_responses(api)
+    items = [effective_gateway_response(name, explicit) for name in GATEWAY_RESPONSE_DEFAULT_STATUS]
+    return 200, {}, json.dumps({"item": items})
+
+
+def _delete_gateway_response(self: Any) -> Any:
+    from harness.localaws.patch_operations import not_found
+
+    api, response_type = _gateway_response_api(self)
+    if response_type not in api.gateway_responses:
+        raise not_found("Gateway response type not defined on api")
+    del api.gateway_responses[response_type]
+    return 202, {}, "{}"
+
+
+def _put_gateway_response(self: Any) -> Any:
+    """Fields left out of the request take the type's own default (recorded: a put of only
+    responseParameters answers the type's status and the default template)."""
+    api, response_type = _gateway_response_api(self)
+    params = json.loads(self.body or "{}")
+    document = default_gateway_response(response_type)
+    document["defaultResponse"] = False
+    for name in ("statusCode", "responseParameters", "responseTemplates"):
+        if params.get(name) is not None:
+            document[name] = params[name]
+    stored = _store_gateway_response(api, document)
+    return 201, {}, json.dumps(stored.to_json())
+
+
+def _update_gateway_response(self: Any) -> Any:
+    """An untouched type is patched from its own default and becomes an override (recorded)."""
+    from harness.localaws import patch_operations as po
+
+    operations = _patch_operations_of(self)
+    po.validate_ops(po.UPDATE_GATEWAY_RESPONSE, operations)
+    api, response_type = _gateway_response_api(self)
+    current = api.gateway_responses.get(response_type)
+    document = current.to_json() if current is not None else default_gateway_response(response_type)
+    patched = po.apply(po.UPDATE_GATEWAY_RESPONSE, document, operations)
+    patched["defaultResponse"] = False
+    stored = _store_gateway_response(api, patched)
+    return 200, {}, json.dumps(stored.to_json())
+
+
+GATEWAY_RESPONSE_HANDLERS: dict[str, Callable[[Any], Any]] = {
+    "get_gateway_response": _get_gateway_response,
+    "get_gateway_responses": _get_gateway_responses,
+    "delete_gateway_response": _delete_gateway_response,
+    "put_gateway_response": _put_gateway_response,
+    "update_gateway_response": _update_gateway_response,
+}
+
+
+def _patch_gateway_responses() -> None:
+    """Gap: moto answers GetGatewayResponse on an untouched type with 404, lists only overrides,
+    deletes silently what was never set, stores a put's missing fields as null, and has no
+    UpdateGatewayResponse."""
+    from moto.apigateway import responses as apigw_responses
+
+    for name, handler in GATEWAY_RESPONSE_HANDLERS.items():
+        setattr(apigw_responses.APIGatewayResponse, name, _answering_patch_errors(handler))
+
+
+def _patch_stage_method_setting_removal() -> None:
+    """Gap: moto ignores UpdateStage `remove /{resourcePath}/{httpMethod}` (what Terraform sends
+    when aws_api_gateway_method_settings is destroyed), so the stage keeps throttling nobody set.
+    AWS removes the setting, and refuses one that does not exist (recorded in
+    test_apigateway_common.snapshot.json, TestStages::test_update_stage_remove_wildcard)."""
+    from moto.apigateway import models as apigw_models
+    from moto.apigateway.exceptions import BadRequestException
+
+    original = apigw_models.Stage.apply_operations
+
+    def apply_operations(self: Any, patch_operations: list[dict[str, Any]]) -> Any:
+        remaining = []
+        for op in patch_operations:
+            parts = str(op.get("path", "")).split("/")
+            if op.get("op") == "remove" and len(parts) == 3 and parts[1] and parts[2]:
+                key = f"{parts[1]}/{parts[2]}"
+                if key not in self.method_settings:
+                    raise BadRequestException(f"Cannot remove method setting {key} because there is no method "
+                                              "setting for this method ")
+                del self.method_settings[key]
+                continue
+            remaining.append(op)
+        return original(self, remaining)
+
+    apigw_models.Stage.apply_operations = apply_operations
+
+
+def _patch_usage_plan_rate_limit() -> None:
+    """Gap: moto reads UpdateUsagePlan `/throttle/rateLimit` with int(), so a rate like "2.5"
+    fails with a 500 and "2" loses nothing only by luck; AWS keeps a rate with a fraction
+    (test_apigateway_common.snapshot.json, TestUsagePlans::test_usage_plan_crud)."""
+    from moto.apigateway import models as apigw_models
+
+    original = apigw_models.UsagePlan.apply_patch_operations
+
+    def apply_patch_operations(self: Any, patch_operations: list[dict[str, Any]]) -> None:
+        remaining = []
+        for op in patch_operations:
+            if op.get("path") == "/throttle/rateLimit" and op.get("op") in ("add", "replace"):
+                self.throttle["rateLimit"] = float(op["value"])
+                continue
+            remaining.append(op)
+        original(self, remaining)
+
+    apigw_models.UsagePlan.apply_patch_operations = apply_patch_operations
+
+
 @dataclass(frozen=True)
 class Patch:
     """One correction: its name, the function applying it, and the moto names it touches."""
@@ -632,6 +1057,7 @@ class Patch:
 _S3_RESPONSE = "moto.s3.responses"
 _S3_MODELS = "moto.s3.models"
 _APIGW_MODELS = "moto.apigateway.models"
+_APIGW_RESPONSES = "moto.apigateway.responses"
 
 PATCHES: list[Patch] = [
     Patch("new-bucket defaults", _patch_new_bucket_defaults, (
@@ -708,6 +1134,36 @@ PATCHES: list[Patch] = [
     )),
     Patch("usage plan shape", _patch_usage_plan_shape, (
         MotoName(_APIGW_MODELS, "UsagePlan.to_json"),
+    )),
+    Patch("API Gateway update operations", _patch_update_operations, (
+        *(MotoName(_APIGW_RESPONSES, f"APIGatewayResponse.{name}", absent=True) for name in UPDATE_HANDLERS),
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse._get_param"),
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse.error"),
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse.backend"),
+        MotoName(_APIGW_MODELS, "Method.to_json"),
+        MotoName(_APIGW_MODELS, "Integration.to_json"),
+        MotoName(_APIGW_MODELS, "IntegrationResponse.to_json"),
+        MotoName(_APIGW_MODELS, "MethodResponse.to_json"),
+        MotoName(_APIGW_MODELS, "Resource.to_dict"),
+        MotoName(_APIGW_MODELS, "Deployment.to_json"),
+    )),
+    Patch("integration connectionId and integrationTarget", _patch_integration_extra_members, (
+        MotoName(_APIGW_MODELS, "Integration.to_json"),
+    )),
+    Patch("gateway responses", _patch_gateway_responses, (
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse.get_gateway_response", source_sha256="36d51a33bdf5ab2a"),
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse.get_gateway_responses", source_sha256="4d39bef7b17c9f45"),
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse.delete_gateway_response", source_sha256="311d05fe5354434d"),
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse.put_gateway_response", source_sha256="5dbd1ae396c0915a"),
+        MotoName(_APIGW_RESPONSES, "APIGatewayResponse.update_gateway_response", absent=True),
+        MotoName(_APIGW_MODELS, "GatewayResponse.to_json"),
+    )),
+    Patch("stage method setting removal", _patch_stage_method_setting_removal, (
+        MotoName(_APIGW_MODELS, "Stage.apply_operations"),
+        MotoName("moto.apigateway.exceptions", "BadRequestException"),
+    )),
+    Patch("usage plan rate limit", _patch_usage_plan_rate_limit, (
+        MotoName(_APIGW_MODELS, "UsagePlan.apply_patch_operations"),
     )),
     Patch("IAM for session credentials", _patch_enforce_iam_for_session_credentials, (
         MotoName("moto.core.authorization", "ActionAuthenticatorMixin._authenticate_and_authorize_action",

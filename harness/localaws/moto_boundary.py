@@ -30,11 +30,15 @@ class MotoName:
 
     `source_sha256` is set when the local AWS replaces the attribute whole (or copies
     its logic): the first 16 hex digits of SHA-256 over its source at MOTO_VERSION.
+    `absent` is set for a name the local AWS adds (an operation moto does not implement): its
+    owner must exist and the name must not, or an upstream implementation would be replaced
+    unseen.
     """
 
     module: str
     name: str
     source_sha256: str | None = None
+    absent: bool = False
 
     def __str__(self) -> str:
         return f"{self.module}.{self.name}"
@@ -75,6 +79,9 @@ def problems(uses: Iterable[tuple[str, MotoName]], installed: str | None,
         ]
     found: list[str] = []
     for user, target in uses:
+        if target.absent:
+            found.extend(_absent_problems(user, target, installed))
+            continue
         try:
             value = resolve(target)
         except (ImportError, AttributeError):
@@ -91,6 +98,19 @@ def problems(uses: Iterable[tuple[str, MotoName]], installed: str | None,
                              f"(source digest {digest}, expected {target.source_sha256}); "
                              "reinstall the pinned moto with `make setup`")
     return found
+
+
+def _absent_problems(user: str, target: MotoName, installed: str | None) -> list[str]:
+    owner_name, _, attribute = target.name.rpartition(".")
+    try:
+        owner = resolve(MotoName(target.module, owner_name)) if owner_name else importlib.import_module(target.module)
+    except (ImportError, AttributeError):
+        return [f"moto {installed} has no {target.module}.{owner_name}, which the local AWS needs for '{user}'; "
+                "reinstall the pinned moto with `make setup`"]
+    if hasattr(owner, attribute):
+        return [f"moto {installed} has {target}, which '{user}' adds; reinstall the pinned moto with "
+                "`make setup` (to move the pin, compare moto's implementation with the local AWS's first)"]
+    return []
 
 
 def ensure(uses: Iterable[tuple[str, MotoName]]) -> None:

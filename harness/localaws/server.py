@@ -84,6 +84,7 @@ def build_app(faults: Faults | None = None) -> Any:
         # reference cycle with its whole body (measured: +9.5 MB per 9.5 MiB PUT until a
         # cycle collection). Debug mode adds nothing to a server; switch it off.
         backend_app.debug = False
+        backend_app.register_error_handler(NotImplementedError, lambda exc: not_implemented_answer(service, exc))
         return backend_app
 
     moto_app = DomainDispatcherApplication(create_quiet_backend_app)
@@ -103,6 +104,62 @@ def build_app(faults: Faults | None = None) -> Any:
     app.data_plane = data_plane  # type: ignore[attr-defined]
     app.moto_app = moto_app  # type: ignore[attr-defined]
     return app
+
+
+# An operation moto does not model answers 400, never 500: the AWS SDKs retry 5xx (Go v1, which
+# provider 3.39 uses: DefaultRetryer.ShouldRetry retries every status >= 500 but 501, and the
+# throttling and "RequestError"/"RequestTimeout" codes; aws/client/default_retryer.go), so a 500
+# kept `terraform apply` waiting for minutes. The codes are AWS's own 400 "bad request" errors:
+# API Gateway's BadRequestException, and InvalidAction ("The action or operation requested is
+# invalid", the common errors of the query and JSON APIs, e.g.
+# https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) elsewhere.
+NOT_IMPLEMENTED_STATUS = 400
+NOT_IMPLEMENTED_CODES = {"apigateway": "BadRequestException"}
+NOT_IMPLEMENTED_DEFAULT_CODE = "InvalidAction"
+
+
+def _protocol(service: str) -> str:
+    """The service's wire protocol (rest-json, json, query, ec2, rest-xml), from botocore's model."""
+    import botocore.session
+
+    try:
+        return str(botocore.session.get_session().get_service_model(service).metadata.get("protocol", "json"))
+    except Exception:  # a moto service botocore does not name the same way
+        return "json"
+
+
+def _unmodelled_action(exc: BaseException) -> str:
+    """`UpdateMethod` from moto's "The update_method action has not been implemented"; else the request."""
+    from flask import request
+
+    found = re.search(r"The (\w+) action has not been implemented", str(exc))
+    if found:
+        return "".join(part.capitalize() for part in found.group(1).split("_"))
+    action = request.values.get("Action")
+    return action or f"{request.method} {request.path}"
+
+
+def not_implemented_answer(service: str, exc: BaseException) -> Any:
+    """The answer for a NotImplementedError moto raised: 400 in the service's own error shape."""
+    from xml.sax.saxutils import escape
+
+    from flask import Response
+
+    code = NOT_IMPLEMENTED_CODES.get(service, NOT_IMPLEMENTED_DEFAULT_CODE)
+    message = (f"The local AWS does not implement {_unmodelled_action(exc)} ({exc}); "
+               "it answers this instead of AWS's result")
+    protocol = _protocol(service)
+    if protocol in ("query", "ec2"):
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message>"
+                f"</Error><RequestId>{_request_id()}</RequestId></ErrorResponse>")
+        return Response(body, NOT_IMPLEMENTED_STATUS, {"Content-Type": "text/xml"})
+    if protocol == "rest-xml":
+        body = f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        return Response(body, NOT_IMPLEMENTED_STATUS, {"Content-Type": "application/xml"})
+    import json
+
+    return Response(json.dumps({"__type": code, "message": message}), NOT_IMPLEMENTED_STATUS,
+                    {"Content-Type": "application/json", "x-amzn-ErrorType": code})
 
 
 def _faults_report(faults: Faults | None, start_response: Any) -> Iterable[bytes]:

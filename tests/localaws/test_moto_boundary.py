@@ -42,7 +42,24 @@ def test_every_whole_replacement_is_pinned_by_source_digest():
         "moto.s3.models.FakeKey.value.fset",
         "moto.s3.models.FakeKey.etag",
         "moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action",
+        "moto.apigateway.responses.APIGatewayResponse.get_gateway_response",
+        "moto.apigateway.responses.APIGatewayResponse.get_gateway_responses",
+        "moto.apigateway.responses.APIGatewayResponse.delete_gateway_response",
+        "moto.apigateway.responses.APIGatewayResponse.put_gateway_response",
     }
+
+
+def test_operations_the_local_aws_adds_are_ones_moto_lacks():
+    """An operation moto learns would otherwise be replaced unseen by the local AWS's own."""
+    added = {str(name) for _, name in controlplane.moto_uses() if name.absent}
+    assert "moto.apigateway.responses.APIGatewayResponse.update_method" in added
+    assert "moto.apigateway.responses.APIGatewayResponse.update_gateway_response" in added
+    present = MotoName("moto.apigateway.responses", "APIGatewayResponse.get_method", absent=True)
+    found = moto_boundary.problems([("API Gateway update operations", present)], MOTO_VERSION)
+    assert len(found) == 1 and "has moto.apigateway.responses.APIGatewayResponse.get_method" in found[0]
+    no_owner = MotoName("moto.apigateway.responses", "NoSuchClass.update_method", absent=True)
+    found = moto_boundary.problems([("p", no_owner)], MOTO_VERSION)
+    assert len(found) == 1 and "has no moto.apigateway.responses.NoSuchClass" in found[0]
 
 
 def test_a_missing_name_is_named_with_the_patch_that_needs_it():

@@ -72,11 +72,22 @@ def _rest_api_policy_mirror(address: str, attribute: str, before: Any, after: An
     return address.endswith("aws_api_gateway_rest_api.this") and attribute == "policy"
 
 
+def _rest_api_policy_mirror_after_removal(address: str, attribute: str, before: Any, after: Any) -> bool:
+    """The same computed mirror after Terraform itself removed the module's
+    aws_api_gateway_rest_api_policy (allowed_source_cidrs back to []): the API has no policy
+    any more, and the mirror still holds the removed one until the next refresh. The module
+    never sets `policy` on the API, so a policy gone from the API is never a change the code
+    would make; one added outside Terraform (the other direction) is still drift."""
+    return (address.endswith("aws_api_gateway_rest_api.this") and attribute == "policy"
+            and after in EMPTY_VALUES and before not in EMPTY_VALUES)
+
+
 NoiseRule = Callable[[str, str, Any, Any], bool]
 NOISE_RULES: list[tuple[str, NoiseRule]] = [
     ("null-vs-empty", _null_vs_empty),
     ("role-inline-policy-mirror", _role_inline_policy_mirror),
     ("rest-api-policy-mirror", _rest_api_policy_mirror),
+    ("rest-api-policy-mirror-after-removal", _rest_api_policy_mirror_after_removal),
 ]
 # Rules that hold only when the plan manages the mirrored object through its own resource.
 NEEDS_RESOURCE = {"rest-api-policy-mirror": "aws_api_gateway_rest_api_policy"}

@@ -227,3 +227,14 @@ def test_render_prints_each_change_readably_and_report_keeps_the_json_shape():
     assert {"kind", "address", "attribute", "before", "after", "actions"} <= set(entry)
     assert (entry["before"], entry["after"]) == (BUCKET_POLICY, replaced)  # raw values kept
     assert drift.render("d1", []) == "workspace d1: clean (no drift, no pending changes)"
+
+
+def test_the_api_policy_mirror_after_terraform_removed_its_policy_is_noise_but_an_added_policy_is_not():
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "AllowInvokeFromAllowedRanges",
+                                                                  "Effect": "Allow", "Action": "execute-api:Invoke"}]})
+    address = f"{M}aws_api_gateway_rest_api.this"
+    # allowed_source_cidrs back to []: the policy resource is gone, the mirror lags one refresh.
+    assert drift.findings(plan_with([change(address, {"policy": policy}, {"policy": ""})])) == []
+    # A policy put on the API outside Terraform, while the code manages none: still drift.
+    (added,) = drift.findings(plan_with([change(address, {"policy": ""}, {"policy": policy})]))
+    assert (added.kind, added.attribute) == ("drift", "policy")

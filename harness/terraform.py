@@ -393,7 +393,10 @@ class TerraformRunner:
                  process.returncode, seconds)
         if self.on_command:
             self.on_command(argv[1], seconds, timings.change_split(lines, seconds))
-        if stop is not None and stop.reason != "external":
+        if stop is not None and stop.reason == "timeout" and process.returncode == 0:
+            log.warning("terraform %s finished after its interrupt, %.0fs after its timeout", name,
+                        seconds - self.command_timeout)
+        elif stop is not None and stop.reason != "external":
             left = self._what_is_left(argv[1], stop, [line for _, line in lines])
             if stop.reason == "timeout":
                 raise TerraformError(

@@ -255,3 +255,32 @@ def test_the_readme_and_the_help_state_the_bound_the_runner_keeps(capsys):
     with pytest.raises(SystemExit):
         main(["up", "--help"])  # argparse prints the help and exits before anything runs
     assert f"ends at most {STOP_BOUND_SECONDS:.0f}s after its timeout" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("locked", [True, False], ids=["lock-left", "no-lock"])
+def test_a_killed_command_with_s3_state_names_the_lock_it_left(locked, tmp_path, monkeypatch):
+    import json
+    import secrets
+
+    from harness.localaws import LocalAws
+    from harness.targets import Target
+
+    runner, pid_file = stopping_runner(tmp_path, IGNORES_EVERYTHING, monkeypatch)
+    bucket = f"state-{secrets.token_hex(4)}"  # in-process local AWSes share moto's state
+    with LocalAws() as local:
+        runner.backend_url = f"s3://{bucket}/e2e.tfstate?region=us-east-1&endpoint={local.endpoint}"
+        s3 = Target("endpoint", local.endpoint).client("s3")
+        s3.create_bucket(Bucket=bucket)
+        if locked:  # the lock file a killed Terraform leaves next to the workspace's state (use_lockfile)
+            s3.put_object(Bucket=bucket, Key="env:/t-abc-main/e2e.tfstate.tflock", Body=json.dumps(
+                {"ID": "5d1e-lock", "Operation": "OperationTypeApply", "Who": "ci@runner", "Version": "1.11.4"}))
+        with pytest.raises(TerraformError) as info:
+            runner.apply({})
+    assert info.value.returncode == -9
+    unlock = ("`harness unlock --workspace t-abc-main --lock-id 5d1e-lock --backend "
+              f"'{runner.backend_url}'` releases the lock it left")
+    if locked:
+        assert "its state in S3 still locked" in info.value.hint and unlock in info.value.hint
+    else:
+        assert "its state in S3 and unlocked" in info.value.hint and "harness unlock" not in info.value.hint
+    assert_group_gone(pid_file)

@@ -119,6 +119,14 @@ class S3Backend:
     def lock_key(self, workspace: str) -> str:
         return f"{self.state_key(workspace)}.tflock"
 
+    def lock_holder(self, workspace: str) -> dict[str, Any] | None:
+        """The lock file Terraform holds on `workspace`'s state (its lock info: ID, Who, ...), None if unlocked."""
+        s3 = self._s3()
+        try:
+            return dict(json.loads(s3.get_object(Bucket=self.bucket, Key=self.lock_key(workspace))["Body"].read()))
+        except s3.exceptions.NoSuchKey:
+            return None
+
     def hcl(self) -> str:
         settings: dict[str, object] = {
             "bucket": self.bucket, "key": self.key, "region": self.region, "use_lockfile": True,

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from harness import __version__, paths, provider_server, run, stack_variables, toolchain
+from harness import __version__, paths, provider_server, run, stack_variables, terraform, toolchain
 from harness.errors import HarnessError, WorkspaceMissingError
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("outputs", cmd_outputs, "print a workspace's outputs"),
         ("down", cmd_down, "destroy a named workspace and delete it"),
     ):
-        command = sub.add_parser(name, help=text)
+        command = sub.add_parser(name, help=text, epilog=terraform.COMMAND_TIMEOUT_HELP)
         command.add_argument("--workspace", required=True)
         add_target_options(command.add_argument)
         if name == "up":

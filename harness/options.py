@@ -26,6 +26,9 @@ from harness import paths, stack_variables
 from harness.errors import HarnessError
 from harness.targets import DEFAULT_REGION, TARGET_KINDS, Target
 
+# No Terraform command may run longer than this (HARNESS_COMMAND_TIMEOUT overrides it): a
+# provider stuck retrying must not hang a run. harness/terraform.py then stops the command
+# within its STOP_BOUND_SECONDS.
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
 DEFAULT_READY_TIMEOUT_SECONDS = 120.0
 LOCK_TIMEOUT = re.compile(r"^\d+[smh]$")

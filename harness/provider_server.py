@@ -84,6 +84,30 @@ def pid_alive(pid: int, ticks: int | None = None) -> bool:
     return ticks is None or procfs.start_ticks(pid) == ticks
 
 
+def terminate(pids: list[int]) -> None:
+    """SIGTERM each, then SIGKILL those still running after STOP_TIMEOUT_SECONDS; ours are reaped.
+
+    Provider 3.39 exits on SIGTERM at once, served or started by Terraform (measured); a
+    plugin ignores SIGINT, which a terminal sends to its whole process group.
+    """
+    started = {pid: procfs.start_ticks(pid) for pid in pids}  # a pid reused meanwhile is not signalled
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+        if not any(pid_alive(pid, started[pid]) for pid in pids):
+            return
+        time.sleep(0.02)
+    for pid in pids:
+        if pid_alive(pid, started[pid]):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
 @dataclass(frozen=True)
 class ProviderServer:
     """One served provider: its pid, source address, reattach value and who owns it."""
@@ -118,16 +142,7 @@ class ProviderServer:
     def stop(self) -> None:
         """Stop it (SIGTERM, then SIGKILL) and remove its record and socket; gone already is fine."""
         if self.alive():  # never a signal to a process that merely reuses the pid
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-            while self.alive() and time.monotonic() < deadline:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(self.pid, os.WNOHANG)  # reap it if it is our child
-                time.sleep(0.02)
-            if self.alive():
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(self.pid, signal.SIGKILL)
+            terminate([self.pid])
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, os.WNOHANG)
         self.forget()

@@ -7,7 +7,8 @@ process handled here, because python-terraform's own runner:
 - always copies os.environ and cannot add variables per call (we pass the toolchain's
   and the target's environment, and `TF_WORKSPACE`, per process);
 - turns `synchronous=False` into a `-synchronous=false` flag, and cannot stop Terraform
-  gracefully on Ctrl-C (we forward SIGINT and wait for Terraform to write its state).
+  gracefully on Ctrl-C (we forward SIGINT and wait for Terraform to write its state), nor
+  within a bound when a provider call keeps retrying (we stop the provider, then kill).
 
 Parallel safety: workspaces are selected with `TF_WORKSPACE` per process, never through
 the shared `.terraform/environment` file; `init` runs once per stack under a file lock;
@@ -36,20 +37,58 @@ from typing import Any
 from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
-from harness import provider_server, timings
+from harness import procfs, provider_server, timings
+from harness.backend import S3Backend
 from harness.errors import StateCorruptError, StateLockedError, TerraformError
+from harness.options import COMMAND_TIMEOUT_ENV, DEFAULT_COMMAND_TIMEOUT_SECONDS
 from harness.provider_server import ProviderServer
 from harness.toolchain import Toolchain
 
 log = logging.getLogger("harness.terraform")
 
-GRACEFUL_STOP_SECONDS = 120.0
 # After Terraform exits, its output pipes close; a child that inherited them must not hold us.
 READER_JOIN_SECONDS = 5.0
-# No Terraform command may run longer than the run's command timeout (RunOptions,
-# HARNESS_COMMAND_TIMEOUT at the edges, default 900 s): a provider stuck retrying (e.g. a
-# bucket it cannot list) must not hang a teardown forever.
-DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
+
+# How a Terraform command that does not end is stopped: on the run's command timeout
+# (HARNESS_COMMAND_TIMEOUT, harness/options.py) or on the Ctrl-C that stops it, in stages;
+# each further Ctrl-C skips the wait of the stage it is in.
+# 1. One SIGINT: Terraform starts no new change, waits for the provider calls in flight,
+#    writes its state and unlocks it. A call the AWS provider keeps retrying does not
+#    return: provider 3.39 (aws-sdk-go v1) retries HTTP 500 up to its `max_retries` (25)
+#    with a back-off of 30 ms doubling per retry (with jitter, capped at 300 s), i.e. for
+#    about 50 minutes, and neither Terraform's StopProvider call nor the SIGINT cancels it
+#    (observed: 12 attempts in the first 2 minutes, the last gaps 30 s and 57 s). 30 s
+#    covers a call that is merely slow, plus the SDK's first 8 retries (8-15 s).
+INTERRUPT_GRACE_SECONDS = 30.0
+# 2. Stop the provider (the served one, else Terraform's own plugin processes): the call in
+#    flight fails at once ("Plugin did not respond"), and Terraform records what it had
+#    finished, writes its state, unlocks and exits (0.06 s measured, Terraform 1.11 with
+#    provider 3.39, served and per command).
+PROVIDER_GONE_GRACE_SECONDS = 10.0
+# 3. SIGKILL Terraform's process group (it and its plugins), once its local state file has
+#    not been written for STATE_QUIET_SECONDS (waiting at most STATE_QUIET_WAIT_SECONDS),
+#    so that a state write in progress is not cut. A killed Terraform leaves an S3 lock
+#    file behind; the local backend's lock is the process's own and goes with it.
+STATE_QUIET_SECONDS = 0.5
+STATE_QUIET_WAIT_SECONDS = 2.0
+KILL_WAIT_SECONDS = 1.0
+# The bound: a command ends at most this long after its command timeout (or after the
+# Ctrl-C that stops it); the stopped provider gets provider_server.STOP_TIMEOUT_SECONDS to
+# exit before it is killed. With HARNESS_COMMAND_TIMEOUT=T, no command runs past T + STOP_BOUND_SECONDS.
+STOP_BOUND_SECONDS = (INTERRUPT_GRACE_SECONDS + provider_server.STOP_TIMEOUT_SECONDS + PROVIDER_GONE_GRACE_SECONDS
+                      + STATE_QUIET_WAIT_SECONDS + KILL_WAIT_SECONDS)
+# What `harness up|down --help` says about the timeout and the bound.
+COMMAND_TIMEOUT_HELP = (
+    f"{COMMAND_TIMEOUT_ENV}=SECONDS (default {DEFAULT_COMMAND_TIMEOUT_SECONDS:.0f}) bounds each Terraform command. "
+    "On it, or on Ctrl-C, Terraform is interrupted and writes its state; if a provider call keeps retrying, the "
+    f"provider is stopped after {INTERRUPT_GRACE_SECONDS:.0f}s, and Terraform is killed if it still runs: a command "
+    f"ends at most {STOP_BOUND_SECONDS:.0f}s after its timeout or the Ctrl-C. Another Ctrl-C skips the wait. What "
+    "is left (the workspace, possibly partly changed) is named, with how to continue."
+)
+# A lock left in S3 by a killed Terraform is looked up once, within this long.
+LOCK_LOOKUP_SECONDS = 10.0
+# The commands that change resources: when one is stopped, the workspace is left partly changed.
+CHANGING_COMMANDS = ("apply", "destroy")
 CORRUPT_STATE_PATTERN = re.compile(r"Unsupported state file format|state snapshot.*(invalid|corrupt)|"
                                    r"Failed to load state", re.I)
 LOCK_PATTERN = re.compile(r"Error acquiring the state lock|state (is )?locked", re.I)
@@ -106,6 +145,56 @@ class CommandResult:
     stderr: str
     seconds: float
     interrupted: bool = False  # it was sent a SIGINT: never retried
+
+
+@dataclass
+class _Stop:
+    """A command being stopped: why, which stage it reached (see INTERRUPT_GRACE_SECONDS) and since when."""
+
+    reason: str  # "timeout", "interrupt" (our Ctrl-C) or "external" (`interrupt_running`)
+    stage_at: float
+    stage: int = 1  # 1: SIGINT sent, 2: provider stopped, 3: killed
+
+    @property
+    def next_at(self) -> float:
+        """When the next stage starts unless Terraform has exited by then."""
+        grace = {1: INTERRUPT_GRACE_SECONDS, 2: PROVIDER_GONE_GRACE_SECONDS}.get(self.stage)
+        return self.stage_at + grace if grace is not None else float("inf")
+
+    def how(self) -> str:
+        if self.stage == 1:
+            return "Terraform stopped on its interrupt and wrote its state"
+        how = (f"Terraform did not stop within {INTERRUPT_GRACE_SECONDS:.0f}s of its interrupt (a provider call "
+               "still retrying), so its AWS provider was stopped")
+        if self.stage == 2:
+            return how + "; Terraform then recorded what it had finished and wrote its state"
+        return how + ", and as Terraform did not exit then either, it was killed"
+
+
+def unfinished_changes(lines: list[str]) -> list[str]:
+    """Resources whose change Terraform's output shows started and not completed."""
+    started: dict[str, None] = {}
+    for line in lines:
+        address = line.split(": ", 1)[0].strip()
+        if timings.CHANGE_STARTED.search(line):
+            started[address] = None
+        elif timings.CHANGE_DONE.search(line):
+            started.pop(address, None)
+    return list(started)
+
+
+def plugin_processes(terraform_pid: int) -> list[int]:
+    """The live processes of Terraform's process group but Terraform: the plugins it started.
+
+    Terraform runs in its own session (`_run_once`), and its plugins inherit its group.
+    """
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != terraform_pid:
+            fields = procfs.stat_fields(int(entry.name))
+            if fields and fields[0] != "Z" and fields[2] == str(terraform_pid):
+                found.append(int(entry.name))
+    return found
 
 
 class TerraformRunner:
@@ -232,25 +321,32 @@ class TerraformRunner:
                 return reason
         return None
 
-    def _error(self, command: str, result: CommandResult) -> TerraformError:
-        label = f"terraform {command}" + (f" (workspace {self.workspace})" if self.workspace else "")
-        # Checked before the lock: Terraform reports an unreadable state while locking it.
-        if CORRUPT_STATE_PATTERN.search(result.stderr):
-            state = self.state_file()
-            backup = state.with_name(state.name + ".backup")
-            return StateCorruptError(
-                label, result.returncode, result.stdout, result.stderr,
-                f"the state file {state} cannot be read; the harness left it untouched. "
+    def _label(self, command: str) -> str:
+        return f"terraform {command}" + (f" (workspace {self.workspace})" if self.workspace else "")
+
+    def _corrupt_state_hint(self) -> str:
+        state = self.state_file()
+        backup = state.with_name(state.name + ".backup")
+        return (f"the state file {state} cannot be read; the harness left it untouched. "
                 + (f"Terraform's previous state is in {backup}: inspect both, then restore with "
                    f"`cp {backup} {state}`" if backup.exists() else "no backup exists next to it; restore it "
-                   "from your own backup or version history"),
-            )
+                   "from your own backup or version history"))
+
+    def _unlock_command(self, lock_id: str) -> str:
+        return (f"harness unlock --workspace {self.workspace or 'default'} --lock-id {lock_id}"
+                + (f" --backend '{self.backend_url}'" if self.backend_url else ""))
+
+    def _error(self, command: str, result: CommandResult) -> TerraformError:
+        label = self._label(command)
+        # Checked before the lock: Terraform reports an unreadable state while locking it.
+        if CORRUPT_STATE_PATTERN.search(result.stderr):
+            return StateCorruptError(label, result.returncode, result.stdout, result.stderr,
+                                     self._corrupt_state_hint())
         if LOCK_PATTERN.search(result.stderr):
             lock_id = re.search(r"Lock Info:\s+ID:\s+(\S+)", result.stderr)
             holder = re.search(r"Who:\s+(.+)", result.stderr)
             created = re.search(r"Created:\s+(.+)", result.stderr)
-            unlock = (f"harness unlock --workspace {self.workspace or 'default'} "
-                      f"--lock-id {lock_id.group(1) if lock_id else '<LOCK_ID>'} --backend '{self.backend_url}'")
+            unlock = self._unlock_command(lock_id.group(1) if lock_id else "<LOCK_ID>")
             stale = (f"If that run was killed, the lock is stale: break it with `{unlock}`" if self.backend_url else
                      "Local state is locked by the operating system for as long as that process runs, so a "
                      "killed run leaves no stale lock: find the running `terraform` process")
@@ -274,17 +370,17 @@ class TerraformRunner:
             stderr=subprocess.PIPE,
             encoding="utf-8",
             errors="replace",  # whatever a provider prints, the readers keep draining the pipes
-            # Its own session: a terminal Ctrl-C reaches only us, and we forward exactly
-            # one SIGINT. A second SIGINT makes Terraform exit without saving state.
+            # Its own session and process group (its plugins join it): a terminal Ctrl-C
+            # reaches only us, and we forward exactly one SIGINT. A second SIGINT makes
+            # Terraform exit without saving state.
             start_new_session=True,
         )
         with _running_lock:
             _running.add(process)
         try:
-            lines, stderr = self._communicate(process, name, started)
+            lines, stderr, stop = self._communicate(process, argv[1], started)
         finally:
-            # Still running (a second Ctrl-C left it stopping on its own): it stays listed, so
-            # nothing stops the served provider under it (`any_running`).
+            # Still running only if something interrupted us before the stop was under way.
             if process.poll() is not None:
                 with _running_lock:
                     _running.discard(process)
@@ -297,16 +393,29 @@ class TerraformRunner:
                  process.returncode, seconds)
         if self.on_command:
             self.on_command(argv[1], seconds, timings.change_split(lines, seconds))
+        if stop is not None and stop.reason == "timeout" and process.returncode == 0:
+            log.warning("terraform %s finished after its interrupt, %.0fs after its timeout", name,
+                        seconds - self.command_timeout)
+        elif stop is not None and stop.reason != "external":
+            left = self._what_is_left(argv[1], stop, [line for _, line in lines])
+            if stop.reason == "timeout":
+                raise TerraformError(
+                    self._label(argv[1]), process.returncode, "".join(line for _, line in lines),
+                    f"stopped after {self.command_timeout:g}s without finishing ({COMMAND_TIMEOUT_ENV}): "
+                    f"{stop.how()}", left)
+            print(f"harness: `terraform {argv[1]}` was interrupted: {stop.how()}.\n{left}", file=sys.stderr,
+                  flush=True)
+            raise KeyboardInterrupt(f"`terraform {argv[1]}` was interrupted; {stop.how()}")
         return CommandResult(argv, process.returncode, "".join(line for _, line in lines), stderr, seconds,
                              interrupted)
 
-    def _communicate(self, process: subprocess.Popen[str], name: str,
-                     started: float) -> tuple[list[tuple[float, str]], str]:
-        """Its stdout lines, each with when it arrived (seconds since start), and its stderr.
+    def _communicate(self, process: subprocess.Popen[str], command: str,
+                     started: float) -> tuple[list[tuple[float, str]], str, _Stop | None]:
+        """Its stdout lines, each with when it arrived (seconds since start), its stderr, and its stop if any.
 
-        Stops it gracefully on the command timeout or Ctrl-C (`interrupts_to_stop`). The
-        arrival times split an apply or destroy into Terraform's own work and the resource
-        changes (harness/timings.py); Terraform writes each line as it happens.
+        Stops it on the command timeout or Ctrl-C (`interrupts_to_stop`). The arrival times
+        split an apply or destroy into Terraform's own work and the resource changes
+        (harness/timings.py); Terraform writes each line as it happens.
         """
         lines: list[tuple[float, str]] = []
         errors: list[str] = []
@@ -328,67 +437,168 @@ class TerraformRunner:
         readers = [threading.Thread(target=target, daemon=True) for target in (read_stdout, read_stderr)]
         for reader in readers:
             reader.start()
-        self._wait(process, stdout_done, name, started)
+        stop = self._wait(process, stdout_done, command, started)
         for reader in readers:
             # Terraform has exited: its pipes close now, unless a process it left behind holds them.
             reader.join(timeout=0.5)
-        return list(lines), "".join(errors)
+        return list(lines), "".join(errors), stop
 
-    def _wait(self, process: subprocess.Popen[str], stdout_done: threading.Event, name: str,
-              started: float) -> None:
+    def _wait(self, process: subprocess.Popen[str], stdout_done: threading.Event, command: str,
+              started: float) -> _Stop | None:
         """Until Terraform has exited and its output is read; the command timeout and Ctrl-C stop it.
 
         Waits for the stdout reader to end, the moment Terraform exits and its pipe
         closes: `Popen.wait(timeout)` polls with sleeps of up to 50 ms, which every
-        command would pay.
+        command would pay. Returns only once Terraform has exited: a stop reaches its
+        last stage (SIGKILL) at most STOP_BOUND_SECONDS after it began.
         """
         interrupts = 0
-        timeout = self.command_timeout
-        deadline = started + timeout
+        deadline = started + self.command_timeout
         exited_at: float | None = None
+        stop: _Stop | None = None
+        ctrl_c = False  # a Ctrl-C to act on: acted on in the loop, where another one cannot escape
         while True:
             try:
-                stdout_done.wait(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
+                if ctrl_c:
+                    ctrl_c = False
+                    interrupts += 1
+                    stop = self._on_ctrl_c(process, stop, interrupts, command)
+                if stop is None and process in _interrupted:  # `interrupt_running` sent its SIGINT
+                    stop = _Stop("external", time.monotonic())
+                wake = min(deadline if stop is None else stop.next_at, time.monotonic() + 0.5)
+                if stdout_done.is_set():  # its stdout has closed: it exits now
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=max(0.01, wake - time.monotonic()))
+                else:
+                    stdout_done.wait(timeout=max(0.01, wake - time.monotonic()))
                 now = time.monotonic()
-                if stdout_done.is_set():
-                    process.wait(timeout=max(0.1, deadline - now))  # at once: its stdout has closed
-                    return
                 if process.poll() is not None:
                     exited_at = exited_at or now
-                    if now - exited_at > READER_JOIN_SECONDS:
-                        return  # exited, but something it started still holds its output open
-                if now >= deadline:
-                    raise subprocess.TimeoutExpired(name, timeout)
-            except subprocess.TimeoutExpired:
-                self._stop_gracefully(process, name, started)
-                raise TerraformError(
-                    f"terraform {name}", -1, "", f"stopped after {timeout:.0f}s without finishing",
-                    "Terraform was stopped gracefully and wrote its state. Look for a provider stuck retrying "
-                    "(run with -v), then retry; raise HARNESS_COMMAND_TIMEOUT if the command is just slow",
-                ) from None
+                    if stdout_done.is_set() or now - exited_at > READER_JOIN_SECONDS:
+                        return stop  # after that, something it started still holds its output open
+                elif stop is None and now >= deadline:
+                    log.warning("terraform %s ran for %.0fs (%s): stopping it", command, now - started,
+                                COMMAND_TIMEOUT_ENV)
+                    stop = self._begin_stop(process, "timeout")
+                elif stop is not None and now >= stop.next_at:
+                    self._escalate(process, stop, command)
             except KeyboardInterrupt:
-                interrupts += 1
-                if interrupts >= self.interrupts_to_stop:
-                    self._stop_gracefully(process, name, started)
-                    raise KeyboardInterrupt(
-                        f"`terraform {name}` was interrupted; Terraform stopped and wrote its state"
-                    ) from None
-                print(f"harness: interrupted; letting `terraform {name}` finish so nothing is left behind. "
-                      "Press Ctrl-C again to stop it now (what is left will be named).", file=sys.stderr, flush=True)
+                ctrl_c = True
+
+    def _on_ctrl_c(self, process: subprocess.Popen[str], stop: _Stop | None, interrupts: int,
+                   command: str) -> _Stop | None:
+        """Start stopping Terraform (`interrupts_to_stop`), or skip to the stop's next stage."""
+        if stop is not None:
+            self._escalate(process, stop, command)
+            return stop
+        if interrupts < self.interrupts_to_stop:
+            print(f"harness: interrupted; letting `terraform {command}` finish so nothing is left behind. "
+                  "Press Ctrl-C again to stop it now (what is left will be named).", file=sys.stderr, flush=True)
+            return None
+        print(f"harness: stopping `terraform {command}`: it finishes the calls in flight and writes its state (up "
+              f"to {INTERRUPT_GRACE_SECONDS:.0f}s). Press Ctrl-C again to stop its AWS provider now.",
+              file=sys.stderr, flush=True)
+        return self._begin_stop(process, "interrupt")
 
     @staticmethod
-    def _stop_gracefully(process: subprocess.Popen[str], name: str, started: float) -> None:
+    def _begin_stop(process: subprocess.Popen[str], reason: str) -> _Stop:
         _interrupt_once(process)
-        try:
-            process.wait(timeout=GRACEFUL_STOP_SECONDS)  # its output is read by the caller's threads
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        except KeyboardInterrupt:
-            log.warning("second interrupt: terraform %s (pid %d) is still stopping on its own",
-                        name, process.pid)
-            raise
-        log.warning("terraform %s interrupted after %.1fs", name, time.monotonic() - started)
+        return _Stop(reason, time.monotonic())
+
+    def _escalate(self, process: subprocess.Popen[str], stop: _Stop, command: str) -> None:
+        """The next stage of `stop`: stop the provider, then kill Terraform's process group."""
+        if process.poll() is not None or stop.stage >= 3:
+            return
+        if stop.stage == 1:
+            stop.stage, stop.stage_at = 2, time.monotonic()
+            log.warning("terraform %s is still waiting for its AWS provider: stopping the provider, so that "
+                        "Terraform records what it finished", command)
+            self._stop_providers(process)
+            return
+        stop.stage, stop.stage_at = 3, time.monotonic()
+        log.warning("terraform %s (pid %d) did not exit after its provider was stopped: killing it", command,
+                    process.pid)
+        self._await_state_quiet()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=KILL_WAIT_SECONDS)
+
+    def _stop_providers(self, process: subprocess.Popen[str]) -> None:
+        """The served provider, and the plugins Terraform started itself (none when it reattached)."""
+        if self.provider is not None:
+            self.provider.stop()
+            self.provider = None  # the next command of this runner lets Terraform start its own
+        provider_server.terminate(plugin_processes(process.pid))
+
+    def _await_state_quiet(self) -> None:
+        """Wait, bounded, until the local state file has not been written for a moment (no write is cut)."""
+        if self.backend_url:
+            return  # S3 replaces an object whole: a write cannot be cut half-way
+        state = self.state_file()
+        deadline = time.monotonic() + STATE_QUIET_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if time.time() - state.stat().st_mtime >= STATE_QUIET_SECONDS:
+                    return
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    def _what_is_left(self, command: str, stop: _Stop, lines: list[str]) -> str:
+        """A few lines: the workspace, its state and lock, how to continue."""
+        slow = f" (raise {COMMAND_TIMEOUT_ENV} if the command is just slow)" if stop.reason == "timeout" else ""
+        if command not in CHANGING_COMMANDS or not self.workspace:
+            return f"nothing was being changed: run it again{slow}"
+        name = self.workspace
+        pending = unfinished_changes(lines)
+        state, lock_line = self._state_after_stop(killed=stop.stage >= 3)
+        block = [f"left: workspace {name}, {state}; its resources may be partly changed"
+                 + (f" ({', '.join(pending)} {'was' if len(pending) == 1 else 'were'} in progress)" if pending else "")
+                 + "."]
+        if lock_line:
+            block.append(lock_line)
+        up, down = f"`harness up --workspace {name}`", f"`harness down --workspace {name}`"
+        block.append(f"continue: {up} applies it again, or {down} removes it{slow}." if command == "apply" else
+                     f"continue: {down} removes the rest, or {up} applies it again{slow}.")
+        return "\n     ".join(block)
+
+    def _state_after_stop(self, killed: bool) -> tuple[str, str | None]:
+        """How the workspace's state is after a stop, and a line to release a lock left behind."""
+        if self.backend_url is None:
+            # A local state lock is the Terraform process's own (fcntl): it ended with the process.
+            state = self.state_file()
+            try:
+                if state.exists():
+                    json.loads(state.read_text())
+            except (OSError, ValueError):
+                return "its state unreadable and unlocked", self._corrupt_state_hint()
+            return "its state readable and unlocked", None
+        if not killed:
+            return "its state written and unlocked by Terraform", None
+        found = self._remaining_s3_lock()
+        if found is None:
+            return "its state in S3", (f"lock: could not check for a lock Terraform left (S3 did not answer within "
+                                       f"{LOCK_LOOKUP_SECONDS:.0f}s); if the next command reports one, it prints the "
+                                       "`harness unlock` line to run")
+        if not found:
+            return "its state in S3 and unlocked", None
+        return "its state in S3 still locked", f"unlock: `{self._unlock_command(found)}` releases the lock it left"
+
+    def _remaining_s3_lock(self) -> str | None:
+        """The ID of the lock a killed Terraform left in S3, "" if none, None if S3 did not answer in time."""
+        backend = S3Backend.parse(str(self.backend_url))
+        answer: list[str] = []
+
+        def look() -> None:
+            with contextlib.suppress(Exception):  # whatever boto3 raises: "could not check"
+                holder = backend.lock_holder(self.workspace or "default")
+                answer.append(str(holder.get("ID") or "<LOCK_ID>") if holder else "")
+
+        looker = threading.Thread(target=look, daemon=True)
+        looker.start()
+        looker.join(LOCK_LOOKUP_SECONDS)
+        return answer[0] if answer else None
 
     def state_file(self) -> Path:
         """Where the local backend keeps this workspace's state."""

@@ -1,13 +1,17 @@
 """The runner's own logic, with a stand-in binary: argv, retries, typed errors, env."""
 
+import os
+import signal
 import stat
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from harness.errors import StateLockedError, TerraformError
-from harness.terraform import TerraformRunner
+from harness.provider_server import pid_alive
+from harness.terraform import TerraformRunner, plugin_processes, unfinished_changes
 from harness.toolchain import TerraformBinary, Toolchain
 
 SCRIPT = """#!/bin/sh
@@ -129,3 +133,154 @@ def test_teardown_destroy_without_refresh_falls_back_to_a_refreshing_destroy(tmp
     destroys = [line for line in calls.read_text().splitlines() if line.startswith("destroy")]
     assert len(destroys) == 2
     assert "-refresh=false" in destroys[0] and "-refresh=false" not in destroys[1]
+
+
+# Stands in for Terraform waiting on a provider plugin that keeps retrying: the "plugin" is a
+# process in its group; an interrupt is only noted (Terraform waits for the call in flight),
+# and when the plugin goes, it reports what it had in progress and exits 1 after writing state.
+WAITS_FOR_ITS_PLUGIN = """trap 'echo interrupted >> "{calls}"' INT
+echo $$ > "{pid_file}"
+echo "module.m.aws_s3_bucket.b: Destroying... [id=b]"
+echo "module.m.aws_iam_role.r: Destroying... [id=r]"
+echo "module.m.aws_iam_role.r: Destruction complete after 0s"
+mkdir -p "{state_dir}" && echo '{{"version": 4}}' > "{state_dir}/terraform.tfstate"
+sleep 600 &
+plugin=$!
+while :; do wait $plugin; [ $? -ne 130 ] && break; done
+echo "plugin gone" >> "{calls}"
+exit 1
+"""
+
+# Stands in for a Terraform that exits neither on its interrupt nor when its plugin goes.
+IGNORES_EVERYTHING = """trap 'echo interrupted >> "{calls}"' INT
+echo $$ > "{pid_file}"
+mkdir -p "{state_dir}" && printf '{{"version": 4, "resour' > "{state_dir}/terraform.tfstate"
+sleep 600 &
+trap '' TERM
+while :; do sleep 0.1; done
+"""
+
+
+def stopping_runner(tmp_path: Path, script: str, monkeypatch, grace: float = 0.3) -> tuple[TerraformRunner, Path]:
+    monkeypatch.setattr("harness.terraform.INTERRUPT_GRACE_SECONDS", grace)
+    monkeypatch.setattr("harness.terraform.PROVIDER_GONE_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr("harness.terraform.STATE_QUIET_WAIT_SECONDS", 0.2)
+    pid_file = tmp_path / "terraform.pid"
+    body = script.format(calls=tmp_path / "calls.log", pid_file=pid_file,
+                         state_dir=tmp_path / "terraform.tfstate.d" / "t-abc-main")
+    runner, _ = runner_with(tmp_path, body, command_timeout=0.5)
+    return runner, pid_file
+
+
+def assert_group_gone(pid_file: Path) -> None:
+    """Neither the stand-in nor any process of its group (its "plugins") is left running (zombies are dead)."""
+    pid = int(pid_file.read_text())
+    assert not pid_alive(pid) and plugin_processes(pid) == []
+
+
+def test_a_command_stuck_on_its_plugin_ends_when_the_plugin_is_stopped_and_says_what_is_left(tmp_path, monkeypatch):
+    runner, pid_file = stopping_runner(tmp_path, WAITS_FOR_ITS_PLUGIN, monkeypatch)
+    started = time.monotonic()
+    with pytest.raises(TerraformError) as info:
+        runner.destroy({})
+    assert time.monotonic() - started < 60  # a hang guard, not a timing goal
+    calls = (tmp_path / "calls.log").read_text().splitlines()
+    assert calls.count("interrupted") == 1 and "plugin gone" in calls  # one SIGINT, then the plugin stopped
+    assert info.value.returncode == 1  # it exited on its own: never killed while it could write state
+    assert "stopped after 0.5s" in info.value.message and "its AWS provider was stopped" in info.value.message
+    hint = info.value.hint
+    assert "left: workspace t-abc-main, its state readable and unlocked" in hint
+    assert "module.m.aws_s3_bucket.b was in progress" in hint and "aws_iam_role" not in hint
+    assert "`harness down --workspace t-abc-main` removes the rest" in hint
+    assert "`harness up --workspace t-abc-main`" in hint and "HARNESS_COMMAND_TIMEOUT" in hint
+    assert_group_gone(pid_file)
+
+
+def test_a_command_that_does_not_end_when_its_plugin_goes_is_killed_with_its_group(tmp_path, monkeypatch):
+    runner, pid_file = stopping_runner(tmp_path, IGNORES_EVERYTHING, monkeypatch)
+    (tmp_path / "terraform.tfstate.d" / "t-abc-main").mkdir(parents=True)
+    (tmp_path / "terraform.tfstate.d" / "t-abc-main" / "terraform.tfstate.backup").write_text('{"version": 4}')
+    with pytest.raises(TerraformError) as info:
+        runner.apply({})
+    assert info.value.returncode == -9
+    assert "it was killed" in info.value.message
+    # A state cut half-way is named, with Terraform's backup to restore from.
+    assert "state unreadable" in info.value.hint and "terraform.tfstate.backup" in info.value.hint
+    assert "`harness up --workspace t-abc-main` applies it again" in info.value.hint
+    assert_group_gone(pid_file)
+
+
+def test_a_second_ctrl_c_stops_the_plugin_without_waiting_for_the_grace(tmp_path, monkeypatch, capsys):
+    runner, pid_file = stopping_runner(tmp_path, WAITS_FOR_ITS_PLUGIN, monkeypatch, grace=600)
+    runner.command_timeout = 600
+    calls = tmp_path / "calls.log"
+
+    def press_ctrl_c_twice() -> None:
+        # Each once the previous one has shown: the stand-in started, then it got its interrupt.
+        for seen in ("destroy", "interrupted"):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and seen not in (calls.read_text() if calls.exists() else ""):
+                time.sleep(0.02)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c_twice)
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.destroy({})
+    finally:
+        presser.join()
+    assert "plugin gone" in calls.read_text().splitlines()
+    err = capsys.readouterr().err
+    assert "Press Ctrl-C again to stop its AWS provider now" in err
+    assert "left: workspace t-abc-main" in err and "`harness down --workspace t-abc-main`" in err
+    assert "HARNESS_COMMAND_TIMEOUT" not in err
+    assert_group_gone(pid_file)
+
+
+def test_unfinished_changes_are_those_started_and_not_completed():
+    lines = ["a.b: Creating...\n", "a.c: Modifying... [id=c]\n", "a.b: Still creating... [10s elapsed]\n",
+             "a.c: Modifications complete after 1s [id=c]\n", "a.d: Destroying... [id=d]\n"]
+    assert unfinished_changes(lines) == ["a.b", "a.d"]
+
+
+def test_the_docs_and_the_help_state_the_bound_the_runner_keeps(capsys):
+    from harness.cli import main
+    from harness.paths import project_root
+    from harness.terraform import INTERRUPT_GRACE_SECONDS, STOP_BOUND_SECONDS
+
+    readme = " ".join((project_root() / "docs" / "workspaces.md").read_text().split())
+    assert f"stopped after {INTERRUPT_GRACE_SECONDS:.0f} s" in readme
+    assert f"ends at most {STOP_BOUND_SECONDS:.0f} s after the timeout" in readme
+    with pytest.raises(SystemExit):
+        main(["up", "--help"])  # argparse prints the help and exits before anything runs
+    assert f"ends at most {STOP_BOUND_SECONDS:.0f}s after its timeout" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("locked", [True, False], ids=["lock-left", "no-lock"])
+def test_a_killed_command_with_s3_state_names_the_lock_it_left(locked, tmp_path, monkeypatch):
+    import json
+    import secrets
+
+    from harness.localaws import LocalAws
+    from harness.targets import Target
+
+    runner, pid_file = stopping_runner(tmp_path, IGNORES_EVERYTHING, monkeypatch)
+    bucket = f"state-{secrets.token_hex(4)}"  # in-process local AWSes share moto's state
+    with LocalAws() as local:
+        runner.backend_url = f"s3://{bucket}/e2e.tfstate?region=us-east-1&endpoint={local.endpoint}"
+        s3 = Target("endpoint", local.endpoint).client("s3")
+        s3.create_bucket(Bucket=bucket)
+        if locked:  # the lock file a killed Terraform leaves next to the workspace's state (use_lockfile)
+            s3.put_object(Bucket=bucket, Key="env:/t-abc-main/e2e.tfstate.tflock", Body=json.dumps(
+                {"ID": "5d1e-lock", "Operation": "OperationTypeApply", "Who": "ci@runner", "Version": "1.11.4"}))
+        with pytest.raises(TerraformError) as info:
+            runner.apply({})
+    assert info.value.returncode == -9
+    unlock = ("`harness unlock --workspace t-abc-main --lock-id 5d1e-lock --backend "
+              f"'{runner.backend_url}'` releases the lock it left")
+    if locked:
+        assert "its state in S3 still locked" in info.value.hint and unlock in info.value.hint
+    else:
+        assert "its state in S3 and unlocked" in info.value.hint and "harness unlock" not in info.value.hint
+    assert_group_gone(pid_file)

@@ -83,6 +83,9 @@ def test_browser_upload_is_byte_identical(chromium, page_origins, upload_client,
     assert seen["read"] and seen["status"] == 200, (seen, console)
     stored = s3_readback.get(object_key)
     assert (stored.size, stored.sha256, stored.content_type) == (len(body), sha256(body), "image/png")
+    # Shown with -rP (what a closing note or a reviewer quotes): what the page sent, what S3 holds.
+    print(f"observed: page {page_origins.allowed} PUT {len(body)} bytes; S3 holds {stored.size} bytes, "
+          f"sha256 {stored.sha256}, {stored.content_type}")
 
 
 def test_browser_reads_the_caller_checks_refusal(chromium, page_origins, stack_outputs, upload_client,
@@ -122,6 +125,7 @@ def test_browser_oversize_upload_is_refused_and_nothing_is_stored(chromium, page
     observed = (f"the page read status {seen['status']}" if seen["read"]
                 else f"the page saw only a failed fetch ({seen['error']})")
     assumption("oversize-413-carries-no-cors-headers", not seen["read"], observed)
+    print(f"observed: {size} bytes sent; {observed}; nothing stored under {object_key}")
 
 
 def test_browser_preflight_passes_without_credentials(page_origins, stack_outputs, upload_client, object_key):
@@ -147,5 +151,7 @@ def test_browser_blocks_a_disallowed_origin_at_the_preflight(chromium, page_orig
     seen, console = _upload(chromium, page_origins.other, url, body=body, content_type="text/plain",
                             headers=_credentials(upload_client, url, body))
     assert not seen["read"] and "Failed to fetch" in seen["error"], seen
-    assert any("preflight" in line and page_origins.other in line for line in console), console
+    blocked = [line for line in console if "preflight" in line and page_origins.other in line]
+    assert blocked, console
     assert not s3_readback.exists(object_key)
+    print(f"observed: {seen['error']}; Chromium: {blocked[0]}; nothing stored")

@@ -51,12 +51,25 @@ def _default_4xx(apigw, api, **extra):
 
 # --- the preflight -------------------------------------------------------------------------
 
-def test_preflight_is_answered_by_the_mock_with_the_static_cors_headers(aws, build_api):
-    api = build_api()
-    apigw = aws("apigateway")
-    _put_options(apigw, api)
-    _deploy(apigw, api)
-    response = requests.options(f"{api.url}/{api.bucket}/photo.png", headers=PREFLIGHT)
+@pytest.fixture
+def preflight(aws, build_api):
+    """Build the upload API with the module's preflight (keyword arguments vary one piece) and deploy it;
+    returns the API and a function that sends it a preflight as a browser does (extra headers added)."""
+
+    def build(binary_media_types=("*/*",), **options):
+        api = build_api(binary_media_types=binary_media_types)
+        apigw = aws("apigateway")
+        _put_options(apigw, api, **options)
+        _deploy(apigw, api)
+        return api, lambda **extra: requests.options(f"{api.url}/{api.bucket}/photo.png",
+                                                     headers={**PREFLIGHT, **extra})
+
+    return build
+
+
+def test_preflight_is_answered_by_the_mock_with_the_static_cors_headers(aws, preflight):
+    api, send = preflight()
+    response = send()
     assert response.status_code == 200, response.text
     assert {name: response.headers.get(name) for name in CORS_HEADERS} == CORS_HEADERS
     assert response.content == b""
@@ -64,42 +77,26 @@ def test_preflight_is_answered_by_the_mock_with_the_static_cors_headers(aws, bui
     assert aws("s3").list_objects_v2(Bucket=api.bucket).get("KeyCount", 0) == 0
 
 
-def test_preflight_on_a_wildcard_binary_api_needs_convert_to_text(aws, build_api):
+def test_preflight_on_a_wildcard_binary_api_needs_convert_to_text(preflight):
     """`*/*` makes even a bodiless preflight binary; a template cannot be applied to it."""
-    api = build_api(binary_media_types=("*/*",))
-    apigw = aws("apigateway")
-    _put_options(apigw, api, content_handling=None)
-    _deploy(apigw, api)
-    response = requests.options(f"{api.url}/{api.bucket}/k", headers=PREFLIGHT)
+    response = preflight(binary_media_types=("*/*",), content_handling=None)[1]()
     assert (response.status_code, response.json()) == (500, {"message": "Internal server error"})
     assert "Unable to transform request" in response.headers["x-harness-reason"]
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_preflight_on_a_text_api_works_without_content_handling(aws, build_api):
-    api = build_api(binary_media_types=("image/png",))
-    apigw = aws("apigateway")
-    _put_options(apigw, api, content_handling=None)
-    _deploy(apigw, api)
-    response = requests.options(f"{api.url}/{api.bucket}/k", headers=PREFLIGHT)
+def test_preflight_on_a_text_api_works_without_content_handling(preflight):
+    response = preflight(binary_media_types=("image/png",), content_handling=None)[1]()
     assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == ORIGIN
 
 
-def test_passthrough_never_refuses_an_unmapped_content_type(aws, build_api):
-    api = build_api()
-    apigw = aws("apigateway")
-    _put_options(apigw, api)
-    _deploy(apigw, api)
-    response = requests.options(f"{api.url}/{api.bucket}/k", headers={**PREFLIGHT, "Content-Type": "text/plain"})
+def test_passthrough_never_refuses_an_unmapped_content_type(preflight):
+    response = preflight()[1](**{"Content-Type": "text/plain"})
     assert (response.status_code, response.json()) == (415, {"message": "Unsupported Media Type"})
 
 
-def test_the_template_status_selects_the_integration_response(aws, build_api):
-    api = build_api()
-    apigw = aws("apigateway")
-    _put_options(apigw, api, template='{"statusCode": 404}', extra_responses=[("404", "404")])
-    _deploy(apigw, api)
-    response = requests.options(f"{api.url}/{api.bucket}/k", headers=PREFLIGHT)
+def test_the_template_status_selects_the_integration_response(preflight):
+    response = preflight(template='{"statusCode": 404}', extra_responses=[("404", "404")])[1]()
     assert response.status_code == 404
     assert "Access-Control-Allow-Origin" not in response.headers  # the 404 response maps none
 
@@ -109,12 +106,8 @@ def test_the_template_status_selects_the_integration_response(aws, build_api):
     ("not json", "Unable to parse statusCode"),
     ('{"statusCode": $input.params("code")}', "VTL mapping templates are not modelled"),
 ])
-def test_a_template_without_an_integer_status_is_a_500(aws, build_api, template, reason):
-    api = build_api()
-    apigw = aws("apigateway")
-    _put_options(apigw, api, template=template)
-    _deploy(apigw, api)
-    response = requests.options(f"{api.url}/{api.bucket}/k", headers=PREFLIGHT)
+def test_a_template_without_an_integer_status_is_a_500(preflight, template, reason):
+    response = preflight(template=template)[1]()
     assert response.status_code == 500 and reason in response.headers["x-harness-reason"]
 
 

@@ -367,9 +367,11 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_integration.s3_put.timeout_milliseconds,
       aws_api_gateway_method_response.ok.response_parameters,
       aws_api_gateway_integration_response.ok.response_parameters,
-      { for code, response in aws_api_gateway_integration_response.error : code => [response.selection_pattern, response.response_parameters] },
-      { for code, response in aws_api_gateway_method_response.error : code => response.response_parameters },
+      { for code, response in aws_api_gateway_integration_response.error : code => response.selection_pattern },
+      # The origin on the error responses is hashed as configured: read back, an unset
+      # response_parameters turns from null into {} and would change the hash after every apply.
       var.cors_allowed_origins,
+      local.cors_allow_headers,
       [for method in aws_api_gateway_method.options : [method.id, method.authorization, method.api_key_required]],
       [for integration in aws_api_gateway_integration.options : [integration.id, integration.request_templates, integration.passthrough_behavior, integration.content_handling]],
       [for response in aws_api_gateway_method_response.options : response.response_parameters],

@@ -98,6 +98,7 @@ def test_browser_reads_the_caller_checks_refusal(chromium, page_origins, stack_o
     assert seen["read"], (seen, console)  # the 403 carries the origin (DEFAULT_4XX)
     assert (seen["status"], json.loads(seen["body"])) == (403, REFUSALS[stack_outputs.authorization])
     assert not s3_readback.exists(object_key)
+    print(f"observed: the page read {seen['status']} {seen['body']}; nothing stored")
 
 
 def test_browser_reads_an_s3_refusal(chromium, page_origins, upload_client, s3_readback, object_key):
@@ -140,6 +141,8 @@ def test_browser_preflight_passes_without_credentials(page_origins, stack_output
     assert "PUT" in answer.headers["Access-Control-Allow-Methods"].split(",")
     allowed = {name.strip().lower() for name in answer.headers["Access-Control-Allow-Headers"].split(",")}
     assert wanted <= allowed, (wanted, allowed)
+    print(f"observed: preflight without credentials answered {answer.status_code}, allows "
+          f"{answer.headers['Access-Control-Allow-Headers']}")
 
 
 def test_browser_blocks_a_disallowed_origin_at_the_preflight(chromium, page_origins, upload_client, s3_readback,

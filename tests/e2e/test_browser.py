@@ -96,7 +96,8 @@ def test_browser_reads_the_caller_checks_refusal(chromium, page_origins, stack_o
     seen, console = _upload(chromium, page_origins.allowed, upload_client.url(object_key), body=b"no credentials",
                             content_type="text/plain")
     assert seen["read"], (seen, console)  # the 403 carries the origin (DEFAULT_4XX)
-    assert (seen["status"], json.loads(seen["body"])) == (403, REFUSALS[stack_outputs.authorization])
+    assert seen["status"] == 403, seen
+    assert json.loads(seen["body"]) == REFUSALS[stack_outputs.authorization]
     assert not s3_readback.exists(object_key)
     print(f"observed: the page read {seen['status']} {seen['body']}; nothing stored")
 

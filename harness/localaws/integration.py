@@ -25,9 +25,9 @@ a CORS preflight answer is made of:
   "Unable to transform request", aws/serverless-application-model#553; with `*/*` every
   request is binary, even a bodiless preflight: aws/chalice#1310);
 - the rendered template's integer `statusCode` selects the integration response (its
-  selectionPattern against that code, else the default one); no integer: 500 ("Unable to
-  parse statusCode", AWS's execution-log message); the method response is built as for S3,
-  with no integration headers and an empty body.
+  selectionPattern against that code, else the default one); the method response is built
+  as for S3, with no integration headers and an empty body. No integer: see
+  MOCK_WITHOUT_STATUS_CODE.
 Templates with VTL (`$` or `#`) are not modelled (500 saying so); static ones are.
 
 Only `AWS` integrations with `s3 path/` URIs and `MOCK` integrations are modelled; anything
@@ -74,6 +74,10 @@ DEFAULT_TIMEOUT_MILLIS = 29000
 # The content type a request without one is mapped as (passthrough behaviors page, example 1).
 DEFAULT_TEMPLATE_CONTENT_TYPE = "application/json"
 API_CONFIGURATION_ERROR = "API_CONFIGURATION_ERROR"
+# Unconfirmed: what a MOCK integration whose template yields no integer statusCode answers.
+# Nothing recorded against AWS; a configuration error is API_CONFIGURATION_ERROR (500) in
+# "Gateway response types", and LocalStack answers 500 too. Only a broken API meets it.
+MOCK_WITHOUT_STATUS_CODE = API_CONFIGURATION_ERROR
 INTEGRATION_URI = re.compile(
     r"^arn:(?P<partition>[^:]+):apigateway:(?P<region>[^:]*):(?P<service>[^:]+):(?P<kind>path|action)/(?P<rest>.*)$"
 )
@@ -250,9 +254,8 @@ class S3Integration:
         except (ValueError, AttributeError):
             status = None
         if not isinstance(status, int) or isinstance(status, bool):
-            return internal_error("Execution failed due to configuration error: Unable to parse statusCode. "
-                                  "It should be an integer that is defined in the request template.",
-                                  API_CONFIGURATION_ERROR)
+            return internal_error("Unable to parse statusCode: the request template must give an integer "
+                                  "statusCode", MOCK_WITHOUT_STATUS_CODE)
         return self._method_response(integration, status, {}, b"")
 
     def _call_s3(

@@ -47,6 +47,17 @@ ASSUMPTIONS: dict[str, Assumption] = {a.id: a for a in (
         "CloudFront one through an edge-optimized API; which one a regional endpoint gives is unconfirmed.",
     ),
     Assumption(
+        "oversize-413-carries-no-cors-headers",
+        "API Gateway's 413 for a body over 10,485,760 bytes carries no header of the DEFAULT_4XX gateway "
+        "response, so a browser page that uploads through a CORS-enabled API gets no "
+        "Access-Control-Allow-Origin on it and sees only a failed fetch, never the status. A page must "
+        "check the file's size before sending it.",
+        "API Gateway developer guide, 'Amazon API Gateway important notes' (REST APIs): customising the "
+        "413 REQUEST_TOO_LARGE gateway response is not supported; a team that tried found the default "
+        "served despite its customisation (https://zenn.dev/august/articles/67c76de854cb6d). Whether "
+        "DEFAULT_4XX's headers still reach it is recorded nowhere.",
+    ),
+    Assumption(
         "raw-dot-segments-resolved-before-routing",
         "A raw `..` segment in the request path is resolved before routing (RFC 3986 section 5.2.4), so "
         "`/{bucket}/junk/../{key}` writes `{bucket}/{key}` and answers 200.",

@@ -48,8 +48,23 @@ def take_snapshot(api: Any) -> dict[str, Any]:
             "accountId": api.account_id,
             # A resource policy takes effect with the next deployment (authorization.py).
             "policy": api.policy,
+            "gatewayResponses": put_gateway_responses(api),
         }
     )
+
+
+def put_gateway_responses(api: Any) -> dict[str, dict[str, Any]]:
+    """The gateway responses put on a moto REST API (type -> statusCode, responseParameters,
+    responseTemplates); a type's default, which moto may also hold, is left out."""
+    return {
+        response_type: {
+            "statusCode": response.status_code,
+            "responseParameters": dict(response.response_parameters or {}),
+            "responseTemplates": dict(response.response_templates or {}),
+        }
+        for response_type, response in dict(getattr(api, "gateway_responses", {}) or {}).items()
+        if not getattr(response, "default_response", False)
+    }
 
 
 def deployed_snapshot(api_id: str, stage_name: str) -> dict[str, Any] | None:

@@ -5,7 +5,8 @@ step lives in its own module:
 
 1. Routing (`routing.py`): invocation URL -> API, stage, resource, method; unknown stage,
    resource or method: 403 `{"message":"Missing Authentication Token"}`
-   (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+   (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+   which is also what a CORS preflight (`OPTIONS`) to a resource without an OPTIONS method gets.
 2. Stage -> deployment -> the snapshot taken when that deployment was created
    (`backends.deployed_snapshot`); the live API is never read ("changes take effect only
    after a new deployment",
@@ -15,12 +16,17 @@ step lives in its own module:
 4. Caller checks (`authorization.py`): AWS_IAM signatures and execute-api:Invoke, the
    resource policy, API keys, stage and usage-plan throttling (429) and quotas.
 5. The integration call (`integration.py`): payload encoding, request mapping,
-   credentials (`credentials.py`: STS + SigV4), the S3 call, response selection.
+   credentials (`credentials.py`: STS + SigV4), the S3 call, response selection; or a
+   MOCK integration (a CORS preflight's answer).
+6. Every answer the gateway gives itself (not one built from an integration response) goes
+   through the API's put gateway responses (`gateway_responses.customise`): status and
+   headers, e.g. a CORS origin on DEFAULT_4XX.
 
 Not modelled (answered with 500 and a message saying so): integration types other than
-AWS (S3), `action/...` URIs, VTL mapping templates, Lambda/Cognito authorizers,
-request validators, stage variables, caching, custom gateway responses, account-level throttling,
-Content-MD5 handling, edge-optimized header stripping.
+AWS (S3) and MOCK, `action/...` URIs, VTL mapping templates, Lambda/Cognito authorizers,
+request validators, stage variables, caching, gateway-response templates (the body stays
+the type's own), account-level throttling, Content-MD5 handling, edge-optimized header
+stripping.
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ from harness.localaws.authorization import CallerChecks, caller_request
 from harness.localaws.faults import Faults
 from harness.localaws.gateway_responses import (
     GatewayResponse,
+    customise,
     internal_error,
     json_message,
     missing_authentication_token,
     payload_too_large,
     reason_phrase,
 )
-from harness.localaws.integration import S3Integration, StartResponse, WsgiApp
+from harness.localaws.integration import S3Integration, StartResponse, WsgiApp, resolve_parameter
 
 MAX_PAYLOAD_BYTES = 10485760
 # Past this, an oversized body is not drained; the connection is closed instead.
@@ -90,7 +97,18 @@ class DataPlane:
         if snapshot is None or (self._stages is not None and self._stages.stage_not_live(api_id)):
             self._drain(environ)
             return missing_authentication_token()
+        headers = _request_headers(environ)
+        query = dict(parse_qsl(raw_query, keep_blank_values=True))
         route = routing.match_route(snapshot["resources"], encoded_path)
+        path_params = route[1] if route else {}
+        response = self._invoke_route(environ, snapshot, api_id, stage_name, encoded_path, raw_query, route,
+                                      headers, query)
+        return customise(response, snapshot.get("gatewayResponses") or {},
+                         lambda source: resolve_parameter(source, path_params, query, headers))
+
+    def _invoke_route(self, environ: dict[str, Any], snapshot: dict[str, Any], api_id: str, stage_name: str,
+                      encoded_path: str, raw_query: str, route: tuple[dict[str, Any], dict[str, str]] | None,
+                      headers: dict[str, str], query: dict[str, str]) -> GatewayResponse:
         method = routing.select_method(route[0] if route else None, environ["REQUEST_METHOD"])
         if route is None or method is None:
             self._drain(environ)
@@ -102,12 +120,10 @@ class DataPlane:
             body.close_connection = True
         if isinstance(body, GatewayResponse):
             return body
-        headers = _request_headers(environ)
         denied = self._callers.check(caller_request(environ, snapshot, api_id, stage_name, method, route[0],
                                                     encoded_path, raw_query, headers, body))
         if denied is not None:  # authorization.py: API keys, IAM, resource policy, throttling
             return denied
-        query = dict(parse_qsl(raw_query, keep_blank_values=True))
         return self._integration.run(snapshot, method, route[1], query, headers, body)
 
     # --- the request body -----------------------------------------------------------

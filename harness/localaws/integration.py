@@ -12,12 +12,31 @@
   headers; the body passes through; API Gateway adds `Content-Type: application/json`
   where none is mapped (known issues page). No match and no default: 500.
 
-Only `AWS` integrations with `s3 path/` URIs are modelled; anything else is a 500 that
-says so.
+MOCK integrations ("Set up mock integrations in API Gateway",
+https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html), what
+a CORS preflight answer is made of:
+- the request template is chosen by the request's Content-Type, `application/json` when it
+  has none; no match: `WHEN_NO_MATCH` passes the body through, `NEVER` (and
+  `WHEN_NO_TEMPLATES` when templates exist) answers 415 ("Method request behavior for
+  payloads without mapping templates",
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html);
+- a template cannot be applied to a binary payload (binaryMediaTypes, encodings.py) unless
+  contentHandling is CONVERT_TO_TEXT: 500, API_CONFIGURATION_ERROR (recorded execution log:
+  "Unable to transform request", aws/serverless-application-model#553; with `*/*` every
+  request is binary, even a bodiless preflight: aws/chalice#1310);
+- the rendered template's integer `statusCode` selects the integration response (its
+  selectionPattern against that code, else the default one); the method response is built
+  as for S3, with no integration headers and an empty body. No integer: see
+  MOCK_WITHOUT_STATUS_CODE.
+Templates with VTL (`$` or `#`) are not modelled (500 saying so); static ones are.
+
+Only `AWS` integrations with `s3 path/` URIs and `MOCK` integrations are modelled; anything
+else is a 500 that says so.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -35,7 +54,12 @@ from werkzeug.test import EnvironBuilder
 from harness.localaws import encodings
 from harness.localaws.credentials import RoleSessions, sign_s3_request
 from harness.localaws.faults import Faults, s3_error
-from harness.localaws.gateway_responses import GatewayResponse, integration_timeout, internal_error
+from harness.localaws.gateway_responses import (
+    GatewayResponse,
+    integration_timeout,
+    internal_error,
+    unsupported_media_type,
+)
 
 # Unconfirmed (reference: "S3 proxy configuration"): the Content-Type S3 receives when
 # the integration request carries none (not mapped, or mapped from a header the client
@@ -47,6 +71,13 @@ from harness.localaws.gateway_responses import GatewayResponse, integration_time
 # would model an integration that sends that type instead.
 UNMAPPED_CONTENT_TYPE_SENT_TO_S3: str | None = None
 DEFAULT_TIMEOUT_MILLIS = 29000
+# The content type a request without one is mapped as (passthrough behaviors page, example 1).
+DEFAULT_TEMPLATE_CONTENT_TYPE = "application/json"
+API_CONFIGURATION_ERROR = "API_CONFIGURATION_ERROR"
+# Unconfirmed: what a MOCK integration whose template yields no integer statusCode answers.
+# Nothing recorded against AWS; a configuration error is API_CONFIGURATION_ERROR (500) in
+# "Gateway response types", and LocalStack answers 500 too. Only a broken API meets it.
+MOCK_WITHOUT_STATUS_CODE = API_CONFIGURATION_ERROR
 INTEGRATION_URI = re.compile(
     r"^arn:(?P<partition>[^:]+):apigateway:(?P<region>[^:]*):(?P<service>[^:]+):(?P<kind>path|action)/(?P<rest>.*)$"
 )
@@ -142,6 +173,8 @@ class S3Integration:
         integration = method.get("methodIntegration")
         if not integration:
             return internal_error("the method has no integration")
+        if integration.get("type") == "MOCK":
+            return self._run_mock(snapshot, integration, headers, body)
         if integration.get("type") != "AWS":
             return internal_error(f"integration type {integration.get('type')} is not modelled")
         uri = INTEGRATION_URI.match(integration.get("uri") or "")
@@ -195,6 +228,35 @@ class S3Integration:
         except FutureTimeout:
             return integration_timeout()
         return self._method_response(integration, status, s3_headers, s3_body)
+
+    def _run_mock(self, snapshot: dict[str, Any], integration: dict[str, Any], headers: dict[str, str],
+                  body: bytes) -> GatewayResponse:
+        """A MOCK integration: the request template decides the status, the integration response the rest."""
+        content_type = header(headers, "Content-Type")
+        templates = {key.lower(): value for key, value in (integration.get("requestTemplates") or {}).items()}
+        template = templates.get(encodings.media_type(content_type) or DEFAULT_TEMPLATE_CONTENT_TYPE)
+        if template is None:
+            behavior = integration.get("passthroughBehavior") or "WHEN_NO_MATCH"
+            if behavior == "NEVER" or (behavior == "WHEN_NO_TEMPLATES" and templates):
+                return unsupported_media_type()
+            rendered = body.decode("utf-8", errors="replace")
+        else:
+            binary = encodings.is_binary(content_type, snapshot["binaryMediaTypes"])
+            if binary and integration.get("contentHandling") != encodings.CONVERT_TO_TEXT:
+                return internal_error("Execution failed due to configuration error: Unable to transform request "
+                                      "(a binary payload without contentHandling CONVERT_TO_TEXT)",
+                                      API_CONFIGURATION_ERROR)
+            if "$" in template or "#" in template:
+                return internal_error("VTL mapping templates are not modelled (only static ones)")
+            rendered = template
+        try:
+            status = json.loads(rendered).get("statusCode")
+        except (ValueError, AttributeError):
+            status = None
+        if not isinstance(status, int) or isinstance(status, bool):
+            return internal_error("Unable to parse statusCode: the request template must give an integer "
+                                  "statusCode", MOCK_WITHOUT_STATUS_CODE)
+        return self._method_response(integration, status, {}, b"")
 
     def _call_s3(
         self,
@@ -287,4 +349,4 @@ class S3Integration:
                 value = None
             if value is not None:
                 headers[name] = value
-        return GatewayResponse(int(selected["statusCode"]), s3_body, headers)
+        return GatewayResponse(int(selected["statusCode"]), s3_body, headers, from_integration=True)

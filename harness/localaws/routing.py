@@ -5,6 +5,11 @@
 - Literal segments beat `{param}`, which beats greedy `{param+}`. Path parameters are
   URL-decoded ("REST APIs decode URL-encoded request parameters before passing them to
   backend integrations", API Gateway known issues page).
+- A method is the resource's own for the HTTP method, else its `ANY`. `OPTIONS` is routed
+  like any other method: a REST API has no built-in CORS answer (HTTP APIs have one), so a
+  browser's preflight reaches only an OPTIONS (or ANY) method the API defines, and is
+  otherwise refused like any unknown method ("CORS for REST APIs in API Gateway",
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html).
 """
 
 from __future__ import annotations

@@ -32,6 +32,22 @@ locals {
     var.map_content_type ? { "method.request.header.Content-Type" = false } : {},
   )
 
+  # CORS ("CORS for REST APIs in API Gateway",
+  # https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html): validation
+  # leaves at most one entry, "*" or one origin (see variables.tf for why not several).
+  cors_enabled = length(var.cors_allowed_origins) > 0
+  cors_origin  = local.cors_enabled ? var.cors_allowed_origins[0] : ""
+  # What a page sends besides the body: its Content-Type, the active caller check's headers
+  # (the API key, or SigV4's), and the integrity headers an upload may carry.
+  cors_allow_headers = join(",", concat(
+    ["Content-Type"],
+    var.authorization == "API_KEY" ? ["x-api-key"] : [],
+    var.authorization == "AWS_IAM" ? ["Authorization", "X-Amz-Date", "X-Amz-Security-Token"] : [],
+    ["Content-MD5", "x-amz-checksum-sha256"],
+  ))
+  cors_origin_declared = { "method.response.header.Access-Control-Allow-Origin" = false }
+  cors_origin_mapped   = { "method.response.header.Access-Control-Allow-Origin" = "'${local.cors_origin}'" }
+
   integration_request_parameters = merge(
     {
       "integration.request.path.bucket" = "method.request.path.bucket"
@@ -187,9 +203,10 @@ resource "aws_api_gateway_method_response" "ok" {
   http_method = aws_api_gateway_method.put.http_method
   status_code = "200"
 
-  response_parameters = {
-    "method.response.header.ETag" = false
-  }
+  response_parameters = merge(
+    { "method.response.header.ETag" = false },
+    local.cors_enabled ? local.cors_origin_declared : {},
+  )
 }
 
 resource "aws_api_gateway_integration_response" "ok" {
@@ -198,10 +215,11 @@ resource "aws_api_gateway_integration_response" "ok" {
   http_method = aws_api_gateway_method.put.http_method
   status_code = aws_api_gateway_method_response.ok.status_code
 
-  # ETag reaches the client only when declared above and mapped here.
-  response_parameters = {
-    "method.response.header.ETag" = "integration.response.header.ETag"
-  }
+  # ETag reaches the client only when declared above and mapped here; so does the CORS origin.
+  response_parameters = merge(
+    { "method.response.header.ETag" = "integration.response.header.ETag" },
+    local.cors_enabled ? local.cors_origin_mapped : {},
+  )
 
   depends_on = [aws_api_gateway_integration.s3_put]
 }
@@ -213,6 +231,8 @@ resource "aws_api_gateway_method_response" "error" {
   resource_id = aws_api_gateway_resource.filename.id
   http_method = aws_api_gateway_method.put.http_method
   status_code = each.key
+
+  response_parameters = local.cors_enabled ? local.cors_origin_declared : null
 }
 
 resource "aws_api_gateway_integration_response" "error" {
@@ -223,8 +243,103 @@ resource "aws_api_gateway_integration_response" "error" {
   http_method       = aws_api_gateway_method.put.http_method
   status_code       = aws_api_gateway_method_response.error[each.key].status_code
   selection_pattern = each.value
+  # A page reads a refused write (403 from S3, ...) only if this answer carries the origin too.
+  response_parameters = local.cors_enabled ? local.cors_origin_mapped : null
 
   depends_on = [aws_api_gateway_integration.s3_put]
+}
+
+# --- CORS: the preflight, and the gateway's own answers ---------------------------------
+# Only with cors_allowed_origins. A browser sends `OPTIONS` before every cross-origin PUT (PUT
+# is never a "simple" request), without credentials; API Gateway answers it from a MOCK
+# integration whose request template returns {"statusCode": 200}, with the CORS headers as
+# static method-response values ("CORS for REST APIs in API Gateway", non-proxy integrations).
+
+resource "aws_api_gateway_method" "options" {
+  count = local.cors_enabled ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = aws_api_gateway_resource.filename.id
+  http_method = "OPTIONS"
+  # A preflight carries no signature and no API key, whatever `authorization` is.
+  authorization    = "NONE"
+  api_key_required = false
+}
+
+resource "aws_api_gateway_integration" "options" {
+  count = local.cors_enabled ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = aws_api_gateway_resource.filename.id
+  http_method = aws_api_gateway_method.options[0].http_method
+  type        = "MOCK"
+  # A preflight has no Content-Type: API Gateway then selects the application/json template
+  # ("Method request behavior for payloads without mapping templates"). NEVER refuses any
+  # other type with 415, as the CORS page advises.
+  request_templates    = { "application/json" = jsonencode({ statusCode = 200 }) }
+  passthrough_behavior = "NEVER"
+  # binary_media_types ["*/*"] makes every request binary, even one without a body, and a
+  # mapping template cannot be applied to a binary payload: without this, the preflight gets
+  # 500 (execution log "Unable to transform request", API_CONFIGURATION_ERROR:
+  # aws/serverless-application-model#553; aws/chalice#1310; AWS's advice in both).
+  content_handling = "CONVERT_TO_TEXT"
+}
+
+resource "aws_api_gateway_method_response" "options" {
+  count = local.cors_enabled ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = aws_api_gateway_resource.filename.id
+  http_method = aws_api_gateway_method.options[0].http_method
+  status_code = "200"
+
+  response_parameters = {
+    "method.response.header.Access-Control-Allow-Headers" = false
+    "method.response.header.Access-Control-Allow-Methods" = false
+    "method.response.header.Access-Control-Allow-Origin"  = false
+  }
+}
+
+resource "aws_api_gateway_integration_response" "options" {
+  count = local.cors_enabled ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  resource_id = aws_api_gateway_resource.filename.id
+  http_method = aws_api_gateway_method.options[0].http_method
+  status_code = aws_api_gateway_method_response.options[0].status_code
+  # The same reason as on the integration, for the (empty) answer on its way back: reports
+  # disagree on which side needs it (serverless/serverless#11010), so both have it.
+  content_handling = "CONVERT_TO_TEXT"
+
+  response_parameters = {
+    "method.response.header.Access-Control-Allow-Headers" = "'${local.cors_allow_headers}'"
+    "method.response.header.Access-Control-Allow-Methods" = "'PUT,OPTIONS'"
+    "method.response.header.Access-Control-Allow-Origin"  = "'${local.cors_origin}'"
+  }
+
+  depends_on = [aws_api_gateway_integration.options]
+}
+
+# API Gateway's own answers (403 without a key or a signature, 429 throttled, 5xx) never reach
+# an integration response; only gateway responses add headers to them ("Gateway responses for
+# REST APIs"). Without the origin a page sees an opaque network error instead of the status.
+# The template is AWS's default, stated because GetGatewayResponse reads it back after a put
+# without one (recorded: LocalStack tests/aws/services/apigateway/test_apigateway_api.snapshot.json,
+# test_gateway_response_put) and an unset argument would then show as a pending change.
+# 413 REQUEST_TOO_LARGE cannot be customised (API Gateway known issues, REST APIs): a page
+# never reads that status; it must check the size before sending.
+resource "aws_api_gateway_gateway_response" "cors" {
+  for_each = local.cors_enabled ? toset(["DEFAULT_4XX", "DEFAULT_5XX"]) : toset([])
+
+  rest_api_id   = aws_api_gateway_rest_api.this.id
+  response_type = each.key
+
+  response_templates = {
+    "application/json" = "{\"message\":$context.error.messageString}"
+  }
+  response_parameters = {
+    "gatewayresponse.header.Access-Control-Allow-Origin" = "'${local.cors_origin}'"
+  }
 }
 
 # --- deployment and stage ---------------------------------------------------------------
@@ -253,6 +368,15 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_method_response.ok.response_parameters,
       aws_api_gateway_integration_response.ok.response_parameters,
       { for code, response in aws_api_gateway_integration_response.error : code => response.selection_pattern },
+      # The origin on the error responses is hashed as configured: read back, an unset
+      # response_parameters turns from null into {} and would change the hash after every apply.
+      var.cors_allowed_origins,
+      local.cors_allow_headers,
+      [for method in aws_api_gateway_method.options : [method.id, method.authorization, method.api_key_required]],
+      [for integration in aws_api_gateway_integration.options : [integration.id, integration.request_templates, integration.passthrough_behavior, integration.content_handling]],
+      [for response in aws_api_gateway_method_response.options : response.response_parameters],
+      [for response in aws_api_gateway_integration_response.options : [response.response_parameters, response.content_handling]],
+      { for type, response in aws_api_gateway_gateway_response.cors : type => [response.response_parameters, response.response_templates] },
     ]))
   }
 
@@ -264,6 +388,8 @@ resource "aws_api_gateway_deployment" "this" {
     aws_api_gateway_integration.s3_put,
     aws_api_gateway_integration_response.ok,
     aws_api_gateway_integration_response.error,
+    aws_api_gateway_integration_response.options,
+    aws_api_gateway_gateway_response.cors,
   ]
 }
 

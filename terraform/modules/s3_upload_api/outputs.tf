@@ -53,3 +53,8 @@ output "api_key_value" {
   value       = var.authorization == "API_KEY" ? aws_api_gateway_api_key.this[0].value : null
   sensitive   = true
 }
+
+output "cors_allowed_origins" {
+  description = "Origins whose pages may upload from a browser ([] when CORS is off)."
+  value       = var.cors_allowed_origins
+}

@@ -116,6 +116,30 @@ variable "allowed_source_cidrs" {
   }
 }
 
+variable "cors_allowed_origins" {
+  description = "Origins whose web pages may upload from a browser (CORS): [] for none (no OPTIONS method, no CORS headers), [\"*\"] for any page, or one origin such as [\"https://app.example.com\"]. Adds the preflight (OPTIONS), Access-Control-Allow-Origin on every PUT answer, and on API Gateway's own 4XX/5XX answers."
+  type        = list(string)
+  default     = []
+
+  # Several origins would need a per-request choice (echo the Origin only when it is listed).
+  # Integration responses could make it with a VTL template ($context.responseOverride), but
+  # gateway responses cannot: their templates are not run by VTL and their header values are
+  # a static value or a request value copied as it is
+  # (x-amazon-apigateway-gateway-responses.responseTemplates, "Gateway responses for REST APIs"),
+  # so the 403/429/5xx answers would have to carry either no origin or any origin.
+  validation {
+    condition     = length(var.cors_allowed_origins) <= 1
+    error_message = "The cors_allowed_origins takes at most one entry (\"*\" or one origin): API Gateway's own error answers (gateway responses) can carry only one static Access-Control-Allow-Origin, or echo any Origin, so a list of several origins cannot be enforced on them. Use \"*\", one origin, or a proxy in front that picks the origin."
+  }
+
+  # Browsers compare the Origin header with this value character for character: scheme, a
+  # lowercase host, an optional port, and nothing after it (no path, no trailing slash).
+  validation {
+    condition     = alltrue([for origin in var.cors_allowed_origins : origin == "*" || can(regex("^https?://([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:.]+\\])(:[0-9]{1,5})?$", origin))])
+    error_message = "Each cors_allowed_origins entry must be \"*\" or an origin as a browser sends it: http(s)://, a lowercase host, an optional :port, and no path or trailing slash (e.g. https://app.example.com or http://127.0.0.1:8080)."
+  }
+}
+
 variable "map_content_type" {
   description = "Map the client's Content-Type header onto the S3 PutObject request, so objects keep the type they were sent with. Turning it off stores every object with S3's default type."
   type        = bool

@@ -22,6 +22,7 @@ module "upload_api" {
   throttle_burst_limit  = var.throttle_burst_limit
   usage_plan_quota      = var.usage_plan_quota
   allowed_source_cidrs  = var.allowed_source_cidrs
+  cors_allowed_origins  = var.cors_allowed_origins
 
   tags = merge(var.tags, {
     "harness:run-id"    = var.run_id

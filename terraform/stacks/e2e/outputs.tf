@@ -48,3 +48,8 @@ output "api_key_value" {
   value       = module.upload_api.api_key_value
   sensitive   = true
 }
+
+output "cors_allowed_origins" {
+  description = "Origins whose pages may upload from a browser ([] when CORS is off)."
+  value       = module.upload_api.cors_allowed_origins
+}

@@ -85,6 +85,15 @@ variable "allowed_source_cidrs" {
   default     = []
 }
 
+# On by default here (the module's default is off) so that `make e2e` runs the browser checks:
+# a loopback origin, which no third-party page can have, that the checks serve their test
+# page from (tests/e2e/test_browser.py takes the port from the applied value).
+variable "cors_allowed_origins" {
+  description = "Passed to the module: origins whose pages may upload from a browser ([] for no CORS)."
+  type        = list(string)
+  default     = ["http://127.0.0.1:14263"]
+}
+
 # The variables below exist so tests can apply deliberately broken variants of the module.
 
 variable "binary_media_types" {

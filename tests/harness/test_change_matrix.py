@@ -2,7 +2,7 @@
 
 On one workspace, `harness up --stack-var ...` changes one variable at a time (the caller
 check in every direction, binary media types, throttling, the quota, source ranges, the
-integration timeout, the Content-Type mapping, the stage name). After each change:
+integration timeout, the Content-Type mapping, the CORS origins, the stage name). After each change:
 - the apply finishes (bounded by the command timeout; in-place updates used to hang);
 - `harness drift` is clean: no drift and an empty plan;
 - the live API enforces the change (a request that tells the variants apart, read through
@@ -191,6 +191,23 @@ def source_refused(api: LiveApi) -> None:
     assert api.stored(key) is None
 
 
+def preflight_allows(origin: str | None) -> Any:
+    """The CORS preflight ("CORS for REST APIs in API Gateway"): with origins configured, OPTIONS
+    answers with the allowed origin; without, the resource has no OPTIONS method and API Gateway
+    answers an unknown method with 403 Missing Authentication Token."""
+    def check(api: LiveApi) -> None:
+        url = f"{api.outputs['harness_invoke_url']}/{api.outputs['bucket_name']}/preflight"
+        response = requests.options(url, headers={"Origin": "http://127.0.0.1:14263",
+                                                  "Access-Control-Request-Method": "PUT"}, timeout=30)
+        if origin is None:
+            assert response.status_code == 403, response.text
+            assert "Access-Control-Allow-Origin" not in response.headers
+        else:
+            assert response.status_code == 200, response.text
+            assert response.headers.get("Access-Control-Allow-Origin") == origin
+    return check
+
+
 class StageRenamed:
     """The stage is replaced: the new invoke URL serves, the old one answers as an unknown stage."""
 
@@ -245,6 +262,12 @@ def steps() -> list[Step]:
         Step("map_content_type true -> false", ["--stack-var", "map_content_type=false"], content_type_dropped, [],
              "a deliberately broken variant: the content-type checks must fail"),
         Step("map_content_type back to true", ["--unset-stack-var", "map_content_type"], content_type_kept),
+        Step("cors_allowed_origins one origin -> [*]", ["--stack-var", 'cors_allowed_origins=["*"]'],
+             preflight_allows("*")),
+        Step("cors_allowed_origins [*] -> [] (no CORS)", ["--stack-var", "cors_allowed_origins=[]"],
+             preflight_allows(None)),
+        Step("cors_allowed_origins back to the stack's origin", ["--unset-stack-var", "cors_allowed_origins"],
+             preflight_allows("http://127.0.0.1:14263")),
         Step("stage_name dev -> v2 (replaces the stage)", ["--stack-var", 'stage_name="v2"'], renamed),
     ]
 

@@ -6,6 +6,8 @@ throttle, the usage plan with its key and quota for API_KEY, the resource policy
 source ranges, and a sensitive key output.
 """
 
+import json
+
 import pytest
 from offline_plan import BUNDLED, CLOSED_PORT_ENDPOINT, offline_stack
 
@@ -42,7 +44,7 @@ def test_none_is_open_but_throttled(plan):
     assert settings["method_path"] == "*/*"
     assert settings["settings"] == [{**settings["settings"][0], "throttling_rate_limit": 50,
                                      "throttling_burst_limit": 100}]
-    assert not [a for a in resources if "usage_plan" in a or "api_key" in a or "rest_api_policy" in a]
+    assert not [a for a in resources if "usage_plan" in a or "api_key" in a]
 
 
 def test_aws_iam_requires_signed_callers(plan):
@@ -69,15 +71,24 @@ def test_api_key_creates_a_usage_plan_bound_to_the_stage_and_a_sensitive_key(pla
     assert outputs["api_key_value"].get("sensitive") is True
 
 
-def test_source_ranges_add_a_resource_policy(plan):
-    resources, shown = plan(allowed_source_cidrs=["203.0.113.0/24"])
-    assert "aws_api_gateway_rest_api_policy.source_ip[0]" in resources
-    module = shown["configuration"]["root_module"]["module_calls"]["upload_api"]["module"]
-    (document,) = [r for r in module["resources"] if r["address"] == "data.aws_iam_policy_document.source_ip"]
-    conditions = [c for statement in document["expressions"]["statement"] for c in statement.get("condition", [])]
-    assert [(c["test"]["constant_value"], c["variable"]["constant_value"]) for c in conditions] == [
-        ("NotIpAddress", "aws:SourceIp")]
-    assert shown["variables"]["allowed_source_cidrs"]["value"] == ["203.0.113.0/24"]
+def test_the_resource_policy_is_always_attached_and_the_deployment_follows_it(plan):
+    """Source ranges change the policy in place, and the next deployment takes it: the
+    deployment depends on the policy and hashes it (a policy takes effect only with the
+    next deployment; a deleted policy resource would be deleted after that deployment)."""
+    for ranges in ([], ["203.0.113.0/24"]):
+        resources, shown = plan(allowed_source_cidrs=ranges)
+        assert "aws_api_gateway_rest_api_policy.source_ip" in resources
+        module = shown["configuration"]["root_module"]["module_calls"]["upload_api"]["module"]
+        by_address = {r["address"]: r for r in module["resources"]}
+        deny = by_address["data.aws_iam_policy_document.source_ip"]["expressions"]["statement"]
+        conditions = [c for statement in deny for c in statement.get("condition", [])]
+        assert [(c["test"]["constant_value"], c["variable"]["constant_value"]) for c in conditions] == [
+            ("NotIpAddress", "aws:SourceIp")]
+        deployment = by_address["aws_api_gateway_deployment.this"]
+        assert "aws_api_gateway_rest_api_policy.source_ip" in deployment["depends_on"]
+        assert "data.aws_iam_policy_document.source_ip.json" in json.dumps(
+            deployment["expressions"]["triggers"])
+        assert shown["variables"]["allowed_source_cidrs"]["value"] == ranges
 
 
 def test_bad_caller_check_values_are_refused_by_validation(plan):

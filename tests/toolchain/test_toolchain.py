@@ -158,7 +158,8 @@ def test_plan_has_expected_resources_and_least_privilege(bundled_toolchain, stac
         "aws_api_gateway_integration_response",
         "aws_api_gateway_method", "aws_api_gateway_method_response", "aws_api_gateway_method_settings",
         "aws_api_gateway_resource",
-        "aws_api_gateway_rest_api", "aws_api_gateway_stage", "aws_iam_role", "aws_iam_role_policy",
+        "aws_api_gateway_rest_api", "aws_api_gateway_rest_api_policy", "aws_api_gateway_stage", "aws_iam_role",
+        "aws_iam_role_policy",
         "aws_s3_bucket", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block"])
     api = changes["module.upload_api.aws_api_gateway_rest_api.this"]
     assert api["binary_media_types"] == ["*/*"]

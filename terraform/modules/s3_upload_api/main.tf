@@ -359,7 +359,7 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_method.put.request_parameters,
       aws_api_gateway_method.put.authorization,
       aws_api_gateway_method.put.api_key_required,
-      var.allowed_source_cidrs,
+      data.aws_iam_policy_document.source_ip.json,
       aws_api_gateway_integration.s3_put.id,
       aws_api_gateway_integration.s3_put.uri,
       aws_api_gateway_integration.s3_put.credentials,
@@ -385,6 +385,7 @@ resource "aws_api_gateway_deployment" "this" {
   }
 
   depends_on = [
+    aws_api_gateway_rest_api_policy.source_ip,
     aws_api_gateway_integration.s3_put,
     aws_api_gateway_integration_response.ok,
     aws_api_gateway_integration_response.error,
@@ -457,14 +458,30 @@ resource "aws_api_gateway_usage_plan_key" "this" {
   usage_plan_id = aws_api_gateway_usage_plan.this[0].id
 }
 
+# The API always carries a resource policy, so that a change of the source ranges (or of
+# the caller check) is an in-place update that the next deployment takes with it: a policy
+# takes effect only with the next deployment ("Create and attach an API Gateway resource
+# policy to an API", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-create-attach.html),
+# and a policy resource that is deleted would be deleted after the new deployment was taken
+# (Terraform destroys a dependency after its dependents are replaced), leaving the old
+# ranges live. Without ranges the policy changes nothing:
+# - NONE and API_KEY: callers are anonymous, and the policy must allow them explicitly, so
+#   it allows every caller ("How API Gateway resource policies affect authorization
+#   workflow", https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-authorization-flow.html);
+# - AWS_IAM: no Allow for PUT, so IAM alone decides for callers of this account, as without
+#   a policy (an Allow for "*" would let in every signed caller, with or without
+#   execute-api:Invoke); only the CORS preflight (OPTIONS, which needs no authorization, so
+#   its caller is anonymous) is allowed to everyone;
+# - the Deny refuses callers outside the ranges; without ranges its condition covers every
+#   address (0.0.0.0/0 and ::/0), so it never applies.
 data "aws_iam_policy_document" "source_ip" {
-  count = length(var.allowed_source_cidrs) > 0 ? 1 : 0
-
   statement {
-    sid       = "AllowInvokeFromAllowedRanges"
-    effect    = "Allow"
-    actions   = ["execute-api:Invoke"]
-    resources = ["${aws_api_gateway_rest_api.this.execution_arn}/*"]
+    sid     = var.authorization == "AWS_IAM" ? "AllowPreflightFromAllowedRanges" : "AllowInvokeFromAllowedRanges"
+    effect  = "Allow"
+    actions = ["execute-api:Invoke"]
+    resources = [var.authorization == "AWS_IAM"
+      ? "${aws_api_gateway_rest_api.this.execution_arn}/*/OPTIONS/*"
+    : "${aws_api_gateway_rest_api.this.execution_arn}/*"]
 
     principals {
       type        = "*"
@@ -486,16 +503,12 @@ data "aws_iam_policy_document" "source_ip" {
     condition {
       test     = "NotIpAddress"
       variable = "aws:SourceIp"
-      values   = var.allowed_source_cidrs
+      values   = length(var.allowed_source_cidrs) > 0 ? var.allowed_source_cidrs : ["0.0.0.0/0", "::/0"]
     }
   }
 }
 
-# A resource policy takes effect only after a new deployment; the deployment's triggers
-# include the ranges.
 resource "aws_api_gateway_rest_api_policy" "source_ip" {
-  count = length(var.allowed_source_cidrs) > 0 ? 1 : 0
-
   rest_api_id = aws_api_gateway_rest_api.this.id
-  policy      = data.aws_iam_policy_document.source_ip[0].json
+  policy      = data.aws_iam_policy_document.source_ip.json
 }

@@ -15,13 +15,10 @@ import sys
 import time
 from typing import Any
 
-from harness import __version__, paths, provider_server, run, stack_variables, terraform, toolchain
+from harness import __version__, paths
 from harness.errors import HarnessError, WorkspaceMissingError
-from harness.localaws import process as localaws_process
-from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
-from harness.plumbing.signals import tear_down_on_sigterm
-from harness.targets import Target
-from harness.workspace import (
+from harness.lifecycle import run
+from harness.lifecycle.workspace import (
     THROWAWAY_PREFIX,
     Workspace,
     delete_record,
@@ -31,6 +28,12 @@ from harness.workspace import (
     save_record,
     validate_workspace_name,
 )
+from harness.localaws import process as localaws_process
+from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
+from harness.plumbing.signals import tear_down_on_sigterm
+from harness.targets.target import Target
+from harness.terraform import provider_server, stack_variables, toolchain
+from harness.terraform import runner as terraform
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
@@ -210,7 +213,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     """Exit 0 clean, 2 drift or pending changes, 1 error."""
-    from harness import drift
+    from harness.lifecycle import drift
 
     try:
         workspace = _named(args, serve_provider=True)
@@ -229,7 +232,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from harness import nightly, report
+    from harness.jobs import nightly
+    from harness.reporting import report
 
     if args.workspace:
         validate_workspace_name(args.workspace)
@@ -247,14 +251,14 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness import report
+    from harness.reporting import report
 
     print(report.write(paths.reports_dir() / "index.html"))
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from harness import sweep
+    from harness.lifecycle import sweep
 
     older_than = sweep.parse_duration(args.older_than)
     options = _options(args)
@@ -274,7 +278,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from harness import soak
+    from harness.jobs import soak
 
     output = paths.reports_dir() / "soak.json"
     report = soak.run(args.cycles, args.max_seconds, output, faults=args.faults, profile=args.localaws_profile)
@@ -290,7 +294,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness import bench
+    from harness.jobs import bench
 
     output = paths.reports_dir() / ("bench-smoke.json" if args.smoke else "bench.json")
     if args.smoke:
@@ -394,14 +398,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--endpoint-kind", choices=("endpoint", "localstack"), default="endpoint",
                        help="how to reach --endpoint's APIs (localstack: its path-based invoke URL)")
     bench.add_argument("--localstack", action="store_true",
-                       help="also start LocalStack (installed by `python -m harness.localstack install`), "
+                       help="also start LocalStack (installed by `python -m harness.targets.localstack install`), "
                             "measure it side by side, stop it")
     bench.add_argument("--workers", type=int, nargs="*", default=[1, 2],
                        help="e2e suite worker counts to time (1 = serial); none to skip")
     bench.add_argument("--e2e-rounds", type=int, default=3, help="e2e suite runs per worker count (medians)")
     bench.set_defaults(func=cmd_bench)
 
-    from harness import summary  # `harness summary --markdown`; its options live in harness/summary.py
+    from harness.reporting import (
+        summary,  # `harness summary --markdown`; its options live in harness/reporting/summary.py
+    )
 
     summary.add_parser(sub)
 

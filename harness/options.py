@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from harness import backend as backends
-from harness import paths, stack_variables
+from harness import paths
 from harness.errors import HarnessError
-from harness.targets import DEFAULT_REGION, TARGET_KINDS, Target
+from harness.targets.target import DEFAULT_REGION, TARGET_KINDS, Target
+from harness.terraform import backend as backends
+from harness.terraform import stack_variables
 
 # No Terraform command may run longer than this (HARNESS_COMMAND_TIMEOUT overrides it): a
-# provider stuck retrying must not hang a run. harness/terraform.py then stops the command
+# provider stuck retrying must not hang a run. harness/terraform/runner.py then stops the command
 # within its STOP_BOUND_SECONDS.
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
 DEFAULT_READY_TIMEOUT_SECONDS = 120.0
@@ -142,14 +143,14 @@ class RunOptions:
     lock_timeout: str | None = None
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT_SECONDS
     stack_vars: dict[str, Any] = field(default_factory=dict)
-    # Dropped from a named workspace's remembered variables (harness/stack_variables.py).
+    # Dropped from a named workspace's remembered variables (harness/terraform/stack_variables.py).
     unset_stack_vars: tuple[str, ...] = ()
     keep: bool = False
     readiness_gate: bool = True
     ready_timeout: float = DEFAULT_READY_TIMEOUT_SECONDS
     localaws_profile: str | None = None
     localaws_faults: str | None = None
-    # Serve the provider once and let Terraform reattach (harness/provider_server.py).
+    # Serve the provider once and let Terraform reattach (harness/terraform/provider_server.py).
     served_provider: bool = True
 
     @classmethod

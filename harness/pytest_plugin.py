@@ -7,7 +7,7 @@ destroyed), --keep (keep the throwaway workspace), --harness-summary PATH.
 
 The controller reads the options once into a `RunOptions` and a run id; xdist workers
 get both through `workerinput`. The run itself (its directory, the shared throwaway stack,
-teardown) is `harness.run.Run`; this module only wires it into pytest: fixtures for the
+teardown) is `harness.lifecycle.run.Run`; this module only wires it into pytest: fixtures for the
 checks, expected failures for a foreign endpoint's known deviations, the summary and
 the terminal lines.
 """
@@ -25,13 +25,10 @@ from typing import Any
 
 import pytest
 
-from harness import assumptions, deviations, timings
-from harness.checks import S3ReadBack
+from harness.client.readback import S3ReadBack
+from harness.client.upload_client import UploadClient, for_stack
 from harness.errors import HarnessError
-from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
-from harness.plumbing import jsonl
-from harness.plumbing.signals import tear_down_on_sigterm
-from harness.run import (
+from harness.lifecycle.run import (
     ASSUMPTIONS_FILE,
     LEASE_RENEW_SECONDS,
     PHASES_FILE,
@@ -40,8 +37,12 @@ from harness.run import (
     Run,
     missing_workspace,
 )
-from harness.upload_client import UploadClient, for_stack
-from harness.workspace import StackOutputs, load_record, new_run_id, validate_workspace_name
+from harness.lifecycle.workspace import StackOutputs, load_record, new_run_id, validate_workspace_name
+from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
+from harness.plumbing import jsonl
+from harness.plumbing.signals import tear_down_on_sigterm
+from harness.reporting import timings
+from harness.targets import assumptions, deviations
 
 RUN_KEY = pytest.StashKey[Run]()
 RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
@@ -396,7 +397,7 @@ def _write_summary(config: pytest.Config, run: Run) -> None:
     target_path = config.getoption("--harness-summary")
     if not target_path:
         return
-    from harness import toolchain
+    from harness.terraform import toolchain
 
     results = config.stash[RESULTS_KEY]
     uploads = run.uploads()
@@ -423,7 +424,7 @@ def _write_summary(config: pytest.Config, run: Run) -> None:
 
 
 def _timings(config: pytest.Config, run: Run) -> dict[str, Any]:
-    """Where this run's time went, and its ratio to the floor (harness/timings.py)."""
+    """Where this run's time went, and its ratio to the floor (harness/reporting/timings.py)."""
     recorded = run.timings()
     ready_at = recorded.get("stack_ready", [None])[0]
     spans = config.stash[SPANS_KEY]

@@ -356,7 +356,7 @@ S3_ERRORS = {
 # is 409 ("Common errors" and e.g. API_CreateDeployment "Errors",
 # https://docs.aws.amazon.com/apigateway/latest/api/API_CreateDeployment.html); the
 # concurrent-modification message is the one AWS sends (and the harness's
-# RETRYABLE_ERRORS matches, harness/terraform.py).
+# RETRYABLE_ERRORS matches, harness/terraform/runner.py).
 APIGW_ERRORS = {
     "throttle": (429, "TooManyRequestsException", "Too Many Requests"),
     "conflict": (409, "ConflictException",

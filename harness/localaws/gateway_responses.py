@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Unconfirmed (reference: "Quotas and errors", and the assumption
-# oversize-413-body-is-api-gateways in harness/assumptions.py): two 413 answers were
+# oversize-413-body-is-api-gateways in harness/targets/assumptions.py): two 413 answers were
 # recorded (koki-develop/lgtm-generator#10), CloudFront's text through an edge-optimized
 # API and API Gateway's own JSON. The local AWS serves a regional API (the module's
 # default), where no CloudFront sits in front, so it follows API Gateway's own answer.
 PAYLOAD_TOO_LARGE_MESSAGE = "Request Too Long"
 PAYLOAD_TOO_LARGE_ERROR_TYPE = "BadRequestException"
-# Unconfirmed (assumption oversize-413-carries-no-cors-headers in harness/assumptions.py):
+# Unconfirmed (assumption oversize-413-carries-no-cors-headers in harness/targets/assumptions.py):
 # whether DEFAULT_4XX's headers reach the 413. AWS's known issues for REST APIs say the
 # REQUEST_TOO_LARGE gateway response cannot be customised
 # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html),

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import requests
 
-from harness import procfs
 from harness.errors import LocalAwsError
+from harness.plumbing import procfs
 
 START_TIMEOUT_SECONDS = 30.0
 # glibc malloc tuning for the child (the caller's own MALLOC_* settings win).

@@ -26,8 +26,8 @@ import uuid
 import pytest
 from botocore.credentials import Credentials
 
-from harness.checks import sha256
-from harness.upload_client import CallerAuth
+from harness.client.readback import sha256
+from harness.client.upload_client import CallerAuth
 
 SIGNATURE_MISMATCH_START = "The request signature we calculated does not match the signature you provided."
 # A burst check sends at most this many requests; stacks with a larger burst skip it.
@@ -93,7 +93,7 @@ def test_authorization_wrong_api_key_is_forbidden(stack_outputs, upload_client, 
 
 @pytest.fixture
 def iam_user(deployed_stack, harness_run, request):
-    """Make IAM users (tagged with the run, see harness/scratch.py) with access keys and an
+    """Make IAM users (tagged with the run, see harness/client/scratch.py) with access keys and an
     inline policy; all removed afterwards, by the run's teardown if not here."""
     iam = deployed_stack.client("iam")
     made = []
@@ -246,7 +246,7 @@ def test_authorization_resource_policy_refuses_callers_outside_the_ranges(
     aws:SourceIp refuses every other caller with 403 and AWS's explicit-deny message
     ("Controlling access to an API with API Gateway resource policies"); a caller from the
     allowed range uploads."""
-    from harness.upload_client import raw_put, send_raw
+    from harness.client.upload_client import raw_put, send_raw
 
     ranges = _source_ranges(deployed_stack, stack_outputs)
     if ranges != ["127.0.0.2/32"]:

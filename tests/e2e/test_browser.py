@@ -29,7 +29,7 @@ import uuid
 
 import pytest
 
-from harness.checks import MAX_PAYLOAD_BYTES, png_image, sha256
+from harness.client.readback import MAX_PAYLOAD_BYTES, png_image, sha256
 
 # JavaScript run in the page: build a File, PUT it with fetch, report what the page can see.
 UPLOAD_JS = """

@@ -3,7 +3,7 @@
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from harness.checks import sha256
+from harness.client.readback import sha256
 
 UPLOADS = 24
 WORKERS = 8

@@ -6,7 +6,7 @@ S3 proxy tutorial does (docs/aws-behaviour.md, "S3 proxy configuration").
 
 import pytest
 
-from harness.checks import sha256
+from harness.client.readback import sha256
 
 # S3's default when a PUT carries no Content-Type (S3 User Guide, "Working with object metadata").
 S3_DEFAULT_CONTENT_TYPE = "binary/octet-stream"

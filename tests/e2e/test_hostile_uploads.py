@@ -9,8 +9,8 @@ assert what must hold whatever AWS answers, and record the answer as an assumpti
 
 import pytest
 
-from harness.checks import sha256
-from harness.upload_client import encode_key, raw_put, send_raw
+from harness.client.readback import sha256
+from harness.client.upload_client import encode_key, raw_put, send_raw
 
 CONTROL_CHARACTERS = {"soh": "\x01", "tab": "\t", "newline": "\n", "unit-separator": "\x1f", "del": "\x7f"}
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from harness.checks import MAX_PAYLOAD_BYTES, integrity_bodies, sha256
+from harness.client.readback import MAX_PAYLOAD_BYTES, integrity_bodies, sha256
 
 BODIES = integrity_bodies()
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.checks import sha256
+from harness.client.readback import sha256
 
 KEYS = {
     "space": "with space.txt",

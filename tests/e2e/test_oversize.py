@@ -8,7 +8,7 @@ asserts the status and that nothing was stored, and records the body.
 
 import json
 
-from harness.checks import MAX_PAYLOAD_BYTES
+from harness.client.readback import MAX_PAYLOAD_BYTES
 
 API_GATEWAY_413_BODY = {"message": "Request Too Long"}
 

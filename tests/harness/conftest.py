@@ -3,7 +3,7 @@
 import pytest
 
 from harness.localaws.process import start
-from harness.targets import Target
+from harness.targets.target import Target
 
 
 @pytest.fixture(scope="module")

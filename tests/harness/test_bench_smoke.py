@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from harness import bench, paths
+from harness import paths
+from harness.jobs import bench
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import json
 import pytest
 from test_lifecycle import assert_nothing_left, run_child
 
-from harness.workspace import new_run_id
+from harness.lifecycle.workspace import new_run_id
 
 pytestmark = pytest.mark.slow
 LOW_THROTTLE = ["--stack-var", "throttle_rate_limit=2", "--stack-var", "throttle_burst_limit=4"]

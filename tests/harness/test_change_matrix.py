@@ -30,9 +30,9 @@ import pytest
 import requests
 
 from harness import paths
-from harness.checks import sha256
-from harness.targets import Target
-from harness.workspace import child_run_environment, new_run_id
+from harness.client.readback import sha256
+from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.targets.target import Target
 
 pytestmark = pytest.mark.slow
 

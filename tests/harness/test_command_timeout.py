@@ -29,18 +29,18 @@ import pytest
 from proc_tree import with_environment
 
 from harness import paths
+from harness.lifecycle.sweep import tagged_resources
+from harness.lifecycle.workspace import Deployer, child_run_environment, load_record, new_run_id
 from harness.localaws import LocalAws
-from harness.sweep import tagged_resources
-from harness.targets import Target
-from harness.terraform import STOP_BOUND_SECONDS
-from harness.workspace import Deployer, child_run_environment, load_record, new_run_id
+from harness.targets.target import Target
+from harness.terraform.runner import STOP_BOUND_SECONDS
 
 pytestmark = pytest.mark.slow
 COMMAND_TIMEOUT = 8
 # Hang guards, not timing goals: the bound plus room for Python, Terraform and the provider to start.
 START_ROOM_SECONDS = 120
 MARK = "HARNESS_TIMEOUT_TEST_MARK"  # every process of one `harness up` inherits it
-# What harness/sweep.py finds by tag, by the Terraform type that creates it (its id is the name).
+# What harness/lifecycle/sweep.py finds by tag, by the Terraform type that creates it (its id is the name).
 TAGGED_KINDS = {"aws_s3_bucket": "bucket", "aws_iam_role": "role", "aws_api_gateway_rest_api": "rest-api"}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 

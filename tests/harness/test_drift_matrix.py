@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import nightly, paths
+from harness import paths
+from harness.jobs import nightly
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.options import RunOptions
-from harness.targets import Target
-from harness.workspace import child_run_environment, new_run_id
+from harness.targets.target import Target
 
 pytestmark = pytest.mark.slow
 

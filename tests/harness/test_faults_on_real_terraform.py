@@ -16,7 +16,7 @@ import json
 import pytest
 from test_lifecycle import assert_nothing_left, run_child
 
-from harness.workspace import new_run_id
+from harness.lifecycle.workspace import new_run_id
 
 pytestmark = pytest.mark.slow
 

@@ -19,12 +19,13 @@ import boto3
 import pytest
 from proc_tree import terraform_commands, with_environment
 
-from harness import paths, provider_server
-from harness.backend import S3Backend
+from harness import paths
+from harness.lifecycle.sweep import tagged_resources
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.localaws import LocalAws
-from harness.sweep import tagged_resources
-from harness.targets import Target
-from harness.workspace import child_run_environment, new_run_id
+from harness.targets.target import Target
+from harness.terraform import provider_server
+from harness.terraform.backend import S3Backend
 
 pytestmark = pytest.mark.slow
 SLOW_CHECK = (

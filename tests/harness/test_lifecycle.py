@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from harness import paths
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.options import RunOptions
-from harness.workspace import child_run_environment, new_run_id
 
 pytestmark = pytest.mark.slow
 ROOT = paths.project_root()
@@ -109,7 +109,7 @@ def test_sigkill_leaves_state_that_sweep_removes():
 
 
 def test_sweep_never_touches_named_workspaces(tmp_path):
-    from harness import sweep
+    from harness.lifecycle import sweep
 
     named = paths.stack_dir() / "terraform.tfstate.d" / "keep-me-named"
     named.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,9 @@ import boto3
 import pytest
 
 from harness import paths
+from harness.client.upload_client import UploadClient
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.localaws.process import start
-from harness.upload_client import UploadClient
-from harness.workspace import child_run_environment, new_run_id
 
 pytestmark = pytest.mark.slow
 # A bound on each command: an apply that never finishes fails the test instead of hanging it.

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from harness import paths
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.localaws.process import LocalAwsProcess
-from harness.workspace import child_run_environment, new_run_id
 
 pytestmark = pytest.mark.slow
 

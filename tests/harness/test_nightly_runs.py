@@ -9,7 +9,7 @@ import tempfile
 import pytest
 
 from harness import paths
-from harness.workspace import child_run_environment
+from harness.lifecycle.workspace import child_run_environment
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

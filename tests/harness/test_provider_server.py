@@ -1,4 +1,4 @@
-"""The served provider (harness/provider_server.py) on real Terraform, the real provider and the local AWS.
+"""The served provider (harness/terraform/provider_server.py) on real Terraform, the real provider and the local AWS.
 
 What must hold: every command but `init` reattaches to the one served provider (Terraform's
 own debug log says "unmanaged provider" and never "starting plugin"); a provider that
@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import paths, provider_server
+from harness import paths
+from harness.lifecycle.workspace import Deployer, Workspace, child_run_environment, new_run_id
 from harness.options import RunOptions
-from harness.workspace import Deployer, Workspace, child_run_environment, new_run_id
+from harness.terraform import provider_server
 
 pytestmark = pytest.mark.slow
 REATTACHED = 'is overridden as an "unmanaged provider"'
@@ -91,9 +92,9 @@ def test_provider_per_command_serves_nothing(local_target, tmp_path):
 OWNER = """
 import json, sys, time
 from harness import paths
-from harness.targets import Target
+from harness.targets.target import Target
 from harness.options import RunOptions
-from harness.workspace import Deployer
+from harness.lifecycle.workspace import Deployer
 deployer = Deployer(Target("local", sys.argv[1]), RunOptions())
 deployer.prepare(serve_provider=True, run_id=sys.argv[2])
 print(json.dumps({"pid": deployer.runner.provider.pid}), flush=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from harness import paths
-from harness.workspace import child_run_environment, new_run_id
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 
 ROOT = paths.project_root()
 README = ROOT / "README.md"

@@ -20,9 +20,9 @@ import pytest
 from proc_tree import descendants
 
 from harness import paths
-from harness.backend import S3Backend
+from harness.lifecycle.workspace import child_run_environment
 from harness.localaws import LocalAws
-from harness.workspace import child_run_environment
+from harness.terraform.backend import S3Backend
 
 pytestmark = pytest.mark.slow
 STATE_BUCKET = "harness-state"

@@ -11,12 +11,13 @@ import sys
 
 import pytest
 
-from harness import paths, scratch
+from harness import paths
+from harness.client import scratch
+from harness.lifecycle.run import SCRATCH_FILE, Run
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.localaws.process import start
 from harness.options import RunOptions
-from harness.run import SCRATCH_FILE, Run
-from harness.targets import Target
-from harness.workspace import child_run_environment, new_run_id
+from harness.targets.target import Target
 
 pytestmark = pytest.mark.slow
 

@@ -14,14 +14,15 @@ import sys
 
 import pytest
 
-from harness import paths, provider_server
-from harness.backend import S3Backend
+from harness import paths
+from harness.lifecycle.run import Run
+from harness.lifecycle.sweep import tagged_resources
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.localaws.process import start
 from harness.options import RunOptions
-from harness.run import Run
-from harness.sweep import tagged_resources
-from harness.targets import Target
-from harness.workspace import child_run_environment, new_run_id
+from harness.targets.target import Target
+from harness.terraform import provider_server
+from harness.terraform.backend import S3Backend
 
 pytestmark = pytest.mark.slow
 STATE_BUCKET = "shared-state"

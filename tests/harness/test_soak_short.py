@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from harness import paths
-from harness.workspace import child_run_environment
+from harness.lifecycle.workspace import child_run_environment
 
 pytestmark = pytest.mark.slow
 

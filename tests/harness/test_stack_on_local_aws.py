@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from harness import drift
-from harness.workspace import Deployer, new_run_id, throwaway_workspace
+from harness.lifecycle import drift
+from harness.lifecycle.workspace import Deployer, new_run_id, throwaway_workspace
 
 pytestmark = pytest.mark.slow
 RETRY_LINES = re.compile(r"retrying request|Retry(ing|able)|DescribeAccountAttributes", re.I)

@@ -12,10 +12,10 @@ import boto3
 import pytest
 
 from harness import paths
+from harness.lifecycle.sweep import tagged_resources
+from harness.lifecycle.workspace import Deployer, Workspace, child_run_environment, new_run_id, throwaway_name
 from harness.localaws import LocalAws
-from harness.sweep import tagged_resources
-from harness.targets import Target
-from harness.workspace import Deployer, Workspace, child_run_environment, new_run_id, throwaway_name
+from harness.targets.target import Target
 
 pytestmark = pytest.mark.slow
 

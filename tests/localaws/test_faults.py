@@ -181,8 +181,8 @@ def test_a_new_stage_answers_403_then_serves_then_flaps_once(build_api, local_aw
 
 @pytest.mark.parametrize("fault_spec", [("default", "s3.put:slowdown@count=4")])
 def test_the_soak_judge_counts_a_200_for_a_faulted_request_as_a_false_pass(build_api, aws, local_aws):
-    from harness.checks import S3ReadBack
-    from harness.soak import judge_uploads
+    from harness.client.readback import S3ReadBack
+    from harness.jobs.soak import judge_uploads
 
     bodies = {"a": b"1", "b": b"2", "c": b"3"}
 

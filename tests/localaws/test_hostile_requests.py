@@ -8,10 +8,10 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+from harness.client.upload_client import parse_responses, raw_put
 from harness.localaws import LocalAws
 from harness.localaws.controlplane import wildcard_match
 from harness.localaws.routing import resolve_dot_segments
-from harness.upload_client import parse_responses, raw_put
 
 
 @pytest.mark.parametrize(("raw", "resolved"), [

@@ -1,5 +1,5 @@
 """LocalStack in host mode, for real: start, files confined to the run directory, leftover
-count, stop leaving nothing. Needs `python -m harness.localstack install`; skipped without it.
+count, stop leaving nothing. Needs `python -m harness.targets.localstack install`; skipped without it.
 Not collected by the plain `pytest` run (pyproject `norecursedirs`): `make test-localstack`
 runs it by path."""
 
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import localstack
 from harness.errors import HarnessError
-from harness.targets import Target
+from harness.targets import localstack
+from harness.targets.target import Target
 
 pytestmark = pytest.mark.skipif(not localstack.is_installed(),
-                                reason="LocalStack not installed (python -m harness.localstack install)")
+                                reason="LocalStack not installed (python -m harness.targets.localstack install)")
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ and no retries keep a refused EC2 probe from costing 20 s.
 import shutil
 from pathlib import Path
 
-from harness import paths, toolchain
-from harness.terraform import TerraformRunner
+from harness import paths
+from harness.terraform import toolchain
+from harness.terraform.runner import TerraformRunner
 
 BUNDLED = toolchain.bundled_terraform_path()
 OFFLINE_PLAN_OVERRIDE = 'provider "aws" {\n  skip_requesting_account_id = true\n  max_retries = 0\n}\n'

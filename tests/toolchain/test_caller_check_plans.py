@@ -11,8 +11,8 @@ import json
 import pytest
 from offline_plan import BUNDLED, CLOSED_PORT_ENDPOINT, offline_stack
 
-from harness import toolchain
-from harness.targets import write_generated_files
+from harness.targets.target import write_generated_files
+from harness.terraform import toolchain
 
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
 MODULE = "module.upload_api."

@@ -9,11 +9,12 @@ import shutil
 import pytest
 from offline_plan import BUNDLED, offline_stack
 
-from harness import paths, toolchain
+from harness import paths
+from harness.lifecycle.workspace import Deployer, new_run_id, throwaway_workspace
 from harness.localaws.process import start
-from harness.targets import Target, write_generated_files
-from harness.terraform import TerraformRunner
-from harness.workspace import Deployer, new_run_id, throwaway_workspace
+from harness.targets.target import Target, write_generated_files
+from harness.terraform import toolchain
+from harness.terraform.runner import TerraformRunner
 
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
 EXCLUDED_RELEASES = ("!= 6.0.0", "!= 6.1.0")  # identity-change bugs, #43199/#43204, fixed by #43221
@@ -90,7 +91,7 @@ def test_arns_the_provider_builds_carry_the_account_id_on_the_local_aws(tmp_path
 
 def test_an_upgrade_in_the_backend_working_copy_leaves_the_checkouts_lock_alone(tmp_path):
     """Terraform replaces the linked lock file (it writes by rename); the copy keeps its own from then on."""
-    from harness.backend import LOCK_FILE, S3Backend
+    from harness.terraform.backend import LOCK_FILE, S3Backend
 
     shutil.copytree(paths.project_root() / "terraform", tmp_path / "terraform",
                     ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "harness_*.tf", "*.lock",

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import paths, toolchain
+from harness import paths
 from harness.errors import ToolchainError
-from harness.targets import write_generated_files
-from harness.terraform import TerraformRunner
+from harness.targets.target import write_generated_files
+from harness.terraform import toolchain
+from harness.terraform.runner import TerraformRunner
 
 BUNDLED = toolchain.bundled_terraform_path()
 needs_bundled = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from harness.backend import LocalState, S3Backend, state_store_for_location
 from harness.errors import HarnessError
 from harness.options import RunOptions
+from harness.terraform.backend import LocalState, S3Backend, state_store_for_location
 
 
 def test_parse_and_round_trip():

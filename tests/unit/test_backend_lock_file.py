@@ -1,6 +1,6 @@
 """The --backend working copy carries the stack's dependency lock file."""
 
-from harness.backend import LOCK_FILE, S3Backend
+from harness.terraform.backend import LOCK_FILE, S3Backend
 
 LOCK = 'provider "registry.terraform.io/hashicorp/aws" {\n  version = "3.39.0"\n}\n'
 

@@ -1,6 +1,6 @@
 """The bench's verdict and side-by-side table from a report (pure logic, no endpoint)."""
 
-from harness import bench
+from harness.jobs import bench
 
 
 def _endpoint(name: str, cycle: float, rss: float | None) -> dict:

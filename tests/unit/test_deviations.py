@@ -1,6 +1,6 @@
 """The deviations profile: which checks a known deviation breaks, and how strictly."""
 
-from harness.deviations import LOCALSTACK, Deviation, Profile, xfail_reason
+from harness.targets.deviations import LOCALSTACK, Deviation, Profile, xfail_reason
 
 
 def test_patterns_match_parametrized_ids_literally():
@@ -25,13 +25,13 @@ def test_strict_only_on_measured_versions():
     assert LOCALSTACK.verified_on("4.13.1") and LOCALSTACK.verified_on("4.13.1.dev5")
     assert not LOCALSTACK.verified_on("4.14.0") and not LOCALSTACK.verified_on(None)
     deviation = LOCALSTACK.deviations[0]
-    assert "remove it from harness/deviations.py" in xfail_reason(LOCALSTACK, [deviation], "4.13.1")
+    assert "remove it from harness/targets/deviations.py" in xfail_reason(LOCALSTACK, [deviation], "4.13.1")
     assert "unverified on 4.14.0" in xfail_reason(LOCALSTACK, [deviation], "4.14.0")
 
 
 def test_endpoints_page_tables_list_every_deviation_and_assumption():
     from harness import paths
-    from harness.assumptions import ASSUMPTIONS
+    from harness.targets.assumptions import ASSUMPTIONS
 
     page = (paths.project_root() / "docs" / "endpoints.md").read_text()
     missing = [d.id for d in LOCALSTACK.deviations if f"| `{d.id}` |" not in page]

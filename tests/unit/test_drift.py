@@ -7,7 +7,7 @@ are kept.
 
 import json
 
-from harness import drift
+from harness.lifecycle import drift
 
 M = "module.upload_api."
 TAGS = {"harness:run-id": "r1", "harness:workspace": "d1"}

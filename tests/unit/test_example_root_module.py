@@ -4,8 +4,9 @@ import shutil
 
 import pytest
 
-from harness import paths, toolchain
-from harness.terraform import TerraformRunner
+from harness import paths
+from harness.terraform import toolchain
+from harness.terraform.runner import TerraformRunner
 
 BUNDLED = toolchain.bundled_terraform_path()
 # The test replaces only what needs the network: the S3 backend (by a local one, which an

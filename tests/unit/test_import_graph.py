@@ -93,9 +93,9 @@ def test_cycle_finder_finds_a_cycle_through_three_modules():
 
 def test_function_level_imports_are_in_the_graph():
     graph = import_graph()
-    # harness/cli.py imports harness.drift inside a function only.
-    assert "harness.drift" in graph["harness.cli"]
-    assert "harness.localaws.process" in graph["harness.run"]
+    # harness/cli.py imports harness.lifecycle.drift inside a function only.
+    assert "harness.lifecycle.drift" in graph["harness.cli"]
+    assert "harness.localaws.process" in graph["harness.lifecycle.run"]
 
 
 def test_the_harness_has_no_import_cycle():

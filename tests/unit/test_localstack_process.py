@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import localstack
 from harness.errors import HarnessError
+from harness.targets import localstack
 
 SLEEPER = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); " \
           "time.sleep(60)  # stands in for localstack.runtime.main"
@@ -131,7 +131,7 @@ def test_install_failure_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.
 def test_start_without_install_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="not installed") as caught:
         localstack.start(venv=tmp_path / "venv", run_dir=tmp_path / "run")
-    assert "harness.localstack install" in caught.value.hint
+    assert "harness.targets.localstack install" in caught.value.hint
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:

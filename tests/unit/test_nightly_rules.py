@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from harness import nightly, report
+from harness.jobs import nightly
+from harness.reporting import report
 
 
 def record(outcomes, phases=None, drift=None, when=0.0):

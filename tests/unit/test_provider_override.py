@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from harness import toolchain
-from harness.targets import provider_override
+from harness.targets.target import provider_override
+from harness.terraform import toolchain
 
 THREE_X_ONLY = ("s3_force_path_style",)
 REMOVED_IN_5 = ("skip_get_ec2_platforms",)

@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from harness.errors import HarnessError
-from harness.readiness import SENTINEL_PREFIX, likely_cause, wait_until_ready
+from harness.lifecycle.readiness import SENTINEL_PREFIX, likely_cause, wait_until_ready
 
 
 class Answer:

@@ -2,8 +2,9 @@
 
 import pytest
 
-from harness import paths, stack_variables
+from harness import paths
 from harness.errors import HarnessError
+from harness.terraform import stack_variables
 
 
 def test_declared_names_are_the_stacks_variable_blocks(tmp_path):

@@ -2,7 +2,8 @@
 
 import json
 
-from harness import cli, summary
+from harness import cli
+from harness.reporting import summary
 
 SUMMARY = {
     "run_id": "abc123", "seconds": 12.5, "terraform": "1.15.5", "versions": {"python": "3.11.7", "moto": "5.2.5"},
@@ -46,7 +47,7 @@ def test_clean_run_and_absent_history_or_assumptions():
 
 
 def test_assumptions_render_with_their_outcome_on_the_target():
-    from harness import assumptions
+    from harness.targets import assumptions
 
     log = [{"id": "folded-header-refused", "held": False, "observed": "status 200", "check": "t::a"},
            {"id": "length-and-chunked-refused", "held": True, "observed": "status 400", "check": "t::b"}]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import StateLockedError, TerraformError
-from harness.provider_server import pid_alive
-from harness.terraform import TerraformRunner, plugin_processes, unfinished_changes
-from harness.toolchain import TerraformBinary, Toolchain
+from harness.terraform.provider_server import pid_alive
+from harness.terraform.runner import TerraformRunner, plugin_processes, unfinished_changes
+from harness.terraform.toolchain import TerraformBinary, Toolchain
 
 SCRIPT = """#!/bin/sh
 echo "$*" >> "{calls}"
@@ -42,7 +42,7 @@ def test_destroy_sends_auto_approve_never_force(tmp_path):
 
 
 def test_known_retryable_error_is_retried_a_bounded_number_of_times(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr("harness.terraform.RETRY_SLEEP_SECONDS", 0)
+    monkeypatch.setattr("harness.terraform.runner.RETRY_SLEEP_SECONDS", 0)
     runner, calls = runner_with(tmp_path, 'echo "Error: ThrottlingException: Rate exceeded" >&2; exit 1')
     with pytest.raises(TerraformError, match="Rate exceeded"):
         runner.apply({})
@@ -51,7 +51,7 @@ def test_known_retryable_error_is_retried_a_bounded_number_of_times(tmp_path, mo
 
 
 def test_retry_then_success(tmp_path, monkeypatch):
-    monkeypatch.setattr("harness.terraform.RETRY_SLEEP_SECONDS", 0)
+    monkeypatch.setattr("harness.terraform.runner.RETRY_SLEEP_SECONDS", 0)
     runner, calls = runner_with(
         tmp_path, '[ "$count" -le 2 ] && { echo "RequestError: send request failed" >&2; exit 1; }; exit 0')
     runner.apply({})
@@ -116,13 +116,13 @@ def test_a_command_that_never_finishes_is_stopped_gracefully_and_reported(tmp_pa
 
 
 def test_teardown_destroy_without_refresh_falls_back_to_a_refreshing_destroy(tmp_path):
-    from harness.targets import Target
-    from harness.workspace import Workspace
+    from harness.lifecycle.workspace import Workspace
+    from harness.targets.target import Target
 
     fails_without_refresh = 'case "$*" in *-refresh=false*) echo "Error: stale" >&2; exit 1;; esac'
     runner, calls = runner_with(tmp_path, f'{fails_without_refresh}; echo "* default"; exit 0')
 
-    from harness.backend import LocalState
+    from harness.terraform.backend import LocalState
 
     class FakeDeployer:
         target = Target("endpoint", "http://127.0.0.1:9", "us-east-1")
@@ -162,9 +162,9 @@ while :; do sleep 0.1; done
 
 
 def stopping_runner(tmp_path: Path, script: str, monkeypatch, grace: float = 0.3) -> tuple[TerraformRunner, Path]:
-    monkeypatch.setattr("harness.terraform.INTERRUPT_GRACE_SECONDS", grace)
-    monkeypatch.setattr("harness.terraform.PROVIDER_GONE_GRACE_SECONDS", 0.5)
-    monkeypatch.setattr("harness.terraform.STATE_QUIET_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("harness.terraform.runner.INTERRUPT_GRACE_SECONDS", grace)
+    monkeypatch.setattr("harness.terraform.runner.PROVIDER_GONE_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr("harness.terraform.runner.STATE_QUIET_WAIT_SECONDS", 0.2)
     pid_file = tmp_path / "terraform.pid"
     body = script.format(calls=tmp_path / "calls.log", pid_file=pid_file,
                          state_dir=tmp_path / "terraform.tfstate.d" / "t-abc-main")
@@ -247,7 +247,7 @@ def test_unfinished_changes_are_those_started_and_not_completed():
 def test_the_docs_and_the_help_state_the_bound_the_runner_keeps(capsys):
     from harness.cli import main
     from harness.paths import project_root
-    from harness.terraform import INTERRUPT_GRACE_SECONDS, STOP_BOUND_SECONDS
+    from harness.terraform.runner import INTERRUPT_GRACE_SECONDS, STOP_BOUND_SECONDS
 
     readme = " ".join((project_root() / "docs" / "workspaces.md").read_text().split())
     assert f"stopped after {INTERRUPT_GRACE_SECONDS:.0f} s" in readme
@@ -263,7 +263,7 @@ def test_a_killed_command_with_s3_state_names_the_lock_it_left(locked, tmp_path,
     import secrets
 
     from harness.localaws import LocalAws
-    from harness.targets import Target
+    from harness.targets.target import Target
 
     runner, pid_file = stopping_runner(tmp_path, IGNORES_EVERYTHING, monkeypatch)
     bucket = f"state-{secrets.token_hex(4)}"  # in-process local AWSes share moto's state

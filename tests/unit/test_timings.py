@@ -1,11 +1,11 @@
-"""The floor and the split of a run's time (harness/timings.py): pure arithmetic."""
+"""The floor and the split of a run's time (harness/reporting/timings.py): pure arithmetic."""
 
 import os
 import time
 
 import pytest
 
-from harness import timings
+from harness.reporting import timings
 
 
 def test_floor_is_apply_destroy_output_plus_longest_check():

@@ -41,7 +41,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from harness import paths, procfs
+from harness import paths
+from harness.plumbing import procfs
 
 log = logging.getLogger("harness.provider")
 

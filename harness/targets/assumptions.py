@@ -85,7 +85,7 @@ HELD, DIFFERED, NOT_RUN = "held", "differed", "not-run"
 def record(log_file: Path, assumption_id: str, held: bool, observed: str, check: str) -> None:
     """Append one observation (safe across xdist workers: one short append per line)."""
     if assumption_id not in ASSUMPTIONS:
-        raise KeyError(f"unknown assumption {assumption_id!r}: add it to harness/assumptions.py")
+        raise KeyError(f"unknown assumption {assumption_id!r}: add it to harness/targets/assumptions.py")
     line = json.dumps({"id": assumption_id, "held": held, "observed": observed, "check": check})
     log_file.parent.mkdir(parents=True, exist_ok=True)  # a --workspace run never made its run directory
     with log_file.open("a") as handle:

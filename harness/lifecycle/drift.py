@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
-    from harness.workspace import Workspace
+    from harness.lifecycle.workspace import Workspace
 
 EMPTY_VALUES: tuple[Any, ...] = (None, {}, [], "")
 UNKNOWN = "(known after apply)"

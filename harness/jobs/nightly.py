@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import paths, toolchain
+from harness import paths
 from harness.errors import HarnessError
+from harness.lifecycle.workspace import child_run_environment
 from harness.options import RunOptions
 from harness.plumbing import jsonl
-from harness.workspace import child_run_environment
+from harness.terraform import toolchain
 
 HISTORY_FILE = "history.jsonl"
 MIN_RUNS_FOR_TIMING = 3
@@ -127,8 +128,8 @@ def run(options: RunOptions, workspace: str | None = None, factor: float = 2.0,
 
 def drift_findings(workspace: str, options: RunOptions) -> list[dict[str, Any]]:
     """Drift of the named workspace, in this process (the same library call `harness drift` makes)."""
-    from harness import drift
-    from harness.run import open_named_workspace
+    from harness.lifecycle import drift
+    from harness.lifecycle.run import open_named_workspace
 
     try:
         found = drift.check(open_named_workspace(workspace, options, explicit_target=False), options.stack_vars)

@@ -25,15 +25,16 @@ from typing import Any
 
 import requests
 
-from harness import paths, sweep
-from harness.backend import LocalState, StateStore
-from harness.checks import S3ReadBack, integrity_bodies, sha256
+from harness import paths
+from harness.client.readback import S3ReadBack, integrity_bodies, sha256
+from harness.client.upload_client import UploadClient
+from harness.lifecycle import sweep
+from harness.lifecycle.run import Run
+from harness.lifecycle.workspace import new_run_id
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
-from harness.run import Run
-from harness.targets import Target
-from harness.upload_client import UploadClient
-from harness.workspace import new_run_id
+from harness.targets.target import Target
+from harness.terraform.backend import LocalState, StateStore
 
 MAX_CYCLES = 500
 # Injected faults a client must see as a failure (latency must not be seen at all).

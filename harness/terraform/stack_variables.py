@@ -5,7 +5,7 @@
   otherwise apply the default silently.
 - `check_names`: refuses an undeclared name in one line that names the closest declared one.
 - `remembered`: a named workspace keeps the variables it was last applied with (in its
-  record, harness/workspace.py), so a later `up`, `drift`, `down` or `pytest --workspace`
+  record, harness/lifecycle/workspace.py), so a later `up`, `drift`, `down` or `pytest --workspace`
   works against what is deployed; `--stack-var` changes one, `--unset-stack-var` drops one
   back to the stack's default, and `describe_changes` says what changed.
 """

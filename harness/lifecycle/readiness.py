@@ -23,8 +23,8 @@ from typing import Any
 
 import requests
 
+from harness.client.upload_client import UploadClient
 from harness.errors import HarnessError
-from harness.upload_client import UploadClient
 
 SENTINEL_PREFIX = ".harness-ready/"
 DEFAULT_TIMEOUT_SECONDS = 120.0

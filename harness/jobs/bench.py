@@ -2,11 +2,11 @@
 
 Cycles, throughput and peak memory run on the embedded local AWS and, side by side in
 the same run, on any other AWS-compatible endpoint (`--endpoint URL`, or `--localstack`,
-which starts and stops LocalStack through harness/localstack.py): the same cycle and the
+which starts and stops LocalStack through harness/targets/localstack.py): the same cycle and the
 same upload sizes everywhere. Everything is over loopback, bounded in count and time, and
 reported as figures and ratios measured in the same run (so a noisy machine moves both
 sides of a ratio). Then `make e2e`'s wall time, its ratio to the floor
-(harness/timings.py) and its scaling with workers. Not a test: `make test` only runs
+(harness/reporting/timings.py) and its scaling with workers. Not a test: `make test` only runs
 `--smoke` and checks the shape of the output.
 """
 
@@ -29,15 +29,17 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from harness import paths, timings, toolchain
-from harness.checks import S3ReadBack, integrity_bodies, sha256
+from harness import paths
+from harness.client.readback import S3ReadBack, integrity_bodies, sha256
+from harness.client.upload_client import UploadClient
 from harness.errors import HarnessError
+from harness.lifecycle.run import Run
+from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
-from harness.run import Run
-from harness.targets import LOCAL_CREDENTIALS, Target
-from harness.upload_client import UploadClient
-from harness.workspace import child_run_environment, new_run_id
+from harness.reporting import timings
+from harness.targets.target import LOCAL_CREDENTIALS, Target
+from harness.terraform import toolchain
 
 # Issue 15's budget (medians on the 2-core development machine, warm checkout).
 BUDGET = {
@@ -74,7 +76,7 @@ def _text_body(size: int) -> bytes:
 def cycle_bodies() -> dict[str, bytes]:
     """The cycle's checks, identical on every endpoint: the UTF-8 integrity bodies plus random text.
 
-    Binary bodies are left to the e2e suite: LocalStack mangles them (harness/deviations.py),
+    Binary bodies are left to the e2e suite: LocalStack mangles them (harness/targets/deviations.py),
     and a bench cycle must compare time, not fail on a known deviation.
     """
     text = {}
@@ -90,7 +92,7 @@ def cycle_bodies() -> dict[str, bytes]:
 def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
     """Whole runs (init, apply, checks, teardown) repeated, as `make e2e` does them; per-phase min/median/max.
 
-    Each cycle is a `harness.run.Run` on the given endpoint, so the bench times the
+    Each cycle is a `harness.lifecycle.run.Run` on the given endpoint, so the bench times the
     same lifecycle the plugin runs; Terraform phases come from the run's own records.
     """
     options = RunOptions("localstack" if target.kind == "localstack" else "endpoint", target.endpoint,
@@ -312,7 +314,7 @@ def run(cycles: int = 5, repeats: int = 9, workers: tuple[int, ...] = (1, 2), e2
         target.check_reachable()
         report["endpoints"][url] = measure_endpoint(url, target, None, cycles, repeats, deadline)
     if localstack:
-        from harness import localstack as localstack_module
+        from harness.targets import localstack as localstack_module
 
         handle = localstack_module.start(warm_up=True)
         try:

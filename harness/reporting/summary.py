@@ -98,7 +98,7 @@ def _phases_section(summary: dict[str, Any]) -> list[str]:
 
 
 def _assumptions_section(summary: dict[str, Any]) -> list[str]:
-    """Unconfirmed AWS behaviour the checks rely on, with what this run's target did (harness/assumptions.py)."""
+    """Unconfirmed AWS behaviour the checks rely on, with what this run's target did (targets/assumptions.py)."""
     assumptions = [a for a in summary.get("assumptions") or [] if a.get("outcome") != "not-run"]
     if not assumptions:
         return []

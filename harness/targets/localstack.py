@@ -13,7 +13,7 @@ This module owns LocalStack's lifecycle on this machine and nothing else:
   leftover count), one line per step, LocalStack stopped and removed on every path.
 
 How the suite *talks* to LocalStack (`--target localstack`, its deviations) is not here:
-that lives with the targets and the pytest plugin. `python -m harness.localstack --help`
+that lives with the targets and the pytest plugin. `python -m harness.targets.localstack --help`
 lists the commands.
 """
 
@@ -38,9 +38,9 @@ from typing import Any
 
 import requests
 
-from harness import paths, procfs
+from harness import paths
 from harness.errors import HarnessError
-from harness.plumbing import signals
+from harness.plumbing import procfs, signals
 
 VERSION = "4.13.1"
 # What installs and runs on Python 3.11 (issue 11, re-verified with a fresh pip resolve):
@@ -332,7 +332,7 @@ def start(port: int = 0, run_dir: Path | None = None, venv: Path | None = None, 
     venv = venv or venv_dir()
     if not is_installed(venv):
         raise HarnessError(f"LocalStack is not installed in {venv}",
-                           "run `python -m harness.localstack install` first")
+                           "run `python -m harness.targets.localstack install` first")
     if port and not _port_free(port):
         raise HarnessError(f"port {port} on 127.0.0.1 is in use, so LocalStack cannot listen there",
                            "pass --port 0 (a free port) or stop what uses it")
@@ -397,7 +397,7 @@ def start(port: int = 0, run_dir: Path | None = None, venv: Path | None = None, 
 
 def warm(endpoint: str) -> dict[str, float]:
     """One call per service, each timed (the first one loads that service)."""
-    from harness.targets import Target
+    from harness.targets.target import Target
 
     target = Target("endpoint", endpoint)
     calls: dict[str, Callable[[], Any]] = {
@@ -420,7 +420,7 @@ def stop_orphans(say: Callable[[str], None] = print, older_than: float = 0.0, in
 
     A run that ends normally removes its directory; one whose owner was SIGKILLed leaves it
     with its `localstack.json`. A LocalStack whose owning process still runs (another
-    `make test-localstack`) is left alone. Detached ones (`python -m harness.localstack
+    `make test-localstack`) is left alone. Detached ones (`python -m harness.targets.localstack
     start`) are stopped only with `include_detached` (the `stop` command).
     """
     cleaned = 0
@@ -468,8 +468,8 @@ class Leftovers:
 
 def count_leftovers(endpoint: str) -> Leftovers:
     """Every bucket, REST API and IAM role on a LocalStack we started (so all came from the run)."""
-    from harness.scratch import TAG_WORKSPACE
-    from harness.targets import Target
+    from harness.client.scratch import TAG_WORKSPACE
+    from harness.targets.target import Target
 
     target = Target("endpoint", endpoint)
     found = Leftovers()
@@ -658,7 +658,7 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "localstac
 
 def _tag_bucket_out_of_band(endpoint: str, workspace: str) -> None:
     """Edit the named workspace's bucket tags behind Terraform's back (drift must find it)."""
-    from harness.targets import Target
+    from harness.targets.target import Target
 
     s3 = Target("endpoint", endpoint).client("s3")
     for bucket in s3.list_buckets().get("Buckets", []):
@@ -686,7 +686,7 @@ def _finish(steps: list[Step], say: Callable[[str], None]) -> int:
 # --- command line -------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.localstack", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m harness.targets.localstack", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help=f"install LocalStack {VERSION} into {venv_dir()}")
     start_cmd = sub.add_parser("start", help="start it detached; prints the endpoint (stop with `stop`)")

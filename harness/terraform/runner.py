@@ -37,14 +37,16 @@ from typing import Any
 from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
-from harness import procfs, provider_server, timings
-from harness.backend import S3Backend
 from harness.errors import StateCorruptError, StateLockedError, TerraformError
 from harness.options import COMMAND_TIMEOUT_ENV, DEFAULT_COMMAND_TIMEOUT_SECONDS
-from harness.provider_server import ProviderServer
-from harness.toolchain import Toolchain
+from harness.plumbing import procfs
+from harness.reporting import timings
+from harness.terraform import provider_server
+from harness.terraform.backend import S3Backend
+from harness.terraform.provider_server import ProviderServer
+from harness.terraform.toolchain import Toolchain
 
-log = logging.getLogger("harness.terraform")
+log = logging.getLogger("harness.terraform.runner")
 
 # After Terraform exits, its output pipes close; a child that inherited them must not hold us.
 READER_JOIN_SECONDS = 5.0
@@ -213,7 +215,7 @@ class TerraformRunner:
         provider: ProviderServer | None = None,
     ) -> None:
         self.toolchain = toolchain
-        # A served provider every command but `init` reattaches to (harness/provider_server.py).
+        # A served provider every command but `init` reattaches to (harness/terraform/provider_server.py).
         self.provider = provider
         self.command_timeout = command_timeout
         self.lock_timeout = lock_timeout  # e.g. "60s": wait for another run's lock instead of failing
@@ -415,7 +417,7 @@ class TerraformRunner:
 
         Stops it on the command timeout or Ctrl-C (`interrupts_to_stop`). The arrival times
         split an apply or destroy into Terraform's own work and the resource changes
-        (harness/timings.py); Terraform writes each line as it happens.
+        (harness/reporting/timings.py); Terraform writes each line as it happens.
         """
         lines: list[tuple[float, str]] = []
         errors: list[str] = []

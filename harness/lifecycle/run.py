@@ -10,15 +10,15 @@ A run (a `pytest` session, with or without xdist workers) owns `.harness/runs/<r
 - `localaws.json`: the local AWS started for the run (endpoint, pid);
 - `phases.jsonl`, `uploads.jsonl`: Terraform phase timings, upload throughput;
 - `timings.jsonl`: other moments and durations of the run (toolchain, stack ready, workers
-  collected) for the split in harness/timings.py;
-- `scratch.jsonl`: buckets checks created outside Terraform (harness/scratch.py);
-- `assumptions.jsonl`: unconfirmed AWS behaviour the checks observed (harness/assumptions.py).
+  collected) for the split in harness/reporting/timings.py;
+- `scratch.jsonl`: buckets checks created outside Terraform (harness/client/scratch.py);
+- `assumptions.jsonl`: unconfirmed AWS behaviour the checks observed (harness/targets/assumptions.py).
 
 One shared throwaway workspace per run, not one per worker: an apply costs seconds and
 the checks never share keys, so one stack serves every worker. The first process that
 asks applies it under the lock (the controller, in a `BackgroundDeploy` thread as the
 session starts, when the checks' conftest asks for it); the others read its outputs.
-The run's Terraform commands reattach to one served provider (harness/provider_server.py,
+The run's Terraform commands reattach to one served provider (harness/terraform/provider_server.py,
 recorded there under the run id). The controller tears down at the end: scratch buckets,
 then the workspace, then the served provider and the local AWS it started.
 """
@@ -39,13 +39,11 @@ from typing import Any
 
 from filelock import FileLock
 
-from harness import paths, provider_server, readiness, scratch, stack_variables, terraform, upload_client
+from harness import paths
+from harness.client import scratch, upload_client
 from harness.errors import HarnessError, WorkspaceMissingError
-from harness.localaws import process as localaws_process
-from harness.options import RunOptions
-from harness.plumbing import jsonl
-from harness.targets import Target
-from harness.workspace import (
+from harness.lifecycle import readiness
+from harness.lifecycle.workspace import (
     Deployer,
     StackOutputs,
     Workspace,
@@ -54,6 +52,12 @@ from harness.workspace import (
     teardown,
     throwaway_name,
 )
+from harness.localaws import process as localaws_process
+from harness.options import RunOptions
+from harness.plumbing import jsonl
+from harness.targets.target import Target
+from harness.terraform import provider_server, stack_variables
+from harness.terraform import runner as terraform
 
 SHARED_WORKER = "main"
 STACK_LOCK = "stack.lock"
@@ -142,7 +146,7 @@ class Run:
         return phases
 
     def phase_splits(self) -> dict[str, list[dict[str, float]]]:
-        """Per Terraform command, the split of each run of it that changed resources (harness/timings.py)."""
+        """Per Terraform command, the split of each run of it that changed resources (harness/reporting/timings.py)."""
         splits: dict[str, list[dict[str, float]]] = {}
         for item in jsonl.read(self.file(PHASES_FILE)):
             if item.get("split"):
@@ -266,7 +270,7 @@ class Run:
         return DeployedStack(target, outputs, name)
 
     def gate(self, target: Target, outputs: StackOutputs) -> None:
-        """No check starts before the API answers as intended (harness/readiness.py)."""
+        """No check starts before the API answers as intended (harness/lifecycle/readiness.py)."""
         if self.options.readiness_gate:
             ready = readiness_gate(target, outputs, self.options.ready_timeout, sleep=self._sleep_unless_cancelled)
             self.record_phase("ready", ready.seconds)

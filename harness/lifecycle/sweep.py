@@ -6,7 +6,7 @@ A run killed with SIGKILL cannot tear down. What it leaves is found by name and 
   local AWS that no longer answers, its resources died with it, so only the state and
   record are removed (said so in the output);
 - run directories under `.harness/runs/` whose workspaces are gone: their local AWS and
-  served provider (harness/provider_server.py), if still running, are stopped and the
+  served provider (harness/terraform/provider_server.py), if still running, are stopped and the
   directory removed; a served provider whose owner died without a run directory (a
   killed `harness up`) is stopped too;
 - with `--target`/`--endpoint`: resources that have no state at all (an apply killed
@@ -15,7 +15,7 @@ A run killed with SIGKILL cannot tear down. What it leaves is found by name and 
   listing (GetResources does not cover IAM roles). Only resources tagged with a
   throwaway workspace whose state is gone are removed, oldest first by creation time;
   and scratch buckets a check created outside Terraform (`harness:scratch`, see
-  harness/scratch.py) once older than the limit, whatever workspace they name: a check
+  harness/client/scratch.py) once older than the limit, whatever workspace they name: a check
   holds one for seconds, so an older one was left by a killed run.
 Named workspaces' own resources, `default`, anything without the `t-` prefix, and
 untagged resources are never touched.
@@ -31,13 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from harness import paths, provider_server
-from harness.backend import LocalState, S3Backend, StateStore, state_store_for_location
-from harness.errors import HarnessError
-from harness.localaws import process as localaws_process
-from harness.options import RunOptions
-from harness.run import LOCALAWS_FILE
-from harness.scratch import (
+from harness import paths
+from harness.client.scratch import (
     TAG_RUN_ID,
     TAG_SCRATCH,
     TAG_STATE,
@@ -45,8 +40,14 @@ from harness.scratch import (
     delete_iam_user,
     empty_and_delete_bucket,
 )
-from harness.targets import Target
-from harness.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
+from harness.errors import HarnessError
+from harness.lifecycle.run import LOCALAWS_FILE
+from harness.lifecycle.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
+from harness.localaws import process as localaws_process
+from harness.options import RunOptions
+from harness.targets.target import Target
+from harness.terraform import provider_server
+from harness.terraform.backend import LocalState, S3Backend, StateStore, state_store_for_location
 
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -138,7 +139,7 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
         delete_record(leftover.workspace)
         removed += 1
     if not dry_run:
-        from harness import localstack
+        from harness.targets import localstack
 
         localstack.stop_orphans(say=say, older_than=older_than)
     for pid in provider_server.stop_orphans(older_than=older_than, run_id=run_id, dry_run=dry_run):

@@ -69,7 +69,7 @@ class S3Backend:
         return f"s3://{self.bucket}/{self.key}"
 
     def _s3(self) -> Any:
-        from harness.targets import Target
+        from harness.targets.target import Target
 
         kind = "endpoint" if self.endpoint else "aws"
         return Target(kind, self.endpoint, self.region).client("s3")

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harness import procfs
+from harness.plumbing import procfs
 
 # The Terraform commands every run must pay for: without an apply there is nothing to check,
 # without a destroy something is left, without the output read the checks have no URL.

@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import paths, terraform, toolchain
-from harness.backend import LocalState, S3Backend
+from harness import paths
 from harness.errors import HarnessError, StateLockedError, TerraformError, WorkspaceError
 from harness.options import RunOptions
-from harness.targets import Target, write_generated_files
-from harness.terraform import TerraformRunner
+from harness.targets.target import Target, write_generated_files
+from harness.terraform import runner as terraform
+from harness.terraform import toolchain
+from harness.terraform.backend import LocalState, S3Backend
+from harness.terraform.runner import TerraformRunner
 
-log = logging.getLogger("harness.workspace")
+log = logging.getLogger("harness.lifecycle.workspace")
 
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 RESERVED_NAMES = {"default"}
@@ -116,7 +118,7 @@ class Deployer:
     target: Target
     options: RunOptions = field(default_factory=RunOptions)
     stack_dir: Path = field(default_factory=paths.stack_dir)
-    # (command, seconds, split): each Terraform command, with harness/timings.py's split of an apply or destroy
+    # (command, seconds, split): each Terraform command, with the split of an apply or destroy (runner.py)
     on_command: Callable[[str, float, dict[str, float] | None], None] | None = None
     backend: S3Backend | None = field(init=False)
     runner: TerraformRunner = field(init=False)

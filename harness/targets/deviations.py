@@ -135,6 +135,6 @@ def xfail_reason(profile: Profile, deviations: list[Deviation], version: str | N
     names = ", ".join(d.id for d in deviations)
     if profile.verified_on(version):
         return (f"known {profile.endpoint} {version} deviation from AWS ({names}); if this passes, "
-                f"{profile.endpoint} fixed it: remove it from harness/deviations.py")
+                f"{profile.endpoint} fixed it: remove it from harness/targets/deviations.py")
     return (f"known {profile.endpoint} deviation from AWS ({names}), measured on "
             f"{', '.join(profile.measured_on)}; unverified on {version or 'this unknown version'}")

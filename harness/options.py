@@ -26,15 +26,11 @@ from harness.errors import HarnessError
 from harness.targets.target import DEFAULT_REGION, TARGET_KINDS, Target
 from harness.terraform import backend as backends
 from harness.terraform import stack_variables
+from harness.terraform.runner import COMMAND_TIMEOUT_ENV, DEFAULT_COMMAND_TIMEOUT_SECONDS
 
-# No Terraform command may run longer than this (HARNESS_COMMAND_TIMEOUT overrides it): a
-# provider stuck retrying must not hang a run. harness/terraform/runner.py then stops the command
-# within its STOP_BOUND_SECONDS.
-DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
 DEFAULT_READY_TIMEOUT_SECONDS = 120.0
 LOCK_TIMEOUT = re.compile(r"^\d+[smh]$")
 BACKEND_ENV = backends.BACKEND_ENV
-COMMAND_TIMEOUT_ENV = "HARNESS_COMMAND_TIMEOUT"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from harness.client.readback import S3ReadBack
+from harness.client.stack_outputs import StackOutputs
 from harness.client.upload_client import UploadClient, for_stack
 from harness.errors import HarnessError
 from harness.lifecycle.run import (
@@ -37,7 +38,7 @@ from harness.lifecycle.run import (
     Run,
     missing_workspace,
 )
-from harness.lifecycle.workspace import StackOutputs, load_record, new_run_id, validate_workspace_name
+from harness.lifecycle.workspace import load_record, new_run_id, validate_workspace_name
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
 from harness.plumbing import jsonl
 from harness.plumbing.signals import tear_down_on_sigterm

@@ -24,11 +24,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from harness.plumbing import jsonl
+from harness.tags import TAG_RUN_ID, TAG_SCRATCH, TAG_WORKSPACE
 
-TAG_RUN_ID = "harness:run-id"
-TAG_WORKSPACE = "harness:workspace"
-TAG_SCRATCH = "harness:scratch"
-TAG_STATE = "harness:state"  # set by the stack: where the workspace's state lives
 NAME_PREFIX = "harness-scratch-"
 USER_PREFIX = "harness-caller-"
 

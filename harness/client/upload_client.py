@@ -28,7 +28,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 if TYPE_CHECKING:
-    from harness.lifecycle.workspace import StackOutputs
+    from harness.client.stack_outputs import StackOutputs
 
 DEFAULT_TIMEOUT = (5.0, 60.0)
 EXECUTE_API_SERVICE = "execute-api"

@@ -25,24 +25,10 @@ from harness import paths
 from harness.errors import HarnessError
 from harness.lifecycle.workspace import child_run_environment
 from harness.options import RunOptions
-from harness.plumbing import jsonl
+from harness.reporting.history import PHASES, append_record, load_history
 from harness.terraform import toolchain
 
-HISTORY_FILE = "history.jsonl"
 MIN_RUNS_FOR_TIMING = 3
-PHASES = ("init", "apply", "ready", "checks", "destroy")
-
-
-def history_path() -> Path:
-    return paths.reports_dir() / HISTORY_FILE
-
-
-def load_history(path: Path | None = None) -> list[dict[str, Any]]:
-    return jsonl.read(path or history_path())
-
-
-def append_record(record: dict[str, Any], path: Path | None = None) -> None:
-    jsonl.append(path or history_path(), record)
 
 
 def _git_commit() -> str | None:

@@ -41,11 +41,11 @@ from filelock import FileLock
 
 from harness import paths
 from harness.client import scratch, upload_client
+from harness.client.stack_outputs import StackOutputs
 from harness.errors import HarnessError, WorkspaceMissingError
 from harness.lifecycle import readiness
 from harness.lifecycle.workspace import (
     Deployer,
-    StackOutputs,
     Workspace,
     load_record,
     save_record,

@@ -32,19 +32,13 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import paths
-from harness.client.scratch import (
-    TAG_RUN_ID,
-    TAG_SCRATCH,
-    TAG_STATE,
-    TAG_WORKSPACE,
-    delete_iam_user,
-    empty_and_delete_bucket,
-)
+from harness.client.scratch import delete_iam_user, empty_and_delete_bucket
 from harness.errors import HarnessError
 from harness.lifecycle.run import LOCALAWS_FILE
 from harness.lifecycle.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
+from harness.tags import TAG_RUN_ID, TAG_SCRATCH, TAG_STATE, TAG_WORKSPACE
 from harness.targets.target import Target
 from harness.terraform import provider_server
 from harness.terraform.backend import LocalState, S3Backend, StateStore, state_store_for_location

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
+from harness.client.stack_outputs import StackOutputs
 from harness.errors import HarnessError, StateLockedError, TerraformError, WorkspaceError
 from harness.options import RunOptions
 from harness.targets.target import Target, write_generated_files
@@ -66,49 +67,6 @@ def validate_workspace_name(name: str) -> str:
 
 def throwaway_name(run_id: str, worker: str) -> str:
     return validate_workspace_name(f"{THROWAWAY_PREFIX}{run_id}-{worker}")
-
-
-@dataclass
-class StackOutputs:
-    """The deployed stack as the checks see it."""
-
-    values: dict[str, Any]
-    invoke_url: str
-    sensitive: frozenset[str] = frozenset()  # outputs Terraform marks sensitive: never printed
-
-    @property
-    def bucket_name(self) -> str:
-        return str(self.values["bucket_name"])
-
-    @property
-    def rest_api_id(self) -> str:
-        return str(self.values["rest_api_id"])
-
-    @property
-    def stage_name(self) -> str:
-        return str(self.values["stage_name"])
-
-    @property
-    def role_arn(self) -> str:
-        return str(self.values["role_arn"])
-
-    @property
-    def region(self) -> str:
-        return str(self.values["region"])
-
-    @property
-    def authorization(self) -> str:
-        return str(self.values.get("authorization") or "NONE")
-
-    @property
-    def api_key(self) -> str | None:
-        return self.values.get("api_key_value")
-
-    def to_dict(self) -> dict[str, Any]:
-        """For printing: sensitive outputs (the API key) are masked."""
-        shown = {name: "(sensitive)" if name in self.sensitive and value is not None else value
-                 for name, value in self.values.items()}
-        return {**shown, "harness_invoke_url": self.invoke_url}
 
 
 @dataclass

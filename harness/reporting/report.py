@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.jobs.nightly import PHASES, load_history
+from harness.reporting.history import PHASES, load_history
 
 GRID_RUNS = 60
 OUTCOME_CODES = {"passed": 2, "skipped": 1, "xfailed": 1, "failed": 0}

@@ -23,9 +23,9 @@ from typing import Any
 from harness import paths
 from harness.errors import HarnessError
 from harness.plumbing import jsonl
+from harness.reporting.history import HISTORY_FILE
 
 SUMMARY_FILE = "e2e-summary.json"
-HISTORY_FILE = "history.jsonl"
 JUNIT_FILE = "e2e-junit.xml"
 OUTCOMES = ("passed", "failed", "skipped")
 PHASE_ORDER = ("init", "apply", "checks", "destroy")

@@ -13,9 +13,8 @@ wall time over that floor.
 from __future__ import annotations
 
 import os
-import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.plumbing import procfs
@@ -31,28 +30,6 @@ def floor_seconds(phases: Mapping[str, Iterable[float]], longest_check: float) -
 
 
 # Terraform's plain output: one line when a resource change starts, one when it completes.
-CHANGE_STARTED = re.compile(r": (Creating|Destroying|Modifying|Replacing)\.\.\.")
-CHANGE_DONE = re.compile(r": (Creation|Destruction|Modifications|Replacement) complete after ")
-
-
-def change_split(lines: Sequence[tuple[float, str]], seconds: float) -> dict[str, float] | None:
-    """Split one Terraform command by when its output lines arrived; None if it changed nothing.
-
-    - `before_changes`: start to the first resource change starting: loading the
-      configuration and state, the provider's schema and configuration (and, unless it is
-      served, its start-up), validate, plan and any refresh;
-    - `changes`: first change started to last change done: the provider's API calls;
-    - `after_changes`: last change done to exit: the final state write and outputs.
-    """
-    started = [at for at, line in lines if CHANGE_STARTED.search(line)]
-    done = [at for at, line in lines if CHANGE_DONE.search(line)]
-    if not started or not done:
-        return None
-    first, last = min(started), max(done)
-    return {"before_changes": round(first, 3), "changes": round(max(0.0, last - first), 3),
-            "after_changes": round(max(0.0, seconds - last), 3)}
-
-
 def ratio_to_floor(wall: float, floor: float) -> float | None:
     return round(wall / floor, 3) if floor > 0 else None
 

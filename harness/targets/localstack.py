@@ -468,7 +468,7 @@ class Leftovers:
 
 def count_leftovers(endpoint: str) -> Leftovers:
     """Every bucket, REST API and IAM role on a LocalStack we started (so all came from the run)."""
-    from harness.client.scratch import TAG_WORKSPACE
+    from harness.tags import TAG_WORKSPACE
     from harness.targets.target import Target
 
     target = Target("endpoint", endpoint)

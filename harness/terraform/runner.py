@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,7 @@ from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
 from harness.errors import StateCorruptError, StateLockedError, TerraformError
-from harness.options import COMMAND_TIMEOUT_ENV, DEFAULT_COMMAND_TIMEOUT_SECONDS
 from harness.plumbing import procfs
-from harness.reporting import timings
 from harness.terraform import provider_server
 from harness.terraform.backend import S3Backend
 from harness.terraform.provider_server import ProviderServer
@@ -50,6 +48,12 @@ log = logging.getLogger("harness.terraform.runner")
 
 # After Terraform exits, its output pipes close; a child that inherited them must not hold us.
 READER_JOIN_SECONDS = 5.0
+
+# No Terraform command may run longer than this (HARNESS_COMMAND_TIMEOUT overrides it): a
+# provider stuck retrying must not hang a run. This runner then stops the command
+# within its STOP_BOUND_SECONDS.
+DEFAULT_COMMAND_TIMEOUT_SECONDS = 900.0
+COMMAND_TIMEOUT_ENV = "HARNESS_COMMAND_TIMEOUT"  # read by harness/options.py, the only reader of the environment
 
 # How a Terraform command that does not end is stopped: on the run's command timeout
 # (HARNESS_COMMAND_TIMEOUT, harness/options.py) or on the Ctrl-C that stops it, in stages;
@@ -115,6 +119,30 @@ _running_lock = threading.Lock()
 _interrupted: set[subprocess.Popen[str]] = set()
 
 
+# Where an apply's time goes (harness/reporting/timings.py): Terraform's progress lines, timed
+# as they arrive, split the command into before the first change, the changes, and after.
+CHANGE_STARTED = re.compile(r": (Creating|Destroying|Modifying|Replacing)\.\.\.")
+CHANGE_DONE = re.compile(r": (Creation|Destruction|Modifications|Replacement) complete after ")
+
+
+def change_split(lines: Sequence[tuple[float, str]], seconds: float) -> dict[str, float] | None:
+    """Split one Terraform command by when its output lines arrived; None if it changed nothing.
+
+    - `before_changes`: start to the first resource change starting: loading the
+      configuration and state, the provider's schema and configuration (and, unless it is
+      served, its start-up), validate, plan and any refresh;
+    - `changes`: first change started to last change done: the provider's API calls;
+    - `after_changes`: last change done to exit: the final state write and outputs.
+    """
+    started = [at for at, line in lines if CHANGE_STARTED.search(line)]
+    done = [at for at, line in lines if CHANGE_DONE.search(line)]
+    if not started or not done:
+        return None
+    first, last = min(started), max(done)
+    return {"before_changes": round(first, 3), "changes": round(max(0.0, last - first), 3),
+            "after_changes": round(max(0.0, seconds - last), 3)}
+
+
 def _interrupt_once(process: subprocess.Popen[str]) -> bool:
     """SIGINT `process` unless it was already sent one: a second makes Terraform exit without saving."""
     with _running_lock:
@@ -178,9 +206,9 @@ def unfinished_changes(lines: list[str]) -> list[str]:
     started: dict[str, None] = {}
     for line in lines:
         address = line.split(": ", 1)[0].strip()
-        if timings.CHANGE_STARTED.search(line):
+        if CHANGE_STARTED.search(line):
             started[address] = None
-        elif timings.CHANGE_DONE.search(line):
+        elif CHANGE_DONE.search(line):
             started.pop(address, None)
     return list(started)
 
@@ -394,7 +422,7 @@ class TerraformRunner:
                  f" [{self.workspace}]" if with_workspace and self.workspace else "",
                  process.returncode, seconds)
         if self.on_command:
-            self.on_command(argv[1], seconds, timings.change_split(lines, seconds))
+            self.on_command(argv[1], seconds, change_split(lines, seconds))
         if stop is not None and stop.reason == "timeout" and process.returncode == 0:
             log.warning("terraform %s finished after its interrupt, %.0fs after its timeout", name,
                         seconds - self.command_timeout)

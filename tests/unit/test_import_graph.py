@@ -1,4 +1,5 @@
-"""The harness's modules import each other without cycles, function-level imports included.
+"""The harness's modules import each other without cycles and never upward, function-level
+imports included.
 
 A cycle through imports inside functions never fails at import time, so only a walk of
 the whole graph shows it; this test is that walk (every `import`/`from ... import`
@@ -13,6 +14,21 @@ from pathlib import Path
 from harness import paths
 
 PACKAGE = "harness"
+
+# The pipeline's layers, lowest first: a module imports only from its own layer or below.
+# Data flows one way: edges (CLI, plugin) -> jobs -> reporting -> run lifecycle -> client ->
+# options -> Terraform side -> targets and the local AWS -> plumbing and foundations.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("harness", "harness.errors", "harness.paths", "harness.tags", "harness.plumbing"),
+    ("harness.targets", "harness.localaws"),
+    ("harness.terraform",),
+    ("harness.options",),
+    ("harness.client",),
+    ("harness.lifecycle",),
+    ("harness.reporting",),
+    ("harness.jobs",),
+    ("harness.cli", "harness.pytest_plugin"),
+)
 
 
 def modules() -> dict[str, Path]:
@@ -100,3 +116,25 @@ def test_function_level_imports_are_in_the_graph():
 
 def test_the_harness_has_no_import_cycle():
     assert cycles(import_graph()) == []
+
+
+def layer_of(module: str) -> int:
+    """The layer of the longest prefix in LAYERS that names `module` or a package holding it."""
+    best, found = -1, None
+    for number, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), number
+    assert found is not None, f"{module} is in no layer: add it to LAYERS"
+    return found
+
+
+def test_layers_of_the_pipeline():
+    assert layer_of("harness.lifecycle.run") > layer_of("harness.terraform.runner") > layer_of("harness.errors")
+    assert layer_of("harness") == 0 and layer_of("harness.cli") == len(LAYERS) - 1
+
+
+def test_no_module_imports_from_a_layer_above_its_own():
+    upward = [f"{module} -> {target}" for module, targets in sorted(import_graph().items())
+              for target in sorted(targets) if layer_of(target) > layer_of(module)]
+    assert upward == []

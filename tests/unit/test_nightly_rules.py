@@ -7,7 +7,7 @@ import re
 import pytest
 
 from harness.jobs import nightly
-from harness.reporting import report
+from harness.reporting import history, report
 
 
 def record(outcomes, phases=None, drift=None, when=0.0):
@@ -49,10 +49,10 @@ def test_slow_phase_against_median_of_window():
 
 def test_torn_history_line_is_skipped(tmp_path):
     path = tmp_path / "history.jsonl"
-    nightly.append_record(record({"a": "passed"}), path)
+    history.append_record(record({"a": "passed"}), path)
     with path.open("a") as handle:
         handle.write('{"time": 1, "chec')
-    assert len(nightly.load_history(path)) == 1
+    assert len(history.load_history(path)) == 1
 
 
 def _images(page: str) -> list[bytes]:

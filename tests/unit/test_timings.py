@@ -6,6 +6,7 @@ import time
 import pytest
 
 from harness.reporting import timings
+from harness.terraform import runner
 
 
 def test_floor_is_apply_destroy_output_plus_longest_check():
@@ -69,17 +70,17 @@ APPLY_LINES = [
 
 
 def test_change_split_is_before_the_first_change_the_changes_and_after():
-    split = timings.change_split(APPLY_LINES, 1.0)
+    split = runner.change_split(APPLY_LINES, 1.0)
     assert split == {"before_changes": 0.55, "changes": pytest.approx(0.36), "after_changes": pytest.approx(0.09)}
 
 
 def test_change_split_of_a_destroy_and_of_a_command_that_changed_nothing():
     destroy = [(0.4, "module.upload_api.aws_api_gateway_stage.upload: Destroying... [id=ags-x]\n"),
                (0.6, "module.upload_api.aws_api_gateway_stage.upload: Destruction complete after 0s\n")]
-    assert timings.change_split(destroy, 0.7) == {"before_changes": 0.4, "changes": pytest.approx(0.2),
+    assert runner.change_split(destroy, 0.7) == {"before_changes": 0.4, "changes": pytest.approx(0.2),
                                                   "after_changes": pytest.approx(0.1)}
-    assert timings.change_split([(0.1, "No changes. Your infrastructure matches the configuration.\n")], 0.2) is None
-    assert timings.change_split([], 0.2) is None
+    assert runner.change_split([(0.1, "No changes. Your infrastructure matches the configuration.\n")], 0.2) is None
+    assert runner.change_split([], 0.2) is None
 
 
 def test_breakdown_sums_each_commands_split_and_reports_the_provider_start():

@@ -66,6 +66,7 @@ LOCALSTACK = Profile(
                 "tests/e2e/test_concurrency.py::test_concurrency_parallel_uploads_arrive_intact",
                 "tests/e2e/test_authorization.py::test_authorization_authorised_caller_uploads_byte_identical",
                 "tests/e2e/test_browser.py::test_browser_upload_is_byte_identical",
+                "tests/harness/test_change_matrix.py::binary-media-types-image-png",
             ),
         ),
         Deviation(
@@ -110,7 +111,59 @@ LOCALSTACK = Profile(
                 "tests/e2e/test_authorization.py::test_authorization_wrong_signature_is_refused",
                 "tests/e2e/test_authorization.py::test_authorization_caller_without_invoke_is_refused",
                 "tests/e2e/test_browser.py::test_browser_reads_the_caller_checks_refusal",
+                "tests/harness/test_change_matrix.py::authorization-none-aws-iam",
+                "tests/harness/test_change_matrix.py::authorization-api-key-aws-iam",
             ),
+        ),
+        Deviation(
+            "no-throttling-or-quota",
+            "stage throttling and usage-plan quotas are stored but not enforced: a burst over the stage's "
+            "limits and requests over the key's quota are all answered 200 (measured by the change matrix).",
+            "over the throttle: 429 Too Many Requests; over a usage plan's quota: 429 Limit Exceeded "
+            "(API Gateway developer guide, 'Throttle requests to your REST APIs' and 'Gateway response types', "
+            "THROTTLED and QUOTA_EXCEEDED).",
+            (
+                "tests/e2e/test_authorization.py::test_authorization_burst_above_the_throttle_gets_429s",
+                "tests/e2e/test_authorization.py::test_authorization_usage_plan_quota_gets_limit_exceeded",
+                "tests/harness/test_change_matrix.py::usage-plan-quota-set-api-key",
+                "tests/harness/test_change_matrix.py::throttle-50-100-2-4",
+            ),
+        ),
+        Deviation(
+            "resource-policy-not-enforced",
+            "a REST API's resource policy is not evaluated: a caller outside the allowed source ranges "
+            "uploads with 200.",
+            "a Deny with NotIpAddress on aws:SourceIp refuses other callers with 403 ('Controlling access to "
+            "an API with API Gateway resource policies'; docs/aws-behaviour.md).",
+            (
+                "tests/e2e/test_authorization.py::test_authorization_resource_policy_refuses_callers_outside_the_ranges",
+                "tests/harness/test_change_matrix.py::allowed-source-cidrs-127-0-0-2-32",
+            ),
+        ),
+        Deviation(
+            "binary-media-type-removal-ignored",
+            "UpdateRestApi's `remove /binaryMediaTypes/...` leaves the type on the API, so after "
+            "binary_media_types loses an entry the API keeps it and every later plan redeploys.",
+            "the patch operation removes the entry (API Gateway API reference, UpdateRestApi and "
+            "PatchOperation).",
+            ("tests/harness/test_change_matrix.py::binary-media-types-back-to-default",
+             "tests/harness/test_change_matrix.py::allowed-source-cidrs-127-0-0-2-32"),
+        ),
+        Deviation(
+            "answers-preflight-without-options-method",
+            "answers a CORS preflight itself on a resource that has no OPTIONS method (not 403).",
+            "an unknown method answers 403 `{\"message\":\"Missing Authentication Token\"}` "
+            "(MISSING_AUTHENTICATION_TOKEN gateway response; 'CORS for REST APIs in API Gateway': CORS needs "
+            "an OPTIONS method).",
+            ("tests/harness/test_change_matrix.py::cors-allowed-origins-no-cors",),
+        ),
+        Deviation(
+            "unknown-stage-answer",
+            "a stage that no longer exists answers `{\"message\": \"The API id ... does not correspond to a "
+            "deployed API Gateway API\"}`.",
+            "an unknown stage answers 403 `{\"message\":\"Missing Authentication Token\"}` "
+            "(docs/aws-behaviour.md, Quotas and errors).",
+            ("tests/harness/test_change_matrix.py::stage-name-dev-v2-replaces-the-stage",),
         ),
     ),
 )

@@ -32,6 +32,7 @@ import requests
 from harness import paths
 from harness.client.readback import sha256
 from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.targets import deviations
 from harness.targets.target import Target
 
 pytestmark = pytest.mark.slow
@@ -47,6 +48,12 @@ class Step:
     enforced: Any  # (api: LiveApi) -> None: raises if the live API does not enforce the change
     checks: list[str] = field(default_factory=lambda: ["tests/e2e"])  # pytest arguments; [] for none
     note: str = ""
+
+
+    @property
+    def node_id(self) -> str:
+        """How the deviations profiles name this step (harness/targets/deviations.py)."""
+        return f"tests/harness/test_change_matrix.py::{re.sub(r'[^a-z0-9]+', '-', self.name.lower()).strip('-')}"
 
 
 @dataclass
@@ -114,9 +121,11 @@ def apply_seconds(stderr: str) -> float | None:
 # --- what tells the variants apart ------------------------------------------------------------
 
 def open_api(api: LiveApi) -> None:
-    response, key = api.put(NOT_UTF8)
+    """An unsigned PUT without a key is stored (binary integrity is the e2e checks' and the
+    binary_media_types steps' subject, so the body here is plain text)."""
+    response, key = api.put(b"open to anyone", content_type="text/plain")
     assert response.status_code == 200, response.text
-    assert api.stored(key) == {"sha256": sha256(NOT_UTF8), "content_type": "application/octet-stream"}
+    assert api.stored(key) == {"sha256": sha256(b"open to anyone"), "content_type": "text/plain"}
 
 
 def signed_only(api: LiveApi) -> None:
@@ -143,19 +152,30 @@ def binary_corrupted(api: LiveApi) -> None:
 
 
 def binary_types_are(expected: list[str]) -> Any:
+    """The API lists the types and a body that is not UTF-8 passes as it is ("Binary media types
+    for REST APIs": `*/*` includes all content types)."""
     def check(api: LiveApi) -> None:
         live = api.apigateway.get_rest_api(restApiId=api.outputs["rest_api_id"]).get("binaryMediaTypes", [])
         assert sorted(live) == sorted(item.replace("/", "~1") for item in expected) or \
             sorted(live) == sorted(expected), live
-        open_api(api)
+        response, key = api.put(NOT_UTF8)
+        assert response.status_code == 200, response.text
+        assert api.stored(key) == {"sha256": sha256(NOT_UTF8), "content_type": "application/octet-stream"}
     return check
 
 
 def content_type_dropped(api: LiveApi) -> None:
+    """The integration no longer maps Content-Type. What S3 then stores depends on whether API
+    Gateway forwards an unmapped Content-Type to an AWS integration, which AWS has not confirmed
+    (docs/aws-behaviour.md, S3 proxy configuration): that is printed, not asserted."""
+    rest_api_id = api.outputs["rest_api_id"]
+    resources = api.apigateway.get_resources(restApiId=rest_api_id)["items"]
+    upload = next(r for r in resources if r["path"].endswith("{filename}"))
+    integration = api.apigateway.get_integration(restApiId=rest_api_id, resourceId=upload["id"], httpMethod="PUT")
+    assert "integration.request.header.Content-Type" not in integration.get("requestParameters", {})
     response, key = api.put(b"typed", content_type="image/png")
     assert response.status_code == 200, response.text
-    stored = api.stored(key)
-    assert stored is not None and stored["content_type"] != "image/png"
+    print(f"\nunmapped Content-Type (unconfirmed on AWS): sent image/png, stored {api.stored(key)}")
 
 
 def content_type_kept(api: LiveApi) -> None:
@@ -289,8 +309,10 @@ def target_args(pytestconfig) -> list[str]:
     return (["--target", kind] if kind else []) + (["--endpoint", endpoint] if endpoint else [])
 
 
-def test_each_variable_changes_in_place_on_a_live_workspace(tmp_path, target_args):
+def test_each_variable_changes_in_place_on_a_live_workspace(tmp_path, target_args, pytestconfig):
     cli = Cli(tmp_path, target_args)
+    profile = deviations.PROFILES.get(pytestconfig.getoption("--target") or "local")
+    known: list[str] = []
     workspace = f"matrix-{new_run_id()}"
     up = cli.harness("up", "--workspace", workspace, *target_args)
     assert up.returncode == 0, up.stderr[-3000:]
@@ -322,13 +344,19 @@ def test_each_variable_changes_in_place_on_a_live_workspace(tmp_path, target_arg
             except AssertionError as exc:
                 enforced = f"NO: {str(exc).splitlines()[0][:200]}"
             checks_ok, checks_text = _checks_verdict(cli, workspace, step.checks)
+            deviation = [d.id for d in profile.matching(step.node_id)] if profile else []
+            if deviation:
+                enforced += f" (known deviation: {', '.join(deviation)})"
             rows.append(Row(step.name, seconds, drift_text, checks_text, enforced))
-            if drift.returncode != 0 or enforced != "yes" or not checks_ok:
-                failures.append(f"{step.name}: drift {drift_text}; enforced {enforced}; checks {checks_text}")
+            if drift.returncode != 0 or not enforced.startswith("yes") or not checks_ok:
+                (known if deviation else failures).append(
+                    f"{step.name}: drift {drift_text}; enforced {enforced}; checks {checks_text}")
     finally:
         down = cli.harness("down", "--workspace", workspace)
         print("\n| change | update apply | drift after | checks after | enforced |\n|---|---|---|---|---|")
         for row in rows:
             print(row.line())
+        for line in known:
+            print(f"expected on {profile.endpoint if profile else '-'}: {line}")
     assert down.returncode == 0, down.stderr[-2000:]
     assert not failures, "\n".join(failures)

@@ -41,7 +41,11 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
 		echo "chromium not installed: the report screenshot test will be skipped"
 
+# ruff and mypy (pyproject.toml's [tool.mypy]) come first in test, check and lint: seconds
+# (mypy reuses .mypy_cache), and a type or lint error stops before minutes of tests.
 test: setup browser
+	$(BIN)/ruff check harness tests conftest.py
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --junitxml=reports/test-junit.xml
 
 # The edit loop: unit, toolchain and local AWS conformance tests, and the harness tests that
@@ -49,6 +53,8 @@ test: setup browser
 # reason); under a minute on 2 cores. `make test` stays the whole suite.
 .PHONY: check
 check: setup
+	$(BIN)/ruff check harness tests conftest.py
+	$(BIN)/mypy
 	$(BIN)/python -m pytest tests/unit tests/toolchain tests/localaws tests/harness -m "not slow" \
 		-n $(WORKERS) --dist loadfile -q -p no:cacheprovider
 
@@ -81,14 +87,15 @@ drift: setup
 
 lint: setup
 	$(BIN)/ruff check harness tests conftest.py
-	$(BIN)/python -c "import sys; from harness import toolchain; t = toolchain.prepare(); \
+	$(BIN)/mypy
+	$(BIN)/python -c "import sys; from harness.terraform import toolchain; t = toolchain.prepare(); \
 	import subprocess; sys.exit(subprocess.call([t.binary.path, 'fmt', '-check', '-recursive', 'terraform', 'examples'], \
 	env={**__import__('os').environ, **t.env()}))"
 	$(BIN)/actionlint
 	$(BIN)/zizmor --offline --persona pedantic --no-progress .github/workflows
 
 clean:
-	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools reports .pytest_cache .ruff_cache .mypy_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
 	find terraform -name 'harness_*.tf' -delete

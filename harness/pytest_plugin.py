@@ -117,7 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY], config.stash[SPANS_KEY]),
                                       "harness-results")
     else:
-        data = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]
+        data = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]  # set by xdist on a worker; pytest's Config does not declare it
         run = Run(data["run_id"], RunOptions.from_json(data["options"]))
     config.stash[RUN_KEY] = run
     tear_down_on_sigterm()

@@ -107,7 +107,7 @@ def run(cycles: int, max_seconds: float = 3600, output: Path | None = None, faul
                     except requests.RequestException:  # a reset connection: no answer at all
                         outcomes.append((name, None))
                 events = server.faults()["events"] if faults else []
-                verdict = judge_uploads(outcomes, stack.outputs.bucket_name, events, readback, bodies)  # type: ignore[arg-type]
+                verdict = judge_uploads(outcomes, stack.outputs.bucket_name, events, readback, bodies)
                 assert not verdict["errors"], "; ".join(verdict["errors"])
             except Exception as exc:  # a failed cycle is counted; teardown runs below
                 error = f"{type(exc).__name__}: {exc}"[:300]

@@ -142,7 +142,7 @@ def _attribute_diffs(change: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     before = change.get("before") or {}
     after = change.get("after") or {}
     unknown = change.get("after_unknown") or {}
-    diffs = []
+    diffs: list[tuple[str, Any, Any]] = []
     for key in sorted(set(before) | set(after) | {k for k, v in unknown.items() if v is True}):
         if unknown.get(key) is True:
             diffs.append((key, before.get(key), UNKNOWN))

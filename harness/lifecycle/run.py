@@ -136,7 +136,7 @@ class Run:
         """Each recorded name with its values (durations, or epoch moments), in order."""
         found: dict[str, list[float]] = {}
         for item in jsonl.read(self.file(TIMINGS_FILE)):
-            found.setdefault(item["name"], []).append(item.get("seconds", item.get("at")))
+            found.setdefault(item["name"], []).append(item["seconds"] if "seconds" in item else item["at"])
         return found
 
     def phases(self) -> dict[str, list[float]]:

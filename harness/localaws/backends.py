@@ -84,7 +84,7 @@ def deployed_snapshot(api_id: str, stage_name: str) -> dict[str, Any] | None:
             return None
         snapshot = getattr(deployment, "harness_snapshot", None)
         if snapshot is None:  # deployed before the patches were installed
-            snapshot = deployment.harness_snapshot = take_snapshot(api)
+            snapshot = deployment.harness_snapshot = take_snapshot(api)  # type: ignore[attr-defined]  # ours, kept on moto's object
         return snapshot
     return None
 
@@ -110,7 +110,7 @@ def role_trust_policy(account_id: str, role_arn: str) -> str | dict[str, Any]:
         role = iam_backends[account_id][GLOBAL_SERVICE_KEY].get_role_by_arn(role_arn)
     except Exception as exc:  # moto raises its own NotFoundException
         raise RoleNotFoundError(role_arn) from exc
-    return role.assume_role_policy_document  # type: ignore[no-any-return]
+    return role.assume_role_policy_document
 
 
 def assume_role(account_id: str, role_arn: str, session_name: str, duration_seconds: int) -> SessionCredentials:
@@ -121,9 +121,9 @@ def assume_role(account_id: str, role_arn: str, session_name: str, duration_seco
         region_name=STS_REGION,
         role_session_name=session_name,
         role_arn=role_arn,
-        policy=None,
+        policy=None,  # type: ignore[arg-type]  # moto annotates str; its own AssumeRole handler passes None
         duration=duration_seconds,
-        external_id=None,
+        external_id=None,  # type: ignore[arg-type]  # moto annotates str; its own AssumeRole handler passes None
     )
     return SessionCredentials(assumed.access_key_id, assumed.secret_access_key, assumed.session_token)
 

@@ -125,7 +125,7 @@ def _patch_deployment_snapshots() -> None:
 
     def create_deployment(self: Any, function_id: str, *args: Any, **kwargs: Any) -> Any:
         deployment = original(self, function_id, *args, **kwargs)
-        deployment.harness_snapshot = backends.take_snapshot(self.get_rest_api(function_id))
+        deployment.harness_snapshot = backends.take_snapshot(self.get_rest_api(function_id))  # type: ignore[attr-defined]  # ours, kept on moto's object
         return deployment
 
     apigw_models.APIGatewayBackend.create_deployment = create_deployment
@@ -261,7 +261,7 @@ def _patch_no_instance_tracking() -> None:
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         return object.__new__(cls)
 
-    common_models.BaseModel.__new__ = staticmethod(__new__)  # type: ignore[method-assign]
+    common_models.BaseModel.__new__ = staticmethod(__new__)
     reset_model_data()
     # Disposal by __del__ is now the normal path, not a leak worth a warning.
     warnings.filterwarnings("ignore", message="S3 key was not disposed of in time")
@@ -284,7 +284,7 @@ def _patch_service_list_read_once() -> None:
     def list_of_moto_modules() -> tuple[str, ...]:
         return modules
 
-    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+    backends.list_of_moto_modules = list_of_moto_modules
 
 
 def _patch_method_names_read_once_per_class() -> None:
@@ -303,7 +303,7 @@ def _patch_method_names_read_once_per_class() -> None:
     def method_names_from_class(clazz: object) -> list[str]:
         return list(compute(clazz))
 
-    responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+    responses.method_names_from_class = method_names_from_class
 
 
 # How much of a stored object the ETag's MD5 reads at a time (moto reads 16 MiB at once).
@@ -321,7 +321,7 @@ def _patch_key_storage_without_copies() -> None:
     """
     from moto.s3 import models as s3_models
 
-    key_class = s3_models.FakeKey
+    key_class: Any = s3_models.FakeKey  # Any: mypy reads a property on the class as its getter
     original_value = key_class.value
 
     def set_value(self: Any, new_value: bytes) -> None:
@@ -357,8 +357,7 @@ def _patch_key_length_limit() -> None:
     from moto.s3.exceptions import S3ClientError
 
     class KeyTooLongError(S3ClientError):
-        code = 400
-
+        # The 400 is moto's serializer's default error status; `code` is the error code (set below).
         def __init__(self) -> None:
             super().__init__("KeyTooLongError", "Your key is too long")
 
@@ -395,7 +394,7 @@ def _patch_keys_with_line_breaks() -> None:
     LF gets a routing 404; S3 stores any UTF-8 key, control characters included."""
     from moto.s3 import models as s3_models
 
-    original = s3_models.S3Backend._url_module.fget
+    original = s3_models.S3Backend._url_module.fget  # type: ignore[attr-defined]  # a property: mypy sees its getter
 
     def url_module(self: Any) -> Any:
         module = original(self)  # moto reloads moto.s3.urls here, so fix it each time
@@ -407,7 +406,7 @@ def _patch_keys_with_line_breaks() -> None:
                 module.url_paths[fixed] = module.url_paths.pop(pattern)
         return module
 
-    s3_models.S3Backend._url_module = property(url_module)
+    s3_models.S3Backend._url_module = property(url_module)  # type: ignore[assignment]  # a property where mypy sees a method
 
 
 def _patch_list_object_versions_url_encoding() -> None:
@@ -449,7 +448,7 @@ def _patch_iam_wildcards_match_any_character() -> None:
     `.` in a bucket name matches any character."""
     from moto.iam import access_control
 
-    access_control.IAMPolicyStatement._match = staticmethod(  # type: ignore[method-assign]
+    access_control.IAMPolicyStatement._match = staticmethod(  # type: ignore[assignment]  # True for moto's Match: callers test truth
         lambda pattern, string: wildcard_match(pattern, string) or None)
 
 
@@ -525,7 +524,7 @@ def _patch_new_bucket_defaults() -> None:
         if bucket.public_access_block is None:
             bucket.public_access_block = s3_models.PublicAccessBlock(True, True, True, True)
         if bucket.ownership_rule is None:
-            bucket.ownership_rule = DEFAULT_OBJECT_OWNERSHIP
+            bucket.ownership_rule = DEFAULT_OBJECT_OWNERSHIP  # type: ignore[assignment]  # moto annotates dict; it stores the string too
         return bucket
 
     def delete_bucket_encryption(self: Any, bucket_name: str) -> None:
@@ -565,7 +564,7 @@ def _patch_rest_api_policy_shape() -> None:
         result = original(self)
         if result.get("policy"):
             result["policy"] = rest_api_policy_as_returned(result["policy"])
-        return result  # type: ignore[no-any-return]
+        return result
 
     apigw_models.RestAPI.to_dict = to_dict
 
@@ -619,7 +618,7 @@ def _patch_usage_plan_shape() -> None:
                 throttle["burstLimit"] = int(throttle["burstLimit"])
         if not result.get("tags"):
             result["tags"] = {}
-        return result  # type: ignore[no-any-return]
+        return result
 
     apigw_models.UsagePlan.to_json = to_json
 
@@ -838,7 +837,7 @@ def _patch_integration_extra_members() -> None:
             value = getattr(self, INTEGRATION_MEMBERS[name], None)
             if value is not None:
                 result[name] = value
-        return result  # type: ignore[no-any-return]
+        return result
 
     apigw_models.Integration.to_json = to_json
 
@@ -922,7 +921,8 @@ def _store_gateway_response(api: Any, document: dict[str, Any]) -> Any:
     """Keep an override where moto keeps it (RestAPI.gateway_responses), every field filled."""
     from moto.apigateway.models import GatewayResponse
 
-    stored = GatewayResponse(document["responseType"], document.get("statusCode"),
+    # statusCode is a string ("403") or absent (DEFAULT_4XX/5XX), as moto's own handler passes it.
+    stored = GatewayResponse(document["responseType"], document.get("statusCode"),  # type: ignore[arg-type]  # str|None: moto says int
                              document.get("responseParameters") or {}, document.get("responseTemplates") or {})
     api.gateway_responses[document["responseType"]] = stored
     return stored

@@ -49,6 +49,7 @@ from urllib.parse import quote, urlencode
 
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 
 from harness.localaws import encodings
@@ -281,7 +282,7 @@ class S3Integration:
             path=target,
             method=http_method,
             base_url=f"http://{host}/",
-            headers=dict(request.headers.items()),
+            headers=Headers(dict(request.headers.items())),  # what EnvironBuilder makes of a dict
             input_stream=body_stream,
             content_length=len(payload),
         )

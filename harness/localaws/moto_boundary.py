@@ -53,7 +53,7 @@ def resolve(target: MotoName) -> Any:
 
 
 def source_digest(value: Any) -> str:
-    function = value.fget if isinstance(value, property) else value
+    function: Any = value.fget if isinstance(value, property) else value
     return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
 
 

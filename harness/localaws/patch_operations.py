@@ -231,9 +231,9 @@ def resolve(spec: Spec, op: str, path: str | None) -> Target:
     if not path or not path.startswith("/"):
         raise _refuse_path(spec, op, shown)
     # Members whose own name has a slash (tlsConfig/insecureSkipVerification) match whole.
-    for member in spec.members:
-        if member.kind not in (MAP, LIST) and path == f"/{member.name}":
-            return _allowed(spec, member, op, path, None)
+    for whole in spec.members:
+        if whole.kind not in (MAP, LIST) and path == f"/{whole.name}":
+            return _allowed(spec, whole, op, path, None)
     head, _, rest = path[1:].partition("/")
     member = spec.member(head)
     if member is None:

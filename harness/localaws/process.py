@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -62,9 +63,9 @@ class LocalAwsProcess:
             return False
         return True
 
-    def faults(self) -> dict[str, object]:
+    def faults(self) -> dict[str, Any]:
         """What this local AWS injected so far (`GET /_harness/faults`)."""
-        return requests.get(f"{self.endpoint}/_harness/faults", timeout=10).json()  # type: ignore[no-any-return]
+        return requests.get(f"{self.endpoint}/_harness/faults", timeout=10).json()
 
     def stop(self, timeout: float = 10.0) -> None:
         try:
@@ -192,6 +193,6 @@ def launch(
             env={**MALLOC_DEFAULTS, **os.environ},
         )
     finally:
-        if log_file:
-            log.close()  # type: ignore[union-attr]
+        if not isinstance(log, int):  # a file exactly when log_file is set
+            log.close()
     return PendingLocalAws(child, ready_file, log_file)

@@ -135,4 +135,4 @@ def match_route(
 def select_method(resource: dict[str, Any] | None, http_method: str) -> dict[str, Any] | None:
     """The resource's method for this HTTP method, falling back to `ANY`."""
     methods = (resource.get("resourceMethods") or {}) if resource else {}
-    return methods.get(http_method.upper()) or methods.get("ANY")  # type: ignore[no-any-return]
+    return methods.get(http_method.upper()) or methods.get("ANY")

@@ -64,6 +64,7 @@ def environ_for(call: WarmUpCall, host: str) -> dict[str, Any]:
     from botocore.auth import S3SigV4Auth, SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
+    from werkzeug.datastructures import Headers
     from werkzeug.test import EnvironBuilder
 
     body = call.form.encode()
@@ -73,7 +74,7 @@ def environ_for(call: WarmUpCall, host: str) -> dict[str, Any]:
     signer(Credentials(_ACCESS_KEY, _SECRET_KEY), call.service, _REGION).add_auth(request)
     path, _, query = call.path.partition("?")
     return EnvironBuilder(path=path, query_string=query, method=call.method, base_url=f"http://{host}/",
-                          headers=dict(request.headers.items()), data=body).get_environ()
+                          headers=Headers(dict(request.headers.items())), data=body).get_environ()
 
 
 def call(app: App, warm_up_call: WarmUpCall, host: str) -> int:

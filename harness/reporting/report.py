@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ def _figure_png(figure: Any) -> str:
 
 def _labels(history: list[dict[str, Any]]) -> list[str]:
     return [time.strftime("%m-%d %H:%M:%S", time.gmtime(r["time"])) for r in history]
+
+
+def _or_gap(value: float | None) -> float:
+    """A run without the figure leaves a gap in the line (NaN, as matplotlib draws a None)."""
+    return math.nan if value is None else value
 
 
 def _time_axis(axis: Any, history: list[dict[str, Any]]) -> list[int]:
@@ -78,7 +84,7 @@ def throughput_plot(history: list[dict[str, Any]]) -> str:
 
     figure, axis = plt.subplots(figsize=(8, 3))
     positions = _time_axis(axis, history)
-    axis.plot(positions, [r.get("upload_MiB_per_s") for r in history], marker="o", color="#1f77b4")
+    axis.plot(positions, [_or_gap(r.get("upload_MiB_per_s")) for r in history], marker="o", color="#1f77b4")
     axis.set_ylabel("MiB/s")
     axis.set_title("Upload throughput through the API (bodies >= 64 KiB)")
     return _figure_png(figure)

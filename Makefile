@@ -66,11 +66,11 @@ e2e: setup
 # Not part of `test`: installs LocalStack 4.13.1 into .harness/localstack/venv (host mode, no
 # Docker), then runs its own tests, the e2e suite, a named-workspace up/drift/down and a
 # leftover count against a fresh instance, and stops and removes it on every path
-# (harness/targets/localstack.py, `run-suite`). One summary line per step; non-zero if any failed.
+# (harness/jobs/localstack_suite.py, `run-suite`). One summary line per step; non-zero if any failed.
 test-localstack: setup
-	$(BIN)/python -m harness.targets.localstack install
+	$(BIN)/harness localstack install
 	$(BIN)/python -m pytest tests/localstack -p no:cacheprovider -q
-	$(BIN)/python -m harness.targets.localstack run-suite --target localstack --workers $(WORKERS) --cold
+	$(BIN)/harness localstack run-suite --target localstack --workers $(WORKERS) --cold
 
 bench: setup
 	$(BIN)/harness bench

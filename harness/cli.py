@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--endpoint-kind", choices=("endpoint", "localstack"), default="endpoint",
                        help="how to reach --endpoint's APIs (localstack: its path-based invoke URL)")
     bench.add_argument("--localstack", action="store_true",
-                       help="also start LocalStack (installed by `python -m harness.targets.localstack install`), "
+                       help="also start LocalStack (installed by `harness localstack install`), "
                             "measure it side by side, stop it")
     bench.add_argument("--workers", type=int, nargs="*", default=[1, 2],
                        help="e2e suite worker counts to time (1 = serial); none to skip")
@@ -411,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     summary.add_parser(sub)
+    from harness.jobs import localstack_suite  # `harness localstack ...`; its options live in that module
+
+    localstack_suite.add_parser(sub)
 
     check = sub.add_parser("check", help="run the e2e checks against a named workspace")
     check.add_argument("--workspace", required=True)

@@ -10,10 +10,11 @@ import gzip
 import hashlib
 import os
 import struct
-import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
+
+from harness.plumbing.waiting import wait_until
 
 MAX_PAYLOAD_BYTES = 10485760
 
@@ -91,19 +92,21 @@ class S3ReadBack:
         self.deadline_seconds = deadline_seconds
 
     def get(self, key: str, bucket: str | None = None) -> StoredObject:
-        deadline = time.monotonic() + self.deadline_seconds
-        delay = 0.1
-        while True:
+        """What S3 stored under `key`; `WaitTimeout` if it is not there within `deadline_seconds`."""
+        bucket = bucket or self.bucket
+
+        def stored() -> StoredObject | None:
             try:
-                response = self.s3.get_object(Bucket=bucket or self.bucket, Key=key)
-                body = response["Body"].read()
-                return StoredObject(key, len(body), sha256(body), response.get("ContentType"),
-                                    response.get("ETag", "").strip('"'))
+                response = self.s3.get_object(Bucket=bucket, Key=key)
             except self.s3.exceptions.NoSuchKey:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                return None
+            body = response["Body"].read()
+            return StoredObject(key, len(body), sha256(body), response.get("ContentType"),
+                                response.get("ETag", "").strip('"'))
+
+        return wait_until(stored, self.deadline_seconds, what=f"s3://{bucket}/{key} to be readable",
+                          interval=0.1, backoff=2, max_interval=1.0,
+                          hint="S3 never had the object: the upload did not store it")
 
     def exists(self, key: str, bucket: str | None = None) -> bool:
         try:

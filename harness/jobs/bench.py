@@ -2,7 +2,7 @@
 
 Cycles, throughput and peak memory run on the embedded local AWS and, side by side in
 the same run, on any other AWS-compatible endpoint (`--endpoint URL`, or `--localstack`,
-which starts and stops LocalStack through harness/targets/localstack.py): the same cycle and the
+which starts and stops LocalStack through harness/targets/localstack/process.py): the same cycle and the
 same upload sizes everywhere. Everything is over loopback, bounded in count and time, and
 reported as figures and ratios measured in the same run (so a noisy machine moves both
 sides of a ratio). Then `make e2e`'s wall time, its ratio to the floor
@@ -13,6 +13,7 @@ sides of a ratio). Then `make e2e`'s wall time, its ratio to the floor
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import statistics
@@ -37,6 +38,7 @@ from harness.lifecycle.run import Run
 from harness.lifecycle.workspace import child_run_environment, new_run_id
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
+from harness.plumbing.waiting import WaitTimeout, wait_until
 from harness.reporting import timings
 from harness.targets.target import LOCAL_CREDENTIALS, Target
 from harness.terraform import toolchain
@@ -298,10 +300,10 @@ def run(cycles: int = 5, repeats: int = 9, workers: tuple[int, ...] = (1, 2), e2
     log_file = paths.data_dir() / "bench-localaws.log"
     log_file.unlink(missing_ok=True)
     server = localaws_process.start(log_file=log_file, detach=True)
-    # Its start-up RSS once the background warm-up (harness/localaws/warmup.py) is done.
-    settle = time.monotonic() + 10
-    while "warmed up" not in log_file.read_text(errors="replace") and time.monotonic() < settle:
-        time.sleep(0.05)
+    # Its start-up RSS once the background warm-up (harness/localaws/warmup.py) is done (or after 10 s).
+    with contextlib.suppress(WaitTimeout):
+        wait_until(lambda: "warmed up" in log_file.read_text(errors="replace"), 10, what="the local AWS's warm-up",
+                   interval=0.05)
     try:
         local = measure_endpoint("local AWS", Target("local", server.endpoint), server, cycles, repeats, deadline)
     finally:
@@ -314,13 +316,14 @@ def run(cycles: int = 5, repeats: int = 9, workers: tuple[int, ...] = (1, 2), e2
         target.check_reachable()
         report["endpoints"][url] = measure_endpoint(url, target, None, cycles, repeats, deadline)
     if localstack:
-        from harness.targets import localstack as localstack_module
+        from harness.targets.localstack import install as localstack_install
+        from harness.targets.localstack import process as localstack_process
 
-        handle = localstack_module.start(warm_up=True)
+        handle = localstack_process.start(warm_up=True)
         try:
             entry = measure_endpoint("LocalStack", Target("localstack", handle.endpoint), handle, cycles, repeats,
                                      deadline)
-            entry["version"] = localstack_module.VERSION
+            entry["version"] = localstack_install.VERSION
             entry["ready_seconds"] = round(handle.ready_seconds, 2)
             report["endpoints"]["localstack"] = entry
         finally:

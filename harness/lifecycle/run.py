@@ -211,7 +211,7 @@ class Run:
                 else:
                     pending = localaws_process.launch(log_file=self.file("localaws.log"), detach=True,
                                                       profile=self.options.localaws_profile,
-                                                      faults=self.options.localaws_faults)
+                                                      faults=self.options.localaws_faults, run_id=self.id)
                     # Recorded before it reports its port: teardown and sweep find it by pid.
                     localaws_process.LocalAwsProcess("", pending.child.pid).save(self.file(LOCALAWS_FILE))
                 try:

@@ -5,10 +5,11 @@ A run killed with SIGKILL cannot tear down. What it leaves is found by name and 
   destroyed on the target their record names, then deleted; when that target was a
   local AWS that no longer answers, its resources died with it, so only the state and
   record are removed (said so in the output);
-- run directories under `.harness/runs/` whose workspaces are gone: their local AWS and
-  served provider (harness/terraform/provider_server.py), if still running, are stopped and the
-  directory removed; a served provider whose owner died without a run directory (a
-  killed `harness up`) is stopped too;
+- recorded child processes (harness/plumbing/children.py: a run's local AWS, served AWS
+  providers, LocalStack) whose owner is gone: stopped, their files removed, whatever their
+  kind; those of a run whose throwaway workspace is still in state are kept for it;
+- run directories under `.harness/runs/` whose workspaces are gone: whatever the run
+  still recorded as running is stopped and the directory removed;
 - with `--target`/`--endpoint`: resources that have no state at all (an apply killed
   before it wrote state, state lost), found by their `harness:workspace` tag: S3 buckets
   and REST APIs through the Resource Groups Tagging API, IAM roles through IAM's own tag
@@ -34,13 +35,11 @@ from pathlib import Path
 from harness import paths
 from harness.client.scratch import delete_iam_user, empty_and_delete_bucket
 from harness.errors import HarnessError
-from harness.lifecycle.run import LOCALAWS_FILE
 from harness.lifecycle.workspace import THROWAWAY_PREFIX, Deployer, Workspace, delete_record, load_record
-from harness.localaws import process as localaws_process
 from harness.options import RunOptions
+from harness.plumbing import children
 from harness.tags import TAG_RUN_ID, TAG_SCRATCH, TAG_STATE, TAG_WORKSPACE
 from harness.targets.target import Target
-from harness.terraform import provider_server
 from harness.terraform.backend import LocalState, S3Backend, StateStore, state_store_for_location
 
 DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -132,30 +131,32 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
             continue
         delete_record(leftover.workspace)
         removed += 1
-    if not dry_run:
-        from harness.targets import localstack
-
-        localstack.stop_orphans(say=say, older_than=older_than)
-    for pid in provider_server.stop_orphans(older_than=older_than, run_id=run_id, dry_run=dry_run):
-        say(f"{'would stop' if dry_run else 'stopped'} a served AWS provider whose run was killed (pid {pid})")
     still_in_state = [lo.workspace for lo in throwaway_leftovers(0, run_id, LocalState(paths.stack_dir()))]
+
+    def has_state(run: str | None) -> bool:
+        return run is not None and any(name.startswith(f"{THROWAWAY_PREFIX}{run}-") for name in still_in_state)
+
+    verb = "would stop" if dry_run else "stopped"
+    swept = children.stop_orphans(older_than, run_id=run_id, keep=lambda child: has_state(child.run_id),
+                                  dry_run=dry_run)
+    for child in swept.stopped:
+        say(f"{verb} {child.describe()}: its owner is gone")
+    for child in swept.cleared:
+        say(f"{'would remove' if dry_run else 'removed'} the record and files of {child.describe()}: it had exited")
     for run_dir in sorted(paths.runs_dir().glob("*")) if paths.runs_dir().exists() else []:
         if run_id and run_dir.name != run_id:
             continue
-        if any(name.startswith(f"{THROWAWAY_PREFIX}{run_dir.name}-") for name in still_in_state):
+        if has_state(run_dir.name):
             continue
         if time.time() - run_dir.stat().st_mtime < older_than:
             continue
-        server = localaws_process.LocalAwsProcess.load(run_dir / LOCALAWS_FILE)
+        running = children.stop_for_run(run_dir.name, dry_run=dry_run)
         if dry_run:
-            say(f"would remove run directory {run_dir.name}" + (f" and stop its local AWS (pid {server.pid})"
-                                                                   if server and server.alive() else ""))
+            say(f"would remove run directory {run_dir.name}"
+                + "".join(f" and stop {child.describe()}" for child in running))
             continue
-        if server and server.alive():
-            server.stop()
-            say(f"stopped the local AWS of run {run_dir.name} (pid {server.pid})")
-        for pid in provider_server.stop_for_run(run_dir.name):
-            say(f"stopped the served AWS provider of run {run_dir.name} (pid {pid})")
+        for child in running:
+            say(f"stopped {child.describe()}")
         shutil.rmtree(run_dir, ignore_errors=True)
         say(f"removed run directory {run_dir.name}")
     return removed

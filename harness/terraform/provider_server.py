@@ -16,10 +16,11 @@ What this module owns:
 - starting it with the environment Terraform would have given the plugin (the target's
   credentials and region), in its own session, so that a terminal Ctrl-C meant for the
   run reaches only the harness, which lets a destroy finish before stopping the provider;
-- a record per served provider under `.harness/providers/` (its pid, who started it,
-  for which run), so a run's teardown can reuse it and `harness sweep` can stop one
-  whose owner was killed with SIGKILL;
-- stopping it.
+- its record (harness/plumbing/children.py: its pid and start time, who started it, for
+  which run, its socket and log), so a run's teardown can reuse it and `harness sweep`
+  can stop one whose owner was killed with SIGKILL;
+- stopping it (SIGTERM, SIGKILL after STOP_TIMEOUT_SECONDS), and the plugins Terraform
+  started itself.
 
 A served provider is configured by each command that attaches, so it must serve one
 Terraform command at a time: it belongs to one run's stack (or one CLI command), whose
@@ -29,26 +30,31 @@ Terraform's own per-command plugin start (a warning says so), which is only slow
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from harness import paths
-from harness.plumbing import procfs
+from harness.plumbing import children
+from harness.plumbing.children import Child
+from harness.plumbing.children import pid_alive as pid_alive  # re-exported: the runner's tests ask it
+from harness.plumbing.waiting import WaitTimeout, wait_until
 
 log = logging.getLogger("harness.provider")
 
+KIND = "provider"
 # The name a runner's `on_command` callback gets for the served provider's start-up.
 START_PHASE = "provider_start"
 START_TIMEOUT_SECONDS = 30.0
+# Provider 3.39 exits on SIGTERM at once, served or started by Terraform (measured); a
+# plugin ignores SIGINT, which a terminal sends to its whole process group.
 STOP_TIMEOUT_SECONDS = 5.0
 REATTACH_ENV = "TF_REATTACH_PROVIDERS"
 REATTACH_LINE = re.compile(r"TF_REATTACH_PROVIDERS='(\{.*\})'")
@@ -56,7 +62,8 @@ REATTACH_LINE = re.compile(r"TF_REATTACH_PROVIDERS='(\{.*\})'")
 INSTALLED_PATTERN = ".terraform/providers/*/hashicorp/aws/{version}/*/terraform-provider-aws*"
 
 
-def records_dir() -> Path:
+def logs_dir() -> Path:
+    """Where served providers write their output (their records are in the children registry)."""
     return paths.data_dir() / "providers"
 
 
@@ -72,60 +79,44 @@ def installed_binary(stack_dir: Path, version: str | None) -> tuple[str, Path] |
     return None
 
 
-def pid_alive(pid: int, ticks: int | None = None) -> bool:
-    """Running (a zombie is not), and, given `ticks`, the same process that started then (pids are reused)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if procfs.state(pid) in (None, "Z"):
-        return False
-    return ticks is None or procfs.start_ticks(pid) == ticks
-
-
 def terminate(pids: list[int]) -> None:
-    """SIGTERM each, then SIGKILL those still running after STOP_TIMEOUT_SECONDS; ours are reaped.
-
-    Provider 3.39 exits on SIGTERM at once, served or started by Terraform (measured); a
-    plugin ignores SIGINT, which a terminal sends to its whole process group.
-    """
-    started = {pid: procfs.start_ticks(pid) for pid in pids}  # a pid reused meanwhile is not signalled
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-        if not any(pid_alive(pid, started[pid]) for pid in pids):
-            return
-        time.sleep(0.02)
-    for pid in pids:
-        if pid_alive(pid, started[pid]):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+    """Stop provider plugins Terraform started itself: SIGTERM, SIGKILL after STOP_TIMEOUT_SECONDS."""
+    children.terminate(pids, STOP_TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)
 class ProviderServer:
-    """One served provider: its pid, source address, reattach value and who owns it."""
+    """One served provider: its recorded process (harness/plumbing/children.py) and its reattach value."""
 
-    pid: int
-    address: str
-    reattach: dict[str, object]
-    owner_pid: int
-    run_id: str | None
-    stack_dir: str
-    started: float
-    log_file: str
-    ticks: int | None = None  # procfs.start_ticks(pid): a recorded pid another process reuses is not this one
+    child: Child
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
+    @property
+    def run_id(self) -> str | None:
+        return self.child.run_id
+
+    @property
+    def address(self) -> str:
+        return str(self.child.details["address"])
+
+    @property
+    def reattach(self) -> dict[str, Any]:
+        return dict(self.child.details.get("reattach") or {})
+
+    @property
+    def stack_dir(self) -> str:
+        return str(self.child.details["stack_dir"])
+
+    @property
+    def log_file(self) -> str:
+        return str(self.child.details["log_file"])
 
     @property
     def record_path(self) -> Path:
-        return records_dir() / f"{self.pid}.json"
+        return self.child.record_path
 
     def reattach_env(self) -> dict[str, str]:
         # Keyed by the address the configuration resolves `hashicorp/aws` to (the lock
@@ -138,42 +129,29 @@ class ProviderServer:
         return bool(self.reattach)
 
     def alive(self) -> bool:
-        return pid_alive(self.pid, self.ticks)
+        return self.child.alive()
 
     def stop(self) -> None:
-        """Stop it (SIGTERM, then SIGKILL) and remove its record and socket; gone already is fine."""
-        if self.alive():  # never a signal to a process that merely reuses the pid
-            terminate([self.pid])
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, os.WNOHANG)
-        self.forget()
+        """Stop it (SIGTERM, then SIGKILL) and remove its record, socket and log; gone already is fine."""
+        self.child.stop()
 
     def forget(self) -> None:
-        """Remove what it leaves on disk: its socket, record and log (once it is gone)."""
-        address = self.reattach.get("Addr")
-        if isinstance(address, dict) and address.get("Network") == "unix":
-            Path(str(address.get("String"))).unlink(missing_ok=True)
-        self.record_path.unlink(missing_ok=True)
-        Path(self.log_file).unlink(missing_ok=True)
+        """Remove what it leaves on disk: its socket, log and record (once it is gone)."""
+        self.child.clear()
 
     def save(self) -> None:
-        records_dir().mkdir(parents=True, exist_ok=True)
-        temporary = self.record_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(self)))
-        temporary.replace(self.record_path)
+        self.child.save()
 
-    @classmethod
-    def load(cls, path: Path) -> ProviderServer | None:
-        try:
-            return cls(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
+    def announce(self, reattach: dict[str, Any]) -> ProviderServer:
+        """Itself once it printed its reattach value: recorded with the socket that value names."""
+        address = reattach.get("Addr")
+        socket = [str(address.get("String"))] if isinstance(address, dict) and address.get("Network") == "unix" else []
+        return ProviderServer(replace(self.child, details={**self.child.details, "reattach": reattach},
+                                      files=(*self.child.files, *socket)))
 
 
 def recorded() -> list[ProviderServer]:
-    if not records_dir().is_dir():
-        return []
-    return [server for path in sorted(records_dir().glob("*.json")) if (server := ProviderServer.load(path))]
+    return [ProviderServer(child) for child in children.recorded(KIND)]
 
 
 def for_run(run_id: str, stack_dir: Path) -> ProviderServer | None:
@@ -184,6 +162,10 @@ def for_run(run_id: str, stack_dir: Path) -> ProviderServer | None:
     return None
 
 
+class _Exited(Exception):
+    """The provider exited before it announced itself."""
+
+
 def start(binary: Path, address: str, env: Mapping[str, str], stack_dir: Path,
           run_id: str | None = None) -> ProviderServer | None:
     """Serve the provider at `binary`; None (with a warning) if it does not announce itself.
@@ -191,77 +173,56 @@ def start(binary: Path, address: str, env: Mapping[str, str], stack_dir: Path,
     `env` is what Terraform would pass to the plugin (the target's credentials and region
     included): a reattached provider reads its credentials from its own environment.
     """
-    records_dir().mkdir(parents=True, exist_ok=True)
-    log_file = records_dir() / f"{os.getpid()}-{time.time_ns()}.log"
+    logs_dir().mkdir(parents=True, exist_ok=True)
+    log_file = logs_dir() / f"{os.getpid()}-{time.time_ns()}.log"
     with open(log_file, "ab") as output:
-        child = subprocess.Popen(
+        process = subprocess.Popen(
             [str(binary), "-debug"], cwd=stack_dir, env=dict(env), stdin=subprocess.DEVNULL,
             stdout=output, stderr=output, start_new_session=True,
         )
     # Recorded at once, before it announces itself: whatever stops us now, sweep finds it.
-    server = ProviderServer(child.pid, address, {}, os.getpid(), run_id, str(stack_dir), time.time(),
-                            str(log_file), procfs.start_ticks(child.pid))
+    server = ProviderServer(Child.of(
+        process, KIND, what="a served AWS provider", run_id=run_id,
+        owner_dir=str(paths.runs_dir() / run_id) if run_id else None, grace=STOP_TIMEOUT_SECONDS,
+        files=(str(log_file),), details={"address": address, "stack_dir": str(stack_dir), "log_file": str(log_file)},
+    ))
+
+    def announced() -> dict[str, Any] | None:
+        match = REATTACH_LINE.search(log_file.read_text(errors="replace"))
+        if match:
+            return dict(next(iter(json.loads(match.group(1)).values())))
+        if process.poll() is not None:
+            raise _Exited()
+        return None
+
     try:
         server.save()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            match = REATTACH_LINE.search(log_file.read_text(errors="replace"))
-            if match:
-                server = replace(server, reattach=next(iter(json.loads(match.group(1)).values())))
-                server.save()
-                return server
-            if child.poll() is not None:
-                break
-            time.sleep(0.01)
+        server = server.announce(wait_until(announced, START_TIMEOUT_SECONDS, what="the provider's reattach value",
+                                            interval=0.01))
+        server.save()
+        return server
+    except (WaitTimeout, _Exited):
+        _discard(server, keep_log=True)
     except BaseException:
-        _discard(child, server, keep_log=False)
+        _discard(server, keep_log=False)
         raise
-    _discard(child, server, keep_log=True)
     log.warning("the provider at %s did not start in debug mode (see %s); Terraform will start it per command",
                 binary, log_file)
     return None
 
 
-def _discard(child: subprocess.Popen[bytes], server: ProviderServer, keep_log: bool) -> None:
-    """A provider that never announced itself: stopped, reaped and its record removed."""
-    if child.poll() is None:
-        child.kill()
-    child.wait()
-    server.record_path.unlink(missing_ok=True)
-    if not keep_log:
-        Path(server.log_file).unlink(missing_ok=True)
-
-
-def stop_orphans(older_than: float = 0.0, run_id: str | None = None, dry_run: bool = False) -> list[int]:
-    """Stop served providers whose owner is gone; with `run_id`, only that run's.
-
-    Owner gone: the process that started it died, and its run directory is gone or
-    untouched for `older_than` (a provider a run's deploying worker started outlives that
-    worker: the controller reuses it for the teardown, which touches the directory).
-    """
-    stopped: list[int] = []
-    for server in recorded():
-        if not server.alive():  # whichever run it served: nothing but files left to remove
-            if not dry_run:
-                server.forget()
-            continue
-        if run_id is not None and server.run_id != run_id:
-            continue
-        run_dir = paths.runs_dir() / server.run_id if server.run_id else None
-        run_dir_fresh = run_dir is not None and run_dir.is_dir() and time.time() - run_dir.stat().st_mtime < older_than
-        if pid_alive(server.owner_pid) or run_dir_fresh or time.time() - server.started < older_than:
-            continue
-        if not dry_run:
-            server.stop()
-        stopped.append(server.pid)
-    return stopped
+def _discard(server: ProviderServer, keep_log: bool) -> None:
+    """A provider that never announced itself: killed, reaped and its record removed."""
+    process = server.child.process
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
+    if keep_log:
+        server.child.forget()
+    else:
+        server.child.clear()
 
 
 def stop_for_run(run_id: str) -> list[int]:
-    """Stop every provider served for `run_id` (its teardown, or sweep removing its run directory)."""
-    stopped = []
-    for server in recorded():
-        if server.run_id == run_id:
-            server.stop()
-            stopped.append(server.pid)
-    return stopped
+    """Stop every provider served for `run_id` (its teardown); return the pids that were running."""
+    return [child.pid for child in children.stop_for_run(run_id, kind=KIND)]

@@ -39,6 +39,7 @@ from python_terraform import IsFlagged, Terraform
 
 from harness.errors import StateCorruptError, StateLockedError, TerraformError
 from harness.plumbing import procfs
+from harness.plumbing.waiting import WaitTimeout, wait_until
 from harness.terraform import provider_server
 from harness.terraform.backend import S3Backend
 from harness.terraform.provider_server import ProviderServer
@@ -566,14 +567,15 @@ class TerraformRunner:
         if self.backend_url:
             return  # S3 replaces an object whole: a write cannot be cut half-way
         state = self.state_file()
-        deadline = time.monotonic() + STATE_QUIET_WAIT_SECONDS
-        while time.monotonic() < deadline:
+
+        def quiet() -> bool:
             try:
-                if time.time() - state.stat().st_mtime >= STATE_QUIET_SECONDS:
-                    return
+                return time.time() - state.stat().st_mtime >= STATE_QUIET_SECONDS
             except OSError:
-                return
-            time.sleep(0.05)
+                return True
+
+        with contextlib.suppress(WaitTimeout):  # still written to after the wait: killed all the same
+            wait_until(quiet, STATE_QUIET_WAIT_SECONDS, what="the state file to stay unwritten", interval=0.05)
 
     def _what_is_left(self, command: str, stop: _Stop, lines: list[str]) -> str:
         """A few lines: the workspace, its state and lock, how to continue."""

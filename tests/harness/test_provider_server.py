@@ -20,6 +20,7 @@ import pytest
 from harness import paths
 from harness.lifecycle.workspace import Deployer, Workspace, child_run_environment, new_run_id
 from harness.options import RunOptions
+from harness.plumbing import children
 from harness.terraform import provider_server
 
 pytestmark = pytest.mark.slow
@@ -111,18 +112,19 @@ def test_sweep_stops_a_served_provider_whose_owner_was_killed(local_target):
     finally:
         owner.kill()  # SIGKILL: no teardown of its own runs
         owner.wait(timeout=30)
-    record = provider_server.records_dir() / f"{pid}.json"
+    record = children.registry_dir() / f"{provider_server.KIND}-{pid}.json"
     assert provider_server.pid_alive(pid) and record.exists()
     listed = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
                              "--dry-run"], cwd=paths.project_root(), env=child_run_environment(),
                             capture_output=True, text=True, timeout=300)
-    assert f"would stop a served AWS provider whose run was killed (pid {pid})" in listed.stdout, listed.stderr
+    assert f"would stop a served AWS provider of run {run_id} (pid {pid}): its owner is gone" in listed.stdout, \
+        listed.stderr
     assert provider_server.pid_alive(pid)
     swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id],
                            cwd=paths.project_root(), env=child_run_environment(),
                            capture_output=True, text=True, timeout=300)
     assert swept.returncode == 0, swept.stderr
-    assert f"stopped a served AWS provider whose run was killed (pid {pid})" in swept.stdout
+    assert f"stopped a served AWS provider of run {run_id} (pid {pid}): its owner is gone" in swept.stdout
     deadline = time.monotonic() + 10
     while provider_server.pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -1,5 +1,5 @@
 """LocalStack in host mode, for real: start, files confined to the run directory, leftover
-count, stop leaving nothing. Needs `python -m harness.targets.localstack install`; skipped without it.
+count, stop leaving nothing. Needs `harness localstack install`; skipped without it.
 Not collected by the plain `pytest` run (pyproject `norecursedirs`): `make test-localstack`
 runs it by path."""
 
@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.targets import localstack
+from harness.targets.localstack import install
+from harness.targets.localstack import process as localstack
+from harness.targets.localstack.leftovers import count_leftovers
 from harness.targets.target import Target
 
-pytestmark = pytest.mark.skipif(not localstack.is_installed(),
-                                reason="LocalStack not installed (python -m harness.targets.localstack install)")
+pytestmark = pytest.mark.skipif(not install.is_installed(),
+                                reason="LocalStack not installed (harness localstack install)")
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +54,13 @@ def test_count_leftovers_tells_tagged_from_untagged(running: localstack.LocalSta
     s3.put_bucket_tagging(Bucket="ls-tagged", Tagging={"TagSet": [{"Key": "harness:workspace", "Value": "t-x-0"}]})
     s3.create_bucket(Bucket="ls-untagged")
     try:
-        left = localstack.count_leftovers(running.endpoint)
+        left = count_leftovers(running.endpoint)
         assert left.buckets == {"ls-tagged": True, "ls-untagged": False}
         assert left.total == 2
     finally:
         s3.delete_bucket(Bucket="ls-tagged")
         s3.delete_bucket(Bucket="ls-untagged")
-    assert localstack.count_leftovers(running.endpoint).total == 0
+    assert count_leftovers(running.endpoint).total == 0
 
 
 def test_stop_leaves_no_process_and_no_files(tmp_path: Path) -> None:

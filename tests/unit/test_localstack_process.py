@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.targets import localstack
+from harness.jobs import localstack_suite
+from harness.targets.localstack import install, leftovers
+from harness.targets.localstack import process as localstack
 
 SLEEPER = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); " \
           "time.sleep(60)  # stands in for localstack.runtime.main"
@@ -87,6 +89,9 @@ def test_stop_orphans_finds_a_killed_owners_localstack(tmp_path: Path, monkeypat
         time.sleep(0.02)
     stale = localstack.runs_root() / "20260101-000000-2"  # its process already gone
     stale.mkdir()
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    localstack.LocalStack("http://127.0.0.1:1", exited.pid, stale, owner=dead_owner.pid).save()
     said: list[str] = []
     assert localstack.stop_orphans(say=said.append) == 2
     assert child.wait(timeout=10) is not None
@@ -120,18 +125,18 @@ def test_stop_orphans_spares_one_whose_owner_still_runs(tmp_path: Path, monkeypa
 
 
 def test_install_failure_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(localstack, "PINS", ("--no-index", "no-such-package-for-harness==0.0.0"))
+    monkeypatch.setattr(install, "PINS", ("--no-index", "no-such-package-for-harness==0.0.0"))
     with pytest.raises(HarnessError) as caught:
-        localstack.install(venv=tmp_path / "venv", say=lambda _: None)
+        install.install(venv=tmp_path / "venv", say=lambda _: None)
     assert caught.value.message.startswith("LocalStack 4.13.1 could not be installed")
     assert "install.log" in caught.value.hint
-    assert not localstack.is_installed(tmp_path / "venv")
+    assert not install.is_installed(tmp_path / "venv")
 
 
 def test_start_without_install_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="not installed") as caught:
         localstack.start(venv=tmp_path / "venv", run_dir=tmp_path / "run")
-    assert "harness.targets.localstack install" in caught.value.hint
+    assert "harness localstack install" in caught.value.hint
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -139,7 +144,7 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
 
     (tmp_path / "venv" / "bin").mkdir(parents=True)
     (tmp_path / "venv" / "bin" / "python").touch()
-    (tmp_path / "venv" / ".harness-pins").write_text(localstack._pins_key())
+    (tmp_path / "venv" / ".harness-pins").write_text(install._pins_key())
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -155,20 +160,20 @@ def test_junit_problems_lists_failures_and_errors(tmp_path: Path) -> None:
         '<testcase classname="tests.e2e.test_a" name="test_bad"><failure message="assert 512 == 256">x</failure>'
         '</testcase><testcase classname="tests.e2e.test_b" name="test_err[x]"><error message="boom&#10;more"/>'
         '</testcase></testsuite></testsuites>')
-    assert localstack.junit_problems(junit) == [
+    assert localstack_suite.junit_problems(junit) == [
         "tests/e2e/test_a.py::test_bad: failure: assert 512 == 256",
         "tests/e2e/test_b.py::test_err[x]: error: boom",
     ]
 
 
 def test_leftovers_describe_names_the_untagged() -> None:
-    left = localstack.Leftovers(buckets={"a": True, "b": False}, roles={"r": True})
+    left = leftovers.Leftovers(buckets={"a": True, "b": False}, roles={"r": True})
     assert left.total == 3
     assert left.describe() == "2 buckets (1 untagged: b; all: a, b); 0 REST APIs; 1 roles (0 untagged: -; all: r)"
 
 
 def test_pins_key_changes_with_the_pins(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = localstack._pins_key()
-    monkeypatch.setattr(localstack, "PINS", (*localstack.PINS, "extra==1"))
-    assert localstack._pins_key() != before
-    assert os.path.basename(str(localstack.venv_dir())) == "venv"
+    before = install._pins_key()
+    monkeypatch.setattr(install, "PINS", (*install.PINS, "extra==1"))
+    assert install._pins_key() != before
+    assert os.path.basename(str(install.venv_dir())) == "venv"

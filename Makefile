@@ -77,6 +77,12 @@ else \
 fi
 endef
 
+# Shell: compile the venv's site-packages but NO_BYTECODE (what is compiled already is skipped).
+define compile_site_packages
+$(BIN)/python -m compileall -q -j 0 -x '$(NO_BYTECODE)' \
+  "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null
+endef
+
 setup: $(STAMP)
 
 # The project itself is installed on top (editable, no dependencies resolved). The bundled
@@ -88,9 +94,7 @@ $(STAMP): pyproject.toml requirements.lock requirements-bundled-terraform.lock r
 	  locks="$$locks $(call EXTRA_LOCK,bundled-terraform)"; fi; \
 	$(install_locks) && \
 	if [ -n "$$uv" ]; then \
-	  uv_install --no-deps -e . && \
-	  $(BIN)/python -m compileall -q -j 0 -x '$(NO_BYTECODE)' \
-	    "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null; \
+	  uv_install --no-deps -e . && $(compile_site_packages); \
 	else $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .; fi
 	$(BIN)/harness setup
 	# pip compiles what it installs, but not an editable project: without this, every process
@@ -103,7 +107,7 @@ $(STAMP): pyproject.toml requirements.lock requirements-bundled-terraform.lock r
 setup-report: $(VENV)/.harness-extra-report
 setup-bundled-terraform: $(VENV)/.harness-extra-bundled-terraform
 $(VENV)/.harness-extra-%: $(STAMP) requirements-%.lock
-	@locks="$(LOCKS) $(call EXTRA_LOCK,$*)"; $(install_locks)
+	@locks="$(LOCKS) $(call EXTRA_LOCK,$*)"; $(install_locks) && if [ -n "$$uv" ]; then $(compile_site_packages); fi
 	touch $@
 
 # Resolved for $(PYTHON)'s version, like pip-compile before; an existing lock's pins are kept

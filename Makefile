@@ -34,13 +34,12 @@ EXTRA_LOCK = requirements-$(1).lock
 # imports, each time (measured: `make e2e` 6 s with bytecode, 9 s without even when it may be
 # written). So set-up compiles site-packages, except what no harness process imports: moto's
 # ~150 other services (of moto only moto_boundary.SERVED_SERVICES, `logs`, moto's plumbing and,
-# last line, the modules those import; a unit test checks), mypy (compiled with mypyc) and
-# pygments' ~260 lexers (pytest highlights with two of them, and only on a terminal).
+# last line, the modules those import; a unit test checks) and mypy (compiled with mypyc).
 MOTO_COMPILED := __init__ backend_index backends core moto_api moto_server server settings utilities \
 	apigateway iam logs resourcegroupstaggingapi s3 sts \
 	apigatewayv2 cloudwatch events s3bucket_path
 space := $(subst ,, )
-NO_BYTECODE = /moto/(?!($(subst $(space),|,$(strip $(MOTO_COMPILED))))\b)|/site-packages/(mypy|mypyc|pygments/lexers)/
+NO_BYTECODE = /moto/(?!($(subst $(space),|,$(strip $(MOTO_COMPILED))))\b)|/site-packages/(mypy|mypyc)/
 
 # Shell: bootstrap the pinned uv into $(TOOLS)/uv unless it is there; false if that fails.
 define bootstrap_uv

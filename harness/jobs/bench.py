@@ -419,9 +419,15 @@ def table(report: dict[str, Any]) -> str:
                 f"{(v['ratio_to_floor'] or {}).get('median')} x floor)"
                 for k, v in report["scaling"].items()]
         lines += ["", "e2e suite (median wall): " + ", ".join(runs)]
-    lines += ["", f"{'budget line':40} {'measured':>10} {'budget':>8}  ok"]
-    for name, item in report["verdict"].items():
-        measured = "-" if item["measured"] is None else f"{item['measured']:.3f}"
-        ok = "-" if item["within"] is None else ("yes" if item["within"] else "NO")
-        lines.append(f"{name:40} {measured:>10} {item['budget']:8.2f}  {ok}")
+    lines += ["", *budget_lines(report["verdict"])]
     return "\n".join(lines)
+
+
+def budget_lines(verdict: dict[str, Any], width: int = 40, measured_width: int = 10, digits: int = 3) -> list[str]:
+    """The verdict as a table: each budget line's measured value, its budget, and yes/NO (- if not measured)."""
+    lines = [f"{'budget line':{width}} {'measured':>{measured_width}} {'budget':>8}  ok"]
+    for name, item in verdict.items():
+        measured = "-" if item["measured"] is None else f"{item['measured']:.{digits}f}"
+        ok = "-" if item["within"] is None else ("yes" if item["within"] else "NO")
+        lines.append(f"{name:{width}} {measured:>{measured_width}} {item['budget']:8.2f}  {ok}")
+    return lines

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -20,8 +21,18 @@ from typing import Any
 
 from harness.errors import LocalAwsError
 
-# Keep equal to the `moto[server]==` pin in pyproject.toml (a unit test checks).
+# Keep equal to the `moto[...]==` pin in pyproject.toml (a unit test checks).
 MOTO_VERSION = "5.2.5"
+
+# The moto services the local AWS serves. pyproject.toml installs moto with these services'
+# extras and Flask (what moto's server imports), not `moto[server]`, which brings every
+# service's requirements; each module below must import, or the local AWS refuses to start.
+# `resourcegroupstaggingapi` needs no extra of its own at this version: its extra lists every
+# service's requirements, but GetResources walks only the backends in use
+# (moto/core/resource_tagging.py `iter_taggable_backends`).
+SERVED_SERVICES = ("apigateway", "iam", "resourcegroupstaggingapi", "s3", "sts")
+SERVER_MODULES = ("moto.moto_server.werkzeug_app", "moto.moto_server.utilities", "flask_cors")
+INSTALL_COMMAND = "make setup"
 
 
 @dataclass(frozen=True)
@@ -113,9 +124,30 @@ def _absent_problems(user: str, target: MotoName, installed: str | None) -> list
     return []
 
 
+def service_modules(services: Iterable[str] = SERVED_SERVICES) -> list[str]:
+    """The modules each served service's requests go through (urls imports responses and models)."""
+    return [f"moto.{service}.urls" for service in services] + list(SERVER_MODULES)
+
+
+def unimportable(modules: Iterable[str]) -> list[str]:
+    """Each module that does not import (a package it needs is not installed), one sentence each."""
+    found = []
+    for module in modules:
+        try:
+            with warnings.catch_warnings():  # moto's own hint names `moto[server]`, which we do not install
+                warnings.simplefilter("ignore")
+                importlib.import_module(module)
+        except ImportError as exc:
+            found.append(f"{module} does not import ({exc}); install the local AWS's packages with "
+                         f"`{INSTALL_COMMAND}`")
+    return found
+
+
 def ensure(uses: Iterable[tuple[str, MotoName]]) -> None:
-    """Refuse (LocalAwsError, one line) unless the installed moto is the one we patch."""
-    found = problems(uses, installed_moto_version())
+    """Refuse (LocalAwsError, one line) unless the installed moto is the one we patch and
+    every served service's modules import."""
+    installed = installed_moto_version()
+    found = (unimportable(service_modules()) if installed == MOTO_VERSION else []) or problems(uses, installed)
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise LocalAwsError(f"the local AWS cannot start: {found[0]}{more}")

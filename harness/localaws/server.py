@@ -73,13 +73,16 @@ def build_app(faults: Faults | None = None) -> Any:
     the app is exactly as fast as before.
     """
     _prepare_environment()
+    from harness.localaws import controlplane
+
+    # Before moto's server is imported: refuses (LocalAwsError) unless moto is the pinned
+    # version and every package its server and the served services import is installed.
+    controlplane.install()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from harness.localaws import controlplane
     from harness.localaws.dataplane import DataPlane
     from harness.localaws.routing import is_execute_api_request
 
-    controlplane.install()  # refuses (LocalAwsError) unless moto is the pinned version
 
     def create_quiet_backend_app(service: SERVICE_NAMES) -> Any:
         backend_app = create_backend_app(service)

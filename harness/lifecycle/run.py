@@ -459,7 +459,8 @@ class Run:
             if self.options.backend is not None:
                 self.options.backend.release_lease(name)
         if server:
-            if self.options.localaws_faults or self.options.localaws_profile:
+            # No endpoint: interrupted before it reported one, so it has served nothing to count.
+            if server.endpoint and (self.options.localaws_faults or self.options.localaws_profile):
                 report.say(faults_message(server))
             server.stop()
             report.removed.append("the run's local AWS (stopped)")

@@ -74,12 +74,15 @@ def test_ctrl_c_while_a_check_waits_for_the_stack_ends_with_what_was_cleaned_up(
     # held by the session-start deploy for as long as this test needs.
     child = _start(run_id, tmp_path, "-p", "no:xdist", "--localaws-profile", "aws-like:role=0s,stage=60s,flap=0")
     phases = paths.runs_dir() / run_id / "phases.jsonl"
-    # Applied (its outputs read), the gate waiting, and the first check waiting for the stack.
-    wait_until(lambda: ((tmp_path / "started").exists() and phases.exists() and '"output"' in phases.read_text())
-               or child.poll() is not None, 120, what="the apply done and the first check waiting")
-    assert child.poll() is None and not (paths.runs_dir() / run_id / "stack.json").exists()
-    os.killpg(child.pid, signal.SIGINT)
-    output, _ = child.communicate(timeout=300)
+    try:
+        # Applied (its outputs read), the gate waiting, and the first check waiting for the stack.
+        wait_until(lambda: ((tmp_path / "started").exists() and phases.exists() and '"output"' in phases.read_text())
+                   or child.poll() is not None, 120, what="the apply done and the first check waiting")
+        assert child.poll() is None and not (paths.runs_dir() / run_id / "stack.json").exists()
+    finally:
+        if child.poll() is None:  # also when the wait failed: the child tears down
+            os.killpg(child.pid, signal.SIGINT)
+        output, _ = child.communicate(timeout=300)
     assert child.returncode == pytest.ExitCode.INTERRUPTED, output
     assert f"interrupted while waiting for run {run_id}'s stack to be applied" in output, output
     assert "filelock" not in output and "Traceback" not in output, output

@@ -540,7 +540,9 @@ class _Progress(threading.Thread):
 
 
 def _session(config: pytest.Config) -> HarnessSession:
-    plugin: HarnessSession = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if not isinstance(plugin, HarnessSession):  # registered by pytest_configure, before any fixture runs
+        raise RuntimeError(f"the {PLUGIN_NAME} plugin is not registered")
     return plugin
 
 

@@ -183,9 +183,15 @@ nightly: setup setup-report
 report: setup setup-report
 	$(BIN)/harness report
 
+# `harness drift` exits 0 clean, 1 on an error, 2 when it found drift or pending changes: 2
+# is a result, not a broken make, so a line says so before make reports the status (kept for
+# CI). A missing WS is a usage error (1), so that 2 means findings only.
 drift: setup
-	@test -n "$(WS)" || { echo "usage: make drift WS=<workspace>"; exit 2; }
-	$(BIN)/harness drift --workspace $(WS)
+	@test -n "$(WS)" || { echo "usage: make drift WS=<workspace>"; exit 1; }
+	@echo '$(BIN)/harness drift --workspace "$(WS)"'; \
+	$(BIN)/harness drift --workspace "$(WS)"; status=$$?; \
+	if [ $$status -eq 2 ]; then echo "drift found (exit 2): workspace $(WS) has the drift or pending changes listed \
+	above; make reports Error 2 for it (docs/drift-and-nightly.md)"; fi; exit $$status
 
 lint: setup
 	$(BIN)/ruff check harness tests conftest.py

@@ -187,9 +187,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     delete_record(workspace.name)
     if workspace.name.startswith(THROWAWAY_PREFIX) and record.get("run_id"):
         # A throwaway workspace kept with --keep: its run's local AWS, providers and directory go with it.
-        messages: list[str] = []
-        run.Run(record["run_id"], workspace.deployer.options).release_kept(messages)
-        for message in messages:
+        for message in run.Run(record["run_id"], workspace.deployer.options).release_kept().messages:
             print(message, file=sys.stderr)
         return 0
     state = paths.data_dir() / run.PERSISTENT_LOCALAWS_FILE

@@ -5,21 +5,25 @@ Options: the target options shared with the CLI (harness/options.py: --target,
 --workspace NAME (use an existing named workspace; no apply unless --apply; never
 destroyed), --keep (keep the throwaway workspace), --harness-summary PATH.
 
-The controller reads the options once into a `RunOptions` and a run id; xdist workers
-get both through `workerinput`. The run itself (its directory, the shared throwaway stack,
-teardown) is `harness.lifecycle.run.Run`; this module only wires it into pytest: fixtures for the
-checks, expected failures for a foreign endpoint's known deviations, the summary and
-the terminal lines.
+`pytest_configure` reads the options once into a `RunOptions` and a run id (xdist workers
+get both through `workerinput`) and registers one `HarnessSession` object: its hooks share
+its attributes (results, the session-start deploy, the progress thread, the teardown
+report), as pytest-xdist's `DSession` does. The run itself (its directory, the shared
+throwaway stack, teardown) is `harness.lifecycle.run.Run`; this module only wires it into
+pytest: fixtures for the checks, expected failures for a foreign endpoint's known
+deviations, the summary, and the lines a person reads on the terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +37,13 @@ from harness.lifecycle.run import (
     ASSUMPTIONS_FILE,
     LEASE_RENEW_SECONDS,
     PHASES_FILE,
+    READY_PHASE,
     BackgroundDeploy,
     DeployedStack,
     Run,
+    StackWaitInterrupted,
+    TeardownInterrupted,
+    TeardownReport,
     missing_workspace,
 )
 from harness.lifecycle.workspace import load_record, new_run_id, validate_workspace_name
@@ -45,20 +53,11 @@ from harness.plumbing.signals import tear_down_on_sigterm
 from harness.reporting import timings
 from harness.targets import assumptions, deviations
 
-RUN_KEY = pytest.StashKey[Run]()
-RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
-STARTED_KEY = pytest.StashKey[float]()
-MESSAGES_KEY = pytest.StashKey[list[str]]()
-ASSUMPTIONS_KEY = pytest.StashKey[list[dict[str, Any]]]()
-PROGRESS_KEY = pytest.StashKey["_PhaseProgress"]()
-SESSIONSTART_KEY = pytest.StashKey[float]()
-TEARDOWN_KEY = pytest.StashKey[float]()
-SPANS_KEY = pytest.StashKey[dict[str, list[tuple[float, float]]]]()
-DEPLOY_EARLY_KEY = pytest.StashKey[bool]()
-DEPLOY_KEY = pytest.StashKey[BackgroundDeploy]()
-TORN_DOWN_KEY = pytest.StashKey[bool]()
+PLUGIN_NAME = "harness-session"
 WORKERINPUT_KEY = "harness_run"
 RUN_ID_ENV = "HARNESS_RUN_ID"  # lets a caller choose the run id (tests that interrupt a run)
+# Set by a checks directory's conftest, whose `pytest_configure` may run before ours.
+DEPLOY_EARLY_KEY = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,10 +74,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write a JSON summary (checks, phase timings, assumptions, versions) here")
 
 
-def _is_controller(config: pytest.Config) -> bool:
-    return not hasattr(config, "workerinput")
-
-
 def deploy_at_session_start(config: pytest.Config) -> None:
     """For a checks directory's conftest (`pytest_configure`): every check there needs the stack.
 
@@ -93,7 +88,8 @@ def deploy_at_session_start(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _is_controller(config):
+    controller = not hasattr(config, "workerinput")
+    if controller:
         try:
             options = RunOptions.from_values(lambda name: config.getoption(name), os.environ,
                                              keep=config.getoption("--keep"))
@@ -111,15 +107,10 @@ def pytest_configure(config: pytest.Config) -> None:
             except HarnessError as exc:
                 raise pytest.UsageError(f"harness: {exc}") from None
         run = Run(os.environ.get(RUN_ID_ENV) or new_run_id(), options)
-        config.stash[RESULTS_KEY] = {}
-        config.stash[SPANS_KEY] = {}
-        config.stash[STARTED_KEY] = time.time()
-        config.pluginmanager.register(_ResultCollector(config.stash[RESULTS_KEY], config.stash[SPANS_KEY]),
-                                      "harness-results")
     else:
         data = config.workerinput[WORKERINPUT_KEY]  # type: ignore[attr-defined]  # set by xdist on a worker; pytest's Config does not declare it
         run = Run(data["run_id"], RunOptions.from_json(data["options"]))
-    config.stash[RUN_KEY] = run
+    config.pluginmanager.register(HarnessSession(config, run, controller), PLUGIN_NAME)
     tear_down_on_sigterm()
 
 
@@ -134,36 +125,436 @@ def _check_named_workspace(name: str, options: RunOptions, explicit_target: bool
         raise pytest.UsageError(f"harness: {exc}") from None
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist: hand the controller's run id and options to each worker."""
-    run = node.config.stash[RUN_KEY]
-    node.workerinput[WORKERINPUT_KEY] = {"run_id": run.id, "options": run.options.to_json()}
+def exit_status(status: int, report: TeardownReport) -> int:
+    """The session's exit status once its run is torn down (the typed report decides, not its wording).
+
+    A session that passed, or collected nothing, fails when its teardown failed and counts
+    as interrupted when a Ctrl-C cut the teardown short. Any other status already says the
+    session did not pass, and stays.
+    """
+    if status not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return status
+    if report.interrupted:
+        return pytest.ExitCode.INTERRUPTED
+    if report.failed:
+        return pytest.ExitCode.TESTS_FAILED
+    return status
 
 
-def _run(config: pytest.Config) -> Run:
-    return config.stash[RUN_KEY]
+def phase_line(phase: str, seconds: float) -> str:
+    """A progress line says what it timed: a Terraform command, or the readiness gate (which is not one)."""
+    if phase == READY_PHASE:
+        return f"the API answered as intended after {seconds:.2f}s"
+    return f"terraform {phase} took {seconds:.2f}s"
+
+
+def ending_line(run_id: str, report: TeardownReport, directory_left: bool, interrupted: bool = True) -> str:
+    """The last line of a session that did not finish: what its teardown cleaned up, and what is still there."""
+    parts = ["interrupted" if interrupted else "the session ended before its finish"]
+    if report.removed:
+        parts.append(f"cleaned up {', '.join(report.removed)}")
+    if report.left:
+        parts.append(f"still there: {'; '.join(report.left)}")
+    elif directory_left:
+        parts.append(f"its run directory is left: `harness sweep --run-id {run_id}` removes it")
+    else:
+        parts.append(f"nothing of run {run_id} is left")
+    return "; ".join(parts)
+
+
+class HarnessSession:
+    """The harness in one pytest process (the controller, an xdist worker, or the only process).
+
+    Registered as a plugin at configure. The controller alone deploys at session start,
+    says progress, collects results and tears the run down, once, through `tear_down`.
+    """
+
+    def __init__(self, config: pytest.Config, run: Run, controller: bool) -> None:
+        self.config = config
+        self.run = run
+        self.controller = controller
+        self.named_workspace: str | None = config.getoption("--workspace")
+        self.apply_named: bool = config.getoption("--apply")
+        self.explicit_target = bool(config.getoption("--target") or config.getoption("--endpoint"))
+        self.summary_path: str | None = config.getoption("--harness-summary")
+        self.started = time.time()
+        self.session_started: float | None = None
+        self.results: dict[str, dict[str, Any]] = {}
+        self.spans: dict[str, list[tuple[float, float]]] = {}
+        self.deploy: BackgroundDeploy | None = None
+        self.progress: _Progress | None = None
+        self.report: TeardownReport | None = None  # set once `tear_down` has begun: it runs once
+        self.interrupted = False
+        self.teardown_seconds: float | None = None
+        self.assumptions: list[dict[str, Any]] = []
+        self._terminal = threading.Lock()
+        self._holding = False
+        self._held: list[str] = []
+
+    # --- the terminal ---------------------------------------------------------------------
+
+    def say(self, line: str) -> None:
+        """A `harness:` line on the terminal, on a line of its own; from any thread.
+
+        While this process collects or runs checks, the line waits for the end of the step
+        under way: pytest captures the terminal into a check's output (which a passing
+        check's report drops), and a check's progress letters continue its file's line.
+        """
+        with self._terminal:
+            if self._holding:
+                self._held.append(line)
+            else:
+                self._write([line])
+
+    def _write(self, lines: list[str], nodeid: str | None = None) -> None:
+        """`lines` on lines of their own; then, with `nodeid`, that check's file name to continue its progress."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            for line in lines:
+                print(f"harness: {line}", file=sys.stderr, flush=True)
+            return
+        reporter.ensure_newline()
+        # ensure_newline knows only the lines pytest starts with a file name; xdist's progress
+        # (".....  [100%]") has none, so the writer's own column decides.
+        if getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0):
+            reporter.line("")
+        if nodeid is not None and reporter.showfspath and not reporter.showlongtestinfo:
+            # Progress letters are written after the file name pytest printed when the check
+            # started: print it again (its own newline ends the last harness line).
+            reporter.write("\n".join(f"harness: {line}" for line in lines))
+            reporter.write_fspath_result(nodeid, "")
+            return
+        for line in lines:
+            reporter.write_line(f"harness: {line}")
+
+    def _flush(self, nodeid: str | None = None) -> None:
+        with self._terminal:
+            held, self._held = self._held, []
+            if held:
+                self._write(held, nodeid)
+
+    @contextlib.contextmanager
+    def _held_back(self) -> Iterator[None]:
+        with self._terminal:
+            self._holding = True
+        try:
+            yield
+        finally:
+            with self._terminal:
+                self._holding = False
+            self._flush()
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection(self) -> Generator[None, object, object]:
+        with self._held_back():
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtestloop(self) -> Generator[None, object, object]:
+        if self.config.pluginmanager.get_plugin("dsession") is not None:
+            return (yield)  # the xdist controller runs no check: its lines go out as they come
+        with self._held_back():
+            return (yield)
+
+    def _check_step(self, item: pytest.Item) -> Generator[None, None, None]:
+        """A check's setup, call or teardown: the lines held back go out when it ends."""
+        nodeid: str | None = item.nodeid
+        try:
+            return (yield)
+        except (KeyboardInterrupt, pytest.exit.Exception):
+            nodeid = None  # the session ends here: no progress letter follows on the check's line
+            raise
+        finally:
+            self._flush(nodeid)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        return (yield from self._check_step(item))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        return (yield from self._check_step(item))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        return (yield from self._check_step(item))
+
+    # --- xdist, collection, the stack -------------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """pytest-xdist: hand the controller's run id and options to each worker."""
+        node.workerinput[WORKERINPUT_KEY] = {"run_id": self.run.id, "options": self.run.options.to_json()}
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """On an endpoint with a deviations profile, the checks its deviations break are expected failures."""
+        options = self.run.options
+        profile = deviations.PROFILES.get(options.target_kind)
+        if profile is None:
+            return
+        version = deviations.endpoint_version(options.target().endpoint or "")
+        strict = profile.verified_on(version)
+        for item in items:
+            matched = profile.matching(item.nodeid)
+            if matched:
+                # Only a check's own verdict is the expected failure; an error reaching the
+                # endpoint (or a bug in the check) still fails the run.
+                item.add_marker(pytest.mark.xfail(reason=deviations.xfail_reason(profile, matched, version),
+                                                  strict=strict, raises=(AssertionError, pytest.fail.Exception)))
+
+    def pytest_collection_finish(self) -> None:
+        """The moment this process (a worker, or the only process) is ready to run checks: worker start-up ends."""
+        if not self.controller or self.config.pluginmanager.get_plugin("dsession") is None:
+            self.run.record_timing("collected")
+
+    def deployed_stack(self) -> DeployedStack:
+        """A named workspace, or this run's shared throwaway stack (for the `deployed_stack` fixture)."""
+        try:
+            if self.named_workspace:
+                stack = self.run.named_stack(self.named_workspace, self.apply_named, self.explicit_target)
+            else:
+                stack = self.run.shared_stack()
+            if self.progress is not None:
+                self.progress.poll()  # the stack's lines before the first check's progress letter
+            return stack
+        except StackWaitInterrupted as exc:
+            if not self.controller:
+                raise
+            # Ends the session as a Ctrl-C does, reported by the harness, not by the lock's code.
+            pytest.exit(f"harness: {exc}", returncode=pytest.ExitCode.INTERRUPTED)
+        except HarnessError as exc:
+            if self.named_workspace and self.controller:
+                # Every check would fail with the same message: say it once and stop the session.
+                pytest.exit(f"harness: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+            pytest.fail(str(exc), pytrace=False)
+
+    # --- the session (controller only) -------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self) -> None:
+        if not self.controller:
+            return
+        self.session_started = time.time()
+        self.progress = _Progress(self.run, self.say)
+        self.progress.start()
+        # Sessions that run no check deploy nothing: listing, fixtures, setup plans.
+        runs_no_check = any(getattr(self.config.option, name, False)
+                            for name in ("collectonly", "showfixtures", "show_fixtures_per_test", "setupplan"))
+        if self.config.stash.get(DEPLOY_EARLY_KEY, False) and not self.named_workspace and not runs_no_check:
+            self.deploy = self.run.deploy_in_background()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Each check's outcome and duration, as the controller sees the reports (xdist or not)."""
+        if not self.controller:
+            return
+        self.spans.setdefault(report.nodeid, []).append((report.start, report.stop))
+        entry = self.results.setdefault(report.nodeid, {"outcome": "passed", "seconds": 0.0})
+        entry["seconds"] = round(entry["seconds"] + report.duration, 3)
+        if report.failed:
+            entry["outcome"] = "failed"
+        elif report.skipped and hasattr(report, "wasxfail") and entry["outcome"] != "failed":
+            entry["outcome"] = "xfailed"
+            entry["reason"] = report.wasxfail
+        elif report.skipped and entry["outcome"] != "failed":
+            entry["outcome"] = "skipped"
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.controller:
+            return
+        stop = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED)
+        report = self.tear_down(stop=stop, session_finished=True)
+        self.interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED or report.interrupted
+        session.exitstatus = exit_status(session.exitstatus, report)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """A Ctrl-C or SIGTERM, or a `pytest.exit` that ends the session as one (also before its finish)."""
+        exc = excinfo.value
+        if isinstance(exc, KeyboardInterrupt) or (
+                isinstance(exc, pytest.exit.Exception) and exc.returncode == pytest.ExitCode.INTERRUPTED):
+            self.interrupted = True
+
+    def pytest_terminal_summary(self, exitstatus: int) -> None:
+        if not self.controller:
+            return
+        if self.report is not None and not self.interrupted:
+            for message in self.report.messages:
+                self.say(message)
+        for item in self.assumptions:
+            if item["outcome"] == assumptions.NOT_RUN:
+                continue
+            observed = "; ".join(item["observed"])
+            self.say(f"assumption {item['id']} (unconfirmed on AWS): {item['meaning']}; observed: {observed}")
+
+    def pytest_unconfigure(self) -> None:
+        """An interrupted session ends with the harness's lines, after pytest's: what its teardown cleaned up,
+        what is left.
+
+        A session that never reached its finish (a later session-start hook failed, or Ctrl-C
+        came while xdist started its workers) is torn down here.
+        """
+        if not self.controller or self.session_started is None:
+            return
+        reached_finish = self.report is not None
+        report = self.tear_down(stop=True, session_finished=False)
+        if reached_finish and not self.interrupted:
+            return
+        for message in report.messages:
+            self.say(message)
+        self.say(ending_line(self.run.id, report, self.run.dir.exists(), self.interrupted or report.interrupted))
+
+    def tear_down(self, stop: bool, session_finished: bool) -> TeardownReport:
+        """The one end of the run: finish (or `stop`) the session-start deploy, tear the run down,
+        stop the progress thread, write the summary (`session_finished`), remove the run directory.
+
+        Called from the session's finish and from unconfigure; runs once, and a second call
+        returns the first one's report.
+        """
+        if self.report is not None:
+            return self.report
+        self.report = TeardownReport()
+        started = time.perf_counter()
+        try:
+            self._finish_deploy(stop)
+            self.report = self.run.teardown()
+        except TeardownInterrupted as exc:
+            self.report = exc.report
+        except KeyboardInterrupt:  # a second Ctrl-C while the deploy was being stopped: no teardown ran
+            self.report.interrupt(self.run.id)
+        finally:
+            self.teardown_seconds = time.perf_counter() - started
+            if self.progress is not None:
+                self.progress.stop()
+            if session_finished:
+                self.assumptions = assumptions.outcomes(self.run.file(ASSUMPTIONS_FILE), self.run.target_kind())
+                if self.run.dir.exists() and not self.run.options.keep:
+                    self._write_summary()
+            self.run.remove_directory(self.report.destroyed)
+        return self.report
+
+    def _finish_deploy(self, stop: bool) -> None:
+        """Wait for the session-start deploy; `stop` it first (interrupted, or nothing ran that needs it).
+
+        A Ctrl-C while waiting for it stops it (one SIGINT per Terraform command) rather
+        than skipping the teardown that follows.
+        """
+        if self.deploy is None:
+            return
+        try:
+            self.deploy.finish(interrupted=stop)
+        except KeyboardInterrupt:
+            self.deploy.finish(interrupted=True)
+
+    # --- the summary ------------------------------------------------------------------------
+
+    def _write_summary(self) -> None:
+        if not self.summary_path:
+            return
+        from harness.terraform import toolchain
+
+        run, results = self.run, self.results
+        uploads = run.uploads()
+        total_bytes, total_seconds = sum(u["bytes"] for u in uploads), sum(u["seconds"] for u in uploads)
+        summary = {
+            "run_id": run.id,
+            "started": self.started,
+            "seconds": round(time.time() - self.started, 3),
+            "versions": toolchain.package_versions(),
+            "terraform": toolchain.resolve_terraform().version,
+            "target": run.target_kind(),
+            "phases": {name: {"count": len(v), "total_seconds": round(sum(v), 3)} for name, v in run.phases().items()},
+            "checks": results,
+            "uploads": {"count": len(uploads), "bytes": total_bytes, "seconds": round(total_seconds, 3),
+                        "MiB_per_s": round(total_bytes / 1048576 / total_seconds, 2) if total_seconds else None},
+            "counts": {o: sum(1 for r in results.values() if r["outcome"] == o)
+                       for o in ("passed", "failed", "skipped", "xfailed")},
+            "assumptions": self.assumptions,
+            "timings": self._timings(),
+        }
+        Path(self.summary_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.summary_path).write_text(json.dumps(summary, indent=2))
+
+    def _timings(self) -> dict[str, Any]:
+        """Where this run's time went, and its ratio to the floor (harness/reporting/timings.py)."""
+        run = self.run
+        recorded = run.timings()
+        ready_at = recorded.get("stack_ready", [None])[0]
+        born = timings.process_started_at()
+        session_started = self.session_started or self.started
+        collected = recorded.get("collected", [])
+        longest = max((timings.check_duration(s, ready_at) for s in self.spans.values()), default=0.0)
+        return timings.breakdown(
+            wall=time.time() - (born or self.started),
+            phases=run.phases(), longest_check=longest,
+            checks=timings.check_span((span for s in self.spans.values() for span in s), ready_at),
+            teardown=self.teardown_seconds,
+            process_startup=None if born is None else session_started - born,
+            worker_startup=max(collected) - session_started if collected else None,
+            toolchain=sum(recorded.get("toolchain", [])) or None,
+            provider_start=sum(recorded.get("provider_start", [])) or None,
+            splits=run.phase_splits(),
+        )
+
+
+class _Progress(threading.Thread):
+    """Says each Terraform command and the readiness gate as they finish, whichever process ran them;
+    renews the run's lease."""
+
+    def __init__(self, run: Run, say: Callable[[str], None]) -> None:
+        super().__init__(daemon=True, name="harness-progress")
+        self.harness_run = run
+        self.say = say
+        self.phases_file = run.file(PHASES_FILE)
+        self.stopped = threading.Event()
+        self.seen = 0
+        self.polling = threading.Lock()  # polled by the thread and, when the stack is ready, by the session
+
+    def poll(self) -> None:
+        with self.polling:
+            if not self.phases_file.exists():
+                return
+            items = jsonl.read(self.phases_file)
+            for item in items[self.seen:]:
+                self.say(phase_line(item["phase"], item["seconds"]))
+            self.seen = len(items)
+
+    def run(self) -> None:
+        renewed = time.monotonic()
+        while not self.stopped.wait(0.25):
+            try:
+                self.poll()
+                if time.monotonic() - renewed > LEASE_RENEW_SECONDS:
+                    renewed = time.monotonic()
+                    self.harness_run.renew_lease()
+            except Exception:  # progress and lease renewal must never end the session
+                continue
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=2)
+        self.poll()
+
+
+# --- fixtures -------------------------------------------------------------------------------
+# Module-level: pytest deprecates session-scoped fixtures defined as methods. Each asks the
+# session object for what it holds.
+
+
+def _session(config: pytest.Config) -> HarnessSession:
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if not isinstance(plugin, HarnessSession):  # registered by pytest_configure, before any fixture runs
+        raise RuntimeError(f"the {PLUGIN_NAME} plugin is not registered")
+    return plugin
 
 
 @pytest.fixture(scope="session")
 def harness_run(pytestconfig: pytest.Config) -> Run:
-    return _run(pytestconfig)
+    return _session(pytestconfig).run
 
 
 @pytest.fixture(scope="session")
-def deployed_stack(harness_run: Run, pytestconfig: pytest.Config) -> DeployedStack:
+def deployed_stack(pytestconfig: pytest.Config) -> DeployedStack:
     """The deployed upload stack: a named workspace, or this run's shared throwaway one."""
-    name = pytestconfig.getoption("--workspace")
-    try:
-        if name:
-            explicit = bool(pytestconfig.getoption("--target") or pytestconfig.getoption("--endpoint"))
-            return harness_run.named_stack(name, pytestconfig.getoption("--apply"), explicit)
-        return harness_run.shared_stack()
-    except HarnessError as exc:
-        if name and _is_controller(pytestconfig):
-            # Every check would fail with the same message: say it once and stop the session.
-            pytest.exit(f"harness: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-        pytest.fail(str(exc), pytrace=False)
+    return _session(pytestconfig).deployed_stack()
 
 
 @pytest.fixture(scope="session")
@@ -222,236 +613,3 @@ def scratch_bucket(deployed_stack: DeployedStack, harness_run: Run, request: pyt
     yield create
     for name in created:
         harness_run.remove_scratch(deployed_stack, "bucket", name)
-
-
-# --- expected failures on foreign endpoints -----------------------------------------------
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an endpoint with a deviations profile, the checks its deviations break are expected failures."""
-    options = _run(config).options
-    profile = deviations.PROFILES.get(options.target_kind)
-    if profile is None:
-        return
-    version = deviations.endpoint_version(options.target().endpoint or "")
-    strict = profile.verified_on(version)
-    for item in items:
-        matched = profile.matching(item.nodeid)
-        if matched:
-            # Only a check's own verdict is the expected failure; an error reaching the
-            # endpoint (or a bug in the check) still fails the run.
-            item.add_marker(pytest.mark.xfail(reason=deviations.xfail_reason(profile, matched, version),
-                                              strict=strict, raises=(AssertionError, pytest.fail.Exception)))
-
-
-# --- progress, teardown and summary (controller only) ---------------------------------------
-
-
-class _PhaseProgress(threading.Thread):
-    """Prints each Terraform phase as it finishes, whichever process ran it; renews the run's lease."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        super().__init__(daemon=True, name="harness-progress")
-        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
-        self.harness_run = _run(config)
-        self.phases_file = self.harness_run.file(PHASES_FILE)
-        self.stopped = threading.Event()
-        self.seen = 0
-
-    def poll(self) -> None:
-        if self.reporter is None or not self.phases_file.exists():
-            return
-        items = jsonl.read(self.phases_file)
-        for item in items[self.seen:]:
-            self.reporter.ensure_newline()
-            self.reporter.write_line(f"harness: terraform {item['phase']} finished in {item['seconds']:.2f}s")
-        self.seen = len(items)
-
-    def run(self) -> None:
-        renewed = time.monotonic()
-        while not self.stopped.wait(0.25):
-            try:
-                self.poll()
-                if time.monotonic() - renewed > LEASE_RENEW_SECONDS:
-                    renewed = time.monotonic()
-                    self.harness_run.renew_lease()
-            except Exception:  # progress and lease renewal must never end the session
-                continue
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join(timeout=2)
-        self.poll()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    config = session.config
-    if not _is_controller(config):
-        return
-    config.stash[SESSIONSTART_KEY] = time.time()
-    progress = _PhaseProgress(config)
-    config.stash[PROGRESS_KEY] = progress
-    progress.start()
-    # Sessions that run no check deploy nothing: listing, fixtures, setup plans.
-    runs_no_check = any(getattr(config.option, name, False)
-                        for name in ("collectonly", "showfixtures", "show_fixtures_per_test", "setupplan"))
-    if config.stash.get(DEPLOY_EARLY_KEY, False) and not config.getoption("--workspace") and not runs_no_check:
-        config.stash[DEPLOY_KEY] = _run(config).deploy_in_background()
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """The moment this process (a worker, or the only process) is ready to run checks: worker start-up ends."""
-    run = _run(session.config)
-    if not _is_controller(session.config) or session.config.pluginmanager.get_plugin("dsession") is None:
-        run.record_timing("collected")
-
-
-class _ResultCollector:
-    """Each check's outcome and duration, as the controller sees the reports (xdist or not)."""
-
-    def __init__(self, results: dict[str, dict[str, Any]], spans: dict[str, list[tuple[float, float]]]) -> None:
-        self.results = results
-        self.spans = spans
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.spans.setdefault(report.nodeid, []).append((report.start, report.stop))
-        entry = self.results.setdefault(report.nodeid, {"outcome": "passed", "seconds": 0.0})
-        entry["seconds"] = round(entry["seconds"] + report.duration, 3)
-        if report.failed:
-            entry["outcome"] = "failed"
-        elif report.skipped and hasattr(report, "wasxfail") and entry["outcome"] != "failed":
-            entry["outcome"] = "xfailed"
-            entry["reason"] = report.wasxfail
-        elif report.skipped and entry["outcome"] != "failed":
-            entry["outcome"] = "skipped"
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    if not _is_controller(config):
-        return
-    run = _run(config)
-    messages: list[str] = []
-    destroyed = False
-    teardown_started = time.perf_counter()
-    config.stash[TORN_DOWN_KEY] = True
-    try:
-        _finish_deploy(config, stop=exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED))
-        destroyed = run.teardown(messages)
-        if any(message.startswith("teardown failed") for message in messages):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    except KeyboardInterrupt:
-        if not any("still there" in message for message in messages):
-            messages.append("teardown interrupted: run `harness sweep` to remove what is left")
-    finally:
-        config.stash[TEARDOWN_KEY] = time.perf_counter() - teardown_started
-        progress = config.stash.get(PROGRESS_KEY, None)
-        if progress is not None:
-            progress.stop()
-        config.stash[ASSUMPTIONS_KEY] = assumptions.outcomes(run.file(ASSUMPTIONS_FILE), run.target_kind())
-        if run.dir.exists() and not run.options.keep:
-            _write_summary(config, run)
-        run.remove_directory(destroyed)
-        config.stash[MESSAGES_KEY] = messages
-
-
-def _finish_deploy(config: pytest.Config, stop: bool) -> None:
-    """Wait for the session-start deploy; `stop` it first (interrupted, or nothing ran that needs it).
-
-    A Ctrl-C while waiting for it stops it (one SIGINT per Terraform command) rather
-    than skipping the teardown that follows.
-    """
-    deploy = config.stash.get(DEPLOY_KEY, None)
-    if deploy is None:
-        return
-    try:
-        deploy.finish(interrupted=stop)
-    except KeyboardInterrupt:
-        deploy.finish(interrupted=True)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """If the session never reached its finish (a later session-start hook failed, or Ctrl-C came while xdist
-    started its workers), the session-start deploy is still stopped and torn down here."""
-    if not _is_controller(config) or DEPLOY_KEY not in config.stash or config.stash.get(TORN_DOWN_KEY, False):
-        return
-    config.stash[TORN_DOWN_KEY] = True
-    run = _run(config)
-    messages: list[str] = []
-    destroyed = False
-    try:
-        _finish_deploy(config, stop=True)
-        destroyed = run.teardown(messages)
-    except KeyboardInterrupt:
-        messages.append("teardown interrupted: run `harness sweep` to remove what is left")
-    finally:
-        progress = config.stash.get(PROGRESS_KEY, None)
-        if progress is not None:
-            progress.stop()
-        run.remove_directory(destroyed)
-        for message in messages:
-            print(f"harness: {message}", file=sys.stderr, flush=True)
-
-
-def _write_summary(config: pytest.Config, run: Run) -> None:
-    target_path = config.getoption("--harness-summary")
-    if not target_path:
-        return
-    from harness.terraform import toolchain
-
-    results = config.stash[RESULTS_KEY]
-    uploads = run.uploads()
-    total_bytes, total_seconds = sum(u["bytes"] for u in uploads), sum(u["seconds"] for u in uploads)
-    started = config.stash[STARTED_KEY]
-    summary = {
-        "run_id": run.id,
-        "started": started,
-        "seconds": round(time.time() - started, 3),
-        "versions": toolchain.package_versions(),
-        "terraform": toolchain.resolve_terraform().version,
-        "target": run.target_kind(),
-        "phases": {name: {"count": len(v), "total_seconds": round(sum(v), 3)} for name, v in run.phases().items()},
-        "checks": results,
-        "uploads": {"count": len(uploads), "bytes": total_bytes, "seconds": round(total_seconds, 3),
-                    "MiB_per_s": round(total_bytes / 1048576 / total_seconds, 2) if total_seconds else None},
-        "counts": {o: sum(1 for r in results.values() if r["outcome"] == o)
-                   for o in ("passed", "failed", "skipped", "xfailed")},
-        "assumptions": config.stash[ASSUMPTIONS_KEY],
-        "timings": _timings(config, run),
-    }
-    Path(target_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(target_path).write_text(json.dumps(summary, indent=2))
-
-
-def _timings(config: pytest.Config, run: Run) -> dict[str, Any]:
-    """Where this run's time went, and its ratio to the floor (harness/reporting/timings.py)."""
-    recorded = run.timings()
-    ready_at = recorded.get("stack_ready", [None])[0]
-    spans = config.stash[SPANS_KEY]
-    born = timings.process_started_at()
-    session_started = config.stash.get(SESSIONSTART_KEY, config.stash[STARTED_KEY])
-    collected = recorded.get("collected", [])
-    longest = max((timings.check_duration(s, ready_at) for s in spans.values()), default=0.0)
-    return timings.breakdown(
-        wall=time.time() - (born or config.stash[STARTED_KEY]),
-        phases=run.phases(), longest_check=longest,
-        checks=timings.check_span((span for s in spans.values() for span in s), ready_at),
-        teardown=config.stash.get(TEARDOWN_KEY, None),
-        process_startup=None if born is None else session_started - born,
-        worker_startup=max(collected) - session_started if collected else None,
-        toolchain=sum(recorded.get("toolchain", [])) or None,
-        provider_start=sum(recorded.get("provider_start", [])) or None,
-        splits=run.phase_splits(),
-    )
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    for message in config.stash.get(MESSAGES_KEY, []):
-        terminalreporter.write_line(f"harness: {message}")
-    for item in config.stash.get(ASSUMPTIONS_KEY, []):
-        if item["outcome"] == assumptions.NOT_RUN:
-            continue
-        observed = "; ".join(item["observed"])
-        terminalreporter.write_line(
-            f"harness: assumption {item['id']} (unconfirmed on AWS): {item['meaning']}; observed: {observed}")

@@ -125,9 +125,9 @@ def run_cycles(target: Target, cycles: int, deadline: float) -> dict[str, Any]:
             seconds = time.perf_counter() - checks_started
             phases["checks"].append(seconds)
         finally:
-            messages: list[str] = []
             teardown_started = time.perf_counter()
-            destroyed = run.teardown(messages)
+            report = run.teardown()
+            destroyed, messages = report.destroyed, report.messages
             teardown_seconds = time.perf_counter() - teardown_started
             recorded = run.phases()
             splits = run.phase_splits()
@@ -278,7 +278,7 @@ def measure_endpoint(name: str, target: Target, process: Any, cycles: int, repea
         result["throughput"] = measure_throughput(target, outputs, repeats)
         result["peak_memory"] = measure_peak_memory(process, outputs, clients=4) if process is not None else None
     finally:
-        run.remove_directory(run.teardown([]))
+        run.remove_directory(run.teardown().destroyed)
     return result
 
 

@@ -112,11 +112,10 @@ def run(cycles: int, max_seconds: float = 3600, output: Path | None = None, faul
             except Exception as exc:  # a failed cycle is counted; teardown runs below
                 error = f"{type(exc).__name__}: {exc}"[:300]
             finally:
-                messages: list[str] = []
-                destroyed = run.teardown(messages)
+                report = run.teardown()
+                destroyed = report.destroyed
                 run.remove_directory(destroyed)
-                failed = [m for m in messages if m.startswith("teardown failed")]
-                error = error or (failed[0][:300] if failed else None)
+                error = error or (f"teardown failed: {report.failures[0]}"[:300] if report.failed else None)
             left = leftovers(target, store, run.id)
             history.append({"cycle": index, "seconds": round(time.monotonic() - started, 2), "error": error,
                             "leftovers": left, "rss_mb": round(server.rss_mb(), 1),

@@ -20,7 +20,8 @@ asks applies it under the lock (the controller, in a `BackgroundDeploy` thread a
 session starts, when the checks' conftest asks for it); the others read its outputs.
 The run's Terraform commands reattach to one served provider (harness/terraform/provider_server.py,
 recorded there under the run id). The controller tears down at the end: scratch buckets,
-then the workspace, then the served provider and the local AWS it started.
+then the workspace, then the served provider and the local AWS it started; `Run.teardown`
+returns a `TeardownReport` saying what it removed, what is left and how to remove it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,8 @@ DEPLOY_WAIT_SECONDS = 900
 # renewing, and its lease runs out.
 LEASE_SECONDS = 600.0
 LEASE_RENEW_SECONDS = 60.0
+# The readiness gate's entry in phases.jsonl: timed with the Terraform commands, but not one.
+READY_PHASE = "ready"
 
 
 class DeployedStack:
@@ -89,6 +92,66 @@ class DeployedStack:
 
     def client(self, service: str) -> Any:
         return self.target.client(service)
+
+
+@dataclass
+class TeardownReport:
+    """What a run's teardown did; callers read its fields, never the wording of its messages.
+
+    `messages`: what happened, in order, for a person. `removed`: what the teardown removed
+    or stopped, a few words each. `left`: what is still there, each with the command that
+    removes it (a workspace kept with --keep too). `failures`: what could not be removed,
+    which fails the session. `interrupted`: a Ctrl-C or SIGTERM cut the teardown short.
+    """
+
+    destroyed: bool = False  # the throwaway workspace was destroyed and deleted
+    messages: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    def say(self, message: str) -> None:
+        self.messages.append(message)
+
+    def leave(self, what: str, command: str) -> None:
+        self.left.append(f"{what}: remove it with `{command}`")
+
+    def fail(self, what: str, command: str, reason: str) -> None:
+        """`what` could not be removed (`reason`): a failure, left for `command`."""
+        self.failures.append(f"{what} could not be removed ({reason})")
+        self.leave(what, command)
+        self.say(f"teardown failed: {what} could not be removed ({reason}); remove it with `{command}`")
+
+    def interrupt(self, run_id: str) -> None:
+        """Cut short: unless the step interrupted already named what it left, `harness sweep` finds it."""
+        self.interrupted = True
+        if not self.left:
+            self.leave(f"whatever run {run_id} still has", f"harness sweep --run-id {run_id} --older-than 0s")
+            self.say("teardown interrupted: run `harness sweep` to remove what is left")
+
+
+class TeardownInterrupted(KeyboardInterrupt):
+    """A Ctrl-C (or SIGTERM) during `Run.teardown`, carrying what it did up to then."""
+
+    def __init__(self, report: TeardownReport) -> None:
+        super().__init__("interrupted during the run's teardown")
+        self.report = report
+
+
+class StackWaitInterrupted(KeyboardInterrupt):
+    """A Ctrl-C (or SIGTERM) while this process waited for the run's stack lock (another thread or worker applies).
+
+    Raised in place of the lock library's own KeyboardInterrupt, so that what reports it names
+    the wait, not a line inside the library.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"interrupted while waiting for run {run_id}'s stack to be applied")
 
 
 def _append_line(path: Path, item: dict[str, Any]) -> None:
@@ -194,7 +257,7 @@ class Run:
     def shared_stack(self) -> DeployedStack:
         """This run's throwaway stack: applied by the first caller, read by the others."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.file(STACK_LOCK)), timeout=DEPLOY_WAIT_SECONDS):
+        with self._stack_lock():
             if self.file(STACK_ERROR).exists():
                 raise HarnessError(f"the shared stack failed to deploy: {self.file(STACK_ERROR).read_text()}",
                                    "see the first failing check's output")
@@ -247,6 +310,19 @@ class Run:
             self.record_timing("stack_ready")
             return DeployedStack(target, outputs, workspace.name)
 
+    @contextlib.contextmanager
+    def _stack_lock(self) -> Iterator[None]:
+        """The run's deploy lock (one apply per run); a Ctrl-C while waiting for it is a `StackWaitInterrupted`."""
+        lock = FileLock(str(self.file(STACK_LOCK)), timeout=DEPLOY_WAIT_SECONDS)
+        try:
+            lock.acquire()
+        except KeyboardInterrupt:
+            raise StackWaitInterrupted(self.id) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
     def named_stack(self, name: str, apply: bool, explicit_target: bool) -> DeployedStack:
         """An existing named workspace (never destroyed by the run); applied first if asked."""
         if not explicit_target and load_record(name) is None and self.options.target_kind == "local":
@@ -273,7 +349,7 @@ class Run:
         """No check starts before the API answers as intended (harness/lifecycle/readiness.py)."""
         if self.options.readiness_gate:
             ready = readiness_gate(target, outputs, self.options.ready_timeout, sleep=self._sleep_unless_cancelled)
-            self.record_phase("ready", ready.seconds)
+            self.record_phase(READY_PHASE, ready.seconds)
 
     def _sleep_unless_cancelled(self, seconds: float) -> None:
         if self.cancelled.wait(seconds):
@@ -313,27 +389,33 @@ class Run:
 
     # --- teardown -------------------------------------------------------------------
 
-    def teardown(self, messages: list[str]) -> bool:
-        """Scratch buckets, the throwaway workspace, the served provider, the local AWS; True if destroyed.
+    def teardown(self) -> TeardownReport:
+        """Scratch buckets, the throwaway workspace, the served provider, the local AWS.
 
-        Says what happened in `messages`; a message starting "teardown failed" means
-        something is left. KeyboardInterrupt passes through (the workspace's own teardown
-        already said what is left).
+        A Ctrl-C (or SIGTERM) cuts it short with `TeardownInterrupted`, which carries the
+        report so far (the served providers are still stopped).
         """
+        report = TeardownReport()
         try:
-            return self._teardown(messages)
+            self._teardown(report)
+        except KeyboardInterrupt:
+            report.interrupt(self.id)
+            raise TeardownInterrupted(report) from None
         finally:
-            self.stop_providers(messages)
+            self.stop_providers(report)
+        return report
 
-    def stop_providers(self, messages: list[str]) -> None:
+    def stop_providers(self, report: TeardownReport) -> None:
         """Stop the run's served providers, unless a Terraform command is still stopping and needs one."""
         if terraform.any_running():
-            messages.append(f"left the run's served AWS provider running for a Terraform command that is still "
-                            f"stopping; `harness sweep --run-id {self.id}` stops it")
+            report.say(f"left the run's served AWS provider running for a Terraform command that is still "
+                       f"stopping; `harness sweep --run-id {self.id}` stops it")
+            report.leave("the run's served AWS provider", f"harness sweep --run-id {self.id}")
             return
-        provider_server.stop_for_run(self.id)
+        if provider_server.stop_for_run(self.id):
+            report.removed.append("the run's served AWS provider (stopped)")
 
-    def _teardown(self, messages: list[str]) -> bool:
+    def _teardown(self, report: TeardownReport) -> None:
         server = self.local_aws()
         clients: dict[str, Any] = {}
 
@@ -348,56 +430,63 @@ class Run:
             removed = scratch.remove_registered(self.file(SCRATCH_FILE), client_for)
         except Exception as exc:  # botocore's errors: say so, and still tear the stack down
             removed = []
-            messages.append(f"teardown failed: a scratch resource of this run could not be removed ({exc}); remove "
-                            f"it with `harness sweep --run-id {self.id} --older-than 0s --target ...`")
+            report.fail("a scratch resource of this run", f"harness sweep --run-id {self.id} --older-than 0s "
+                        "--target ...", str(exc))
         if removed:
-            messages.append(f"removed {len(removed)} scratch resource(s) a check left: {', '.join(removed)}")
+            report.say(f"removed {len(removed)} scratch resource(s) a check left: {', '.join(removed)}")
+            report.removed.extend(f"scratch {item}" for item in removed)
         record = self.workspace_record()
-        destroyed = False
         if record:
             target = Target.from_record(record["target"])
+            name = record["workspace"]
             if self.options.keep:
-                messages.append(
-                    f"kept workspace {record['workspace']} on {target.describe()}; remove it with: "
-                    f"harness down --workspace {record['workspace']}"
-                    + ("  (the local AWS keeps running for it)" if server else ""))
-                return False
-            workspace = Workspace(record["workspace"], self._deployer(target), self.id)
+                report.say(f"kept workspace {name} on {target.describe()}; remove it with: harness down --workspace "
+                           f"{name}" + ("  (the local AWS keeps running for it)" if server else ""))
+                report.leave(f"workspace {name} (kept)", f"harness down --workspace {name}")
+                return
+            workspace = Workspace(name, self._deployer(target), self.id)
             try:
-                teardown(workspace, self.options.stack_vars, log=messages.append)
+                teardown(workspace, self.options.stack_vars, log=report.say)
+            except KeyboardInterrupt:  # its own line says what is still there and how to remove it
+                report.leave(f"workspace {name}", workspace.removal_hint())
+                raise
             except HarnessError as exc:
-                messages.append(f"teardown failed: {exc}")
-                return False
-            messages.append(f"destroyed and deleted workspace {workspace.name}")
-            destroyed = True
+                report.fail(f"workspace {name}", workspace.removal_hint(), exc.message)
+                return
+            report.say(f"destroyed and deleted workspace {name}")
+            report.removed.append(f"workspace {name} (destroyed and deleted)")
+            report.destroyed = True
             if self.options.backend is not None:
-                self.options.backend.release_lease(workspace.name)
+                self.options.backend.release_lease(name)
         if server:
-            if self.options.localaws_faults or self.options.localaws_profile:
-                messages.append(faults_message(server))
+            # No endpoint: interrupted before it reported one, so it has served nothing to count.
+            if server.endpoint and (self.options.localaws_faults or self.options.localaws_profile):
+                report.say(faults_message(server))
             server.stop()
-        return destroyed
+            report.removed.append("the run's local AWS (stopped)")
 
-    def release_kept(self, messages: list[str]) -> None:
+    def release_kept(self) -> TeardownReport:
         """After `harness down` of this run's kept throwaway workspace: its local AWS, providers, directory.
 
         A run kept with --keep leaves them for its workspace; once that is destroyed nothing
         needs them, so nothing of the run is left for `harness sweep`.
         """
+        report = TeardownReport()
         server = self.local_aws()
         if server and server.alive():
             server.stop()
-            messages.append(f"stopped the local AWS of run {self.id} ({server.endpoint})")
-        self.stop_providers(messages)
+            report.say(f"stopped the local AWS of run {self.id} ({server.endpoint})")
+            report.removed.append("the run's local AWS (stopped)")
+        self.stop_providers(report)
         if self.dir.exists():
             shutil.rmtree(self.dir, ignore_errors=True)
-            messages.append(f"removed the run directory {self.dir}")
+            report.say(f"removed the run directory {self.dir}")
+        return report
 
     def remove_directory(self, destroyed: bool) -> None:
         """Gone unless kept, or unless it still names a workspace that was not destroyed (for sweep)."""
         if self.dir.exists() and not self.options.keep and (destroyed or self.workspace_record() is None):
             shutil.rmtree(self.dir, ignore_errors=True)
-
 
 
 class BackgroundDeploy(threading.Thread):

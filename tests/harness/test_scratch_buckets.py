@@ -44,16 +44,14 @@ def test_teardown_removes_a_scratch_bucket_the_check_never_cleaned(endpoint):
         tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
         assert tags == {"harness:run-id": run.id, "harness:workspace": "t-x-main",
                         "harness:scratch": "test_write_elsewhere_raw_"}
-        messages: list[str] = []
-        run.teardown(messages)
+        report = run.teardown()
         assert name not in _names(endpoint)
-        assert messages == [f"removed 1 scratch resource(s) a check left: bucket {name}"]
+        assert report.messages == [f"removed 1 scratch resource(s) a check left: bucket {name}"]
+        assert report.removed == [f"scratch bucket {name}"] and not report.failed and not report.left
         user = scratch.create_iam_user(endpoint.client("iam"), run.id, "t-x-main", "test_caller",
                                        run.file(SCRATCH_FILE), endpoint.to_record())
         endpoint.client("iam").create_access_key(UserName=user)
-        messages = []
-        run.teardown(messages)
-        assert messages == [f"removed 1 scratch resource(s) a check left: user {user}"]
+        assert run.teardown().messages == [f"removed 1 scratch resource(s) a check left: user {user}"]
     finally:
         run.remove_directory(True)
 
@@ -71,9 +69,7 @@ def test_what_a_check_removed_itself_is_off_the_registry_and_the_rest_stays_on_i
         assert scratch.remove(s3, "bucket", removed, run.file(SCRATCH_FILE))
         assert removed not in _names(endpoint)
         assert [e["name"] for e in scratch.registered(run.file(SCRATCH_FILE))] == [kept]
-        messages: list[str] = []
-        run.teardown(messages)
-        assert messages == [f"removed 1 scratch resource(s) a check left: bucket {kept}"]
+        assert run.teardown().messages == [f"removed 1 scratch resource(s) a check left: bucket {kept}"]
         assert kept not in _names(endpoint)
     finally:
         run.remove_directory(True)

@@ -81,15 +81,15 @@ def test_a_sweep_never_touches_another_checkouts_live_stack(tmp_path, monkeypatc
         assert not backend.has_state(killed_workspace)
 
         monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "checkout-b"))
-        messages: list[str] = []
-        assert live.teardown(messages), messages
+        report = live.teardown()
+        assert report.destroyed, report.messages
         assert backend.lease(live_workspace) is None, "teardown must release the lease"
         assert workspaces_of(target, live) == set()
     finally:
         monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "checkout-b"))
         if live.workspace_record() and target.client("s3").list_objects_v2(
                 Bucket=STATE_BUCKET, Prefix=f"env:/{live.workspace_record()['workspace']}/").get("KeyCount"):
-            live.teardown([])
+            live.teardown()
         for served in provider_server.recorded():  # the providers of the runs this test "killed"
             served.stop()
         monkeypatch.delenv("HARNESS_DATA_DIR")

@@ -112,10 +112,9 @@ def run(cycles: int, max_seconds: float = 3600, output: Path | None = None, faul
             except Exception as exc:  # a failed cycle is counted; teardown runs below
                 error = f"{type(exc).__name__}: {exc}"[:300]
             finally:
-                report = run.teardown()
-                destroyed = report.destroyed
-                run.remove_directory(destroyed)
-                error = error or (f"teardown failed: {report.failures[0]}"[:300] if report.failed else None)
+                torn_down = run.teardown()
+                run.remove_directory(torn_down.destroyed)
+                error = error or (f"teardown failed: {torn_down.failures[0]}"[:300] if torn_down.failed else None)
             left = leftovers(target, store, run.id)
             history.append({"cycle": index, "seconds": round(time.monotonic() - started, 2), "error": error,
                             "leftovers": left, "rss_mb": round(server.rss_mb(), 1),

@@ -94,7 +94,6 @@ def run(cycles: int, max_seconds: float = 3600, output: Path | None = None, faul
             started, error = time.monotonic(), None
             run = Run(new_run_id(), options)  # each cycle is a whole run: apply, checks, teardown
             run_ids.append(run.id)
-            destroyed = False
             verdict: dict[str, Any] = {"false_passes": [], "expected_failures": 0, "errors": []}
             try:
                 stack = run.shared_stack()

@@ -146,5 +146,5 @@ def test_a_kept_throwaway_workspace_is_removed_whole_by_the_down_it_prints(tmp_p
     assert not run_dir.exists()
     assert not server.alive()
     assert not os.listdir(tmp_path / "workspaces")
-    swept = harness(tmp_path, "sweep", "--older-than", "0s", "--dry-run")
+    swept = harness(tmp_path, "sweep", "--older-than", "0s", "--dry-run", "--run-id", run_id)
     assert "would remove 0 throwaway workspace(s)" in swept.stdout, swept.stdout

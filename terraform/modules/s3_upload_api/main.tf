@@ -328,8 +328,13 @@ resource "aws_api_gateway_integration_response" "options" {
 # test_gateway_response_put) and an unset argument would then show as a pending change.
 # 413 REQUEST_TOO_LARGE cannot be customised (API Gateway known issues, REST APIs): a page
 # never reads that status; it must check the size before sending.
+# Both are put whether CORS is on or not (without it, with AWS's default template and no
+# header, which is what the default answers): turning CORS off is then an update that the
+# next deployment takes with it. A gateway response takes effect with the next deployment,
+# and one that is deleted would be deleted after that deployment was taken (Terraform
+# destroys a dependency after its dependents are replaced), leaving the old origin live.
 resource "aws_api_gateway_gateway_response" "cors" {
-  for_each = local.cors_enabled ? toset(["DEFAULT_4XX", "DEFAULT_5XX"]) : toset([])
+  for_each = toset(["DEFAULT_4XX", "DEFAULT_5XX"])
 
   rest_api_id   = aws_api_gateway_rest_api.this.id
   response_type = each.key
@@ -337,9 +342,9 @@ resource "aws_api_gateway_gateway_response" "cors" {
   response_templates = {
     "application/json" = "{\"message\":$context.error.messageString}"
   }
-  response_parameters = {
+  response_parameters = local.cors_enabled ? {
     "gatewayresponse.header.Access-Control-Allow-Origin" = "'${local.cors_origin}'"
-  }
+  } : {}
 }
 
 # --- deployment and stage ---------------------------------------------------------------
@@ -376,7 +381,8 @@ resource "aws_api_gateway_deployment" "this" {
       [for integration in aws_api_gateway_integration.options : [integration.id, integration.request_templates, integration.passthrough_behavior, integration.content_handling]],
       [for response in aws_api_gateway_method_response.options : response.response_parameters],
       [for response in aws_api_gateway_integration_response.options : [response.response_parameters, response.content_handling]],
-      { for type, response in aws_api_gateway_gateway_response.cors : type => [response.response_parameters, response.response_templates] },
+      # The gateway responses follow var.cors_allowed_origins (above), hashed as configured for the
+      # same reason as the error responses.
     ]))
   }
 

@@ -80,14 +80,11 @@ def test_the_resource_policy_is_always_attached_and_the_deployment_follows_it(pl
         assert "aws_api_gateway_rest_api_policy.source_ip" in resources
         module = shown["configuration"]["root_module"]["module_calls"]["upload_api"]["module"]
         by_address = {r["address"]: r for r in module["resources"]}
-        deny = by_address["data.aws_iam_policy_document.source_ip"]["expressions"]["statement"]
-        conditions = [c for statement in deny for c in statement.get("condition", [])]
-        assert [(c["test"]["constant_value"], c["variable"]["constant_value"]) for c in conditions] == [
-            ("NotIpAddress", "aws:SourceIp")]
+        policy = by_address["aws_api_gateway_rest_api_policy.source_ip"]["expressions"]["policy"]
+        assert "local.source_ip_policy" in policy["references"]
         deployment = by_address["aws_api_gateway_deployment.this"]
         assert "aws_api_gateway_rest_api_policy.source_ip" in deployment["depends_on"]
-        assert "data.aws_iam_policy_document.source_ip.json" in json.dumps(
-            deployment["expressions"]["triggers"])
+        assert "local.source_ip_policy" in json.dumps(deployment["expressions"]["triggers"])
         assert shown["variables"]["allowed_source_cidrs"]["value"] == ranges
 
 

@@ -364,7 +364,7 @@ resource "aws_api_gateway_deployment" "this" {
       aws_api_gateway_method.put.request_parameters,
       aws_api_gateway_method.put.authorization,
       aws_api_gateway_method.put.api_key_required,
-      data.aws_iam_policy_document.source_ip.json,
+      local.source_ip_policy,
       aws_api_gateway_integration.s3_put.id,
       aws_api_gateway_integration.s3_put.uri,
       aws_api_gateway_integration.s3_put.credentials,
@@ -480,41 +480,38 @@ resource "aws_api_gateway_usage_plan_key" "this" {
 #   its caller is anonymous) is allowed to everyone;
 # - the Deny refuses callers outside the ranges; without ranges its condition covers every
 #   address (0.0.0.0/0 and ::/0), so it never applies.
-data "aws_iam_policy_document" "source_ip" {
-  statement {
-    sid     = var.authorization == "AWS_IAM" ? "AllowPreflightFromAllowedRanges" : "AllowInvokeFromAllowedRanges"
-    effect  = "Allow"
-    actions = ["execute-api:Invoke"]
-    resources = [var.authorization == "AWS_IAM"
-      ? "${aws_api_gateway_rest_api.this.execution_arn}/*/OPTIONS/*"
-    : "${aws_api_gateway_rest_api.this.execution_arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-  }
-
-  statement {
-    sid       = "DenyInvokeFromElsewhere"
-    effect    = "Deny"
-    actions   = ["execute-api:Invoke"]
-    resources = ["${aws_api_gateway_rest_api.this.execution_arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "NotIpAddress"
-      variable = "aws:SourceIp"
-      values   = length(var.allowed_source_cidrs) > 0 ? var.allowed_source_cidrs : ["0.0.0.0/0", "::/0"]
-    }
-  }
+# Built with jsonencode rather than a policy-document data source: a data source that reads
+# the API is deferred to apply time whenever the API has any change planned (an out-of-band
+# edit, say), which would make the policy and the deployment "known after apply" too.
+locals {
+  source_ip_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = var.authorization == "AWS_IAM" ? "AllowPreflightFromAllowedRanges" : "AllowInvokeFromAllowedRanges"
+        Effect    = "Allow"
+        Principal = "*"
+        Action    = "execute-api:Invoke"
+        Resource = var.authorization == "AWS_IAM" ? "${aws_api_gateway_rest_api.this.execution_arn}/*/OPTIONS/*" : (
+        "${aws_api_gateway_rest_api.this.execution_arn}/*")
+      },
+      {
+        Sid       = "DenyInvokeFromElsewhere"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "execute-api:Invoke"
+        Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+        Condition = {
+          NotIpAddress = {
+            "aws:SourceIp" = length(var.allowed_source_cidrs) > 0 ? var.allowed_source_cidrs : ["0.0.0.0/0", "::/0"]
+          }
+        }
+      },
+    ]
+  })
 }
 
 resource "aws_api_gateway_rest_api_policy" "source_ip" {
   rest_api_id = aws_api_gateway_rest_api.this.id
-  policy      = data.aws_iam_policy_document.source_ip.json
+  policy      = local.source_ip_policy
 }

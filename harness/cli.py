@@ -32,8 +32,7 @@ from harness.localaws import process as localaws_process
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
 from harness.plumbing.signals import tear_down_on_sigterm
 from harness.targets.target import Target
-from harness.terraform import provider_server, stack_variables, toolchain
-from harness.terraform import runner as terraform
+from harness.terraform import provider_server, runner, stack_variables, toolchain
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
@@ -337,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("outputs", cmd_outputs, "print a workspace's outputs"),
         ("down", cmd_down, "destroy a named workspace and delete it"),
     ):
-        command = sub.add_parser(name, help=text, epilog=terraform.COMMAND_TIMEOUT_HELP)
+        command = sub.add_parser(name, help=text, epilog=runner.COMMAND_TIMEOUT_HELP)
         command.add_argument("--workspace", required=True)
         add_target_options(command.add_argument)
         if name == "up":

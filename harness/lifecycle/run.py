@@ -57,8 +57,7 @@ from harness.localaws import process as localaws_process
 from harness.options import RunOptions
 from harness.plumbing import jsonl
 from harness.targets.target import Target
-from harness.terraform import provider_server, stack_variables
-from harness.terraform import runner as terraform
+from harness.terraform import provider_server, runner, stack_variables
 
 SHARED_WORKER = "main"
 STACK_LOCK = "stack.lock"
@@ -407,7 +406,7 @@ class Run:
 
     def stop_providers(self, report: TeardownReport) -> None:
         """Stop the run's served providers, unless a Terraform command is still stopping and needs one."""
-        if terraform.any_running():
+        if runner.any_running():
             report.say(f"left the run's served AWS provider running for a Terraform command that is still "
                        f"stopping; `harness sweep --run-id {self.id}` stops it")
             report.leave("the run's served AWS provider", f"harness sweep --run-id {self.id}")
@@ -518,7 +517,7 @@ class BackgroundDeploy(threading.Thread):
             self.harness_run.cancelled.set()
         while not self.done.is_set():
             if interrupted:
-                terraform.interrupt_running()
+                runner.interrupt_running()
             self.done.wait(0.1)
 
 

@@ -27,8 +27,7 @@ from harness.client.stack_outputs import StackOutputs
 from harness.errors import HarnessError, StateLockedError, TerraformError, WorkspaceError
 from harness.options import RunOptions
 from harness.targets.target import Target, write_generated_files
-from harness.terraform import runner as terraform
-from harness.terraform import toolchain
+from harness.terraform import runner, toolchain
 from harness.terraform.backend import LocalState, S3Backend
 from harness.terraform.runner import TerraformRunner
 
@@ -125,7 +124,7 @@ class Deployer:
         """Stop the provider served for this deployer alone (a run's is stopped by its teardown)."""
         provider = getattr(self, "runner", None) and self.runner.provider
         if provider and provider.run_id is None:
-            if terraform.any_running():  # a command still stopping after Ctrl-C needs it; sweep stops it later
+            if runner.any_running():  # a command still stopping after Ctrl-C needs it; sweep stops it later
                 log.warning("left the served provider (pid %d) for a Terraform command that is still stopping; "
                             "`harness sweep` stops it", provider.pid)
                 return

@@ -143,7 +143,8 @@ LOCALSTACK = Profile(
         Deviation(
             "binary-media-type-removal-ignored",
             "UpdateRestApi's `remove /binaryMediaTypes/...` leaves the type on the API, so after "
-            "binary_media_types loses an entry the API keeps it and every later plan redeploys.",
+            "binary_media_types loses an entry the API keeps it: the apply that removes it can fail "
+            "(the provider finds the deployment's trigger inconsistent), and every later plan redeploys.",
             "the patch operation removes the entry (API Gateway API reference, UpdateRestApi and "
             "PatchOperation).",
             ("tests/harness/test_change_matrix.py::binary-media-types-back-to-default",

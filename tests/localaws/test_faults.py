@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from harness.localaws import LocalAws
 from harness.localaws import faults as faults_module
+from harness.plumbing.waiting import wait_until
 
 
 @pytest.fixture
@@ -34,11 +35,12 @@ def report(local_aws):
     return requests.get(f"{local_aws.endpoint}/_harness/faults", timeout=5).json()
 
 
-def test_without_faults_nothing_is_injected_and_the_counters_say_so(build_api, local_aws):
+def test_without_faults_nothing_is_injected_and_the_counters_say_so(build_api, aws, local_aws):
     api = build_api()
     assert all(requests.put(f"{api.url}/{api.bucket}/k{i}", data=b"x", timeout=10).status_code == 200
                for i in range(5))
-    assert local_aws.app.data_plane._integration._faults is None  # the default path consults nothing
+    stored = aws("s3").list_objects_v2(Bucket=api.bucket)["Contents"]
+    assert sorted(o["Key"] for o in stored) == [f"k{i}" for i in range(5)]  # every upload reached S3
     assert report(local_aws) == {"profile": "default", "spec": "", "seed": 0, "injected": {}, "total": 0,
                                  "events": []}
 
@@ -161,22 +163,32 @@ def test_a_new_role_is_not_assumable_until_it_propagates(build_api, local_aws, c
     err = capfd.readouterr().err
     assert ("Execution failed due to configuration error: API Gateway does not have permission to assume "
             "the provided role arn:aws:iam::") in err
-    deadline = time.monotonic() + 10
-    status = first.status_code
-    while status != 200 and time.monotonic() < deadline:
-        time.sleep(0.25)
-        status = requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code
-    assert status == 200
+    # Until the role propagates (2 s after it was made), every call fails the same way; then one succeeds.
+    statuses = [first.status_code]
+
+    def served() -> bool:
+        statuses.append(requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code)
+        return statuses[-1] == 200
+
+    wait_until(served, 30, what="the role to propagate", interval=0.25)
+    assert set(statuses[:-1]) == {500}
 
 
-@pytest.mark.parametrize("fault_spec", [("aws-like:role=0s,stage=1s,flap=1", "")])
+@pytest.mark.parametrize("fault_spec", [("aws-like:role=0s,stage=2s,flap=1", "")])
 def test_a_new_stage_answers_403_then_serves_then_flaps_once(build_api, local_aws):
     api = build_api()
     first = requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10)
     assert first.status_code == 403 and first.json() == {"message": "Missing Authentication Token"}
-    time.sleep(1.1)
-    statuses = [requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code for _ in range(4)]
-    assert statuses == [200, 403, 200, 200]
+    statuses = [first.status_code]
+
+    def served() -> bool:
+        statuses.append(requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code)
+        return statuses[-1] == 200
+
+    wait_until(served, 30, what="the stage to go live", interval=0.1)  # 2 s after the deployment
+    assert set(statuses[:-1]) == {403}
+    after = [requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code for _ in range(3)]
+    assert after == [403, 200, 200]  # the flap: 403 once more, then it serves
 
 
 @pytest.mark.parametrize("fault_spec", [("default", "s3.put:slowdown@count=4")])

@@ -112,17 +112,26 @@ class Child:
 
     def wait_for(self, condition: Callable[[], Any], what: str, timeout: float = CHILD_TIMEOUT_SECONDS) -> Any:
         """The first truthy `condition()`, while the child runs; fails the test (with its output) otherwise."""
-        def seen_or_ended() -> Any:
-            return condition() or self.process.poll() is not None
+        seen: list[Any] = []
+
+        def seen_or_ended() -> bool:
+            value = condition()
+            if value:
+                seen.append(value)
+            return bool(value) or self.process.poll() is not None
 
         wait_until(seen_or_ended, timeout, what=what)
-        if not condition():
+        if not seen:
             self.finish(timeout=60)
             raise AssertionError(f"the child ended (exit {self.returncode}) before {what}:\n{self.output()[-3000:]}")
-        return condition()
+        return seen[0]
 
-    def wait_for_output(self, text: str, timeout: float = CHILD_TIMEOUT_SECONDS) -> None:
-        self.wait_for(lambda: text in self.output(), f"{text!r} in the child's output", timeout)
+    def wait_for_output(self, text: str, timeout: float = CHILD_TIMEOUT_SECONDS) -> str:
+        """The first line the child printed that holds `text`, once it has printed it."""
+        def line() -> str | None:
+            return next((line for line in list(self.lines) if text in line), None)
+
+        return str(self.wait_for(line, f"{text!r} in the child's output", timeout))
 
     def signal_group(self, signum: int) -> None:
         """What a terminal does on Ctrl-C (SIGINT), or CI on cancel (SIGTERM): the whole group."""
@@ -150,9 +159,11 @@ class HarnessCli:
     timeout: float = CHILD_TIMEOUT_SECONDS
 
     def private(self, data_dir: Path, **env: str) -> HarnessCli:
-        """The same runner with a data directory of its own (records, local AWS, state: nothing shared)."""
+        """The same runner with a data directory of its own (records, local AWS, state: nothing shared
+        but the toolchain cache, unless `env` names another HARNESS_TOOLCHAIN_DIR)."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        return replace(self, data_dir=data_dir, env={**self.env, **env})
+        return replace(self, data_dir=data_dir,
+                       env={TOOLCHAIN_DIR_ENV: str(paths.toolchain_dir()), **self.env, **env})
 
     def with_env(self, **env: str) -> HarnessCli:
         return replace(self, env={**self.env, **env})
@@ -177,16 +188,17 @@ class HarnessCli:
         """`pytest ARGS...` without the cache provider (it would write `.pytest_cache` into the checkout)."""
         return self.run("pytest", "-p", "no:cacheprovider", *args, env=env, timeout=timeout)
 
-    def start(self, module: str, *args: str, env: Mapping[str, str] | None = None) -> Child:
+    def start(self, module: str, *args: str, env: Mapping[str, str] | None = None,
+              unset: Sequence[str] = ()) -> Child:
         """A child in its own session (a signal to its group reaches it and what it started, not us),
         stderr merged into its output."""
         process = subprocess.Popen([sys.executable, "-m", module, *args], cwd=paths.project_root(),
-                                   env=self.environment(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   env=self.environment(env, unset), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         return Child(process)
 
-    def start_harness(self, *args: str, env: Mapping[str, str] | None = None) -> Child:
-        return self.start("harness.cli", *args, env=env)
+    def start_harness(self, *args: str, env: Mapping[str, str] | None = None, unset: Sequence[str] = ()) -> Child:
+        return self.start("harness.cli", *args, env=env, unset=unset)
 
     def start_pytest(self, *args: str, env: Mapping[str, str] | None = None) -> Child:
         return self.start("pytest", "-p", "no:cacheprovider", *args, env=env)

@@ -8,6 +8,7 @@ The expected shapes come from AWS: S3's error XML ("Error responses"), API Gatew
 not a perfect world").
 """
 
+import signal
 import time
 
 import pytest
@@ -212,37 +213,24 @@ def test_the_soak_judge_counts_a_200_for_a_faulted_request_as_a_false_pass(build
     assert (honest["false_passes"], honest["expected_failures"], honest["errors"]) == ([], 1, [])
 
 
-def _start_cli(*args, env=None):
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", "localaws", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
-
-
-def test_harness_localaws_takes_the_profile_and_faults_from_flags_or_the_environment():
-    import signal
-
+def test_harness_localaws_takes_the_profile_and_faults_from_flags_or_the_environment(harness_cli):
     spec = "apigw:conflict@count=2;seed=1"
     for args, env in ((["--profile", "aws-like", "--role-delay", "8s", "--faults", spec], {}),
                       ([], {"HARNESS_LOCALAWS_PROFILE": "aws-like:role=8s",
                             "HARNESS_LOCALAWS_FAULTS": "apigw:conflict@count=2;seed=1"})):
-        server = _start_cli(*args, env=env)
+        server = harness_cli.start_harness("localaws", "--port", "0", *args, env=env)
         try:
-            endpoint = server.stdout.readline().split()[1]
+            endpoint = server.wait_for_output("ready ", timeout=60).split()[1]
             counters = requests.get(f"{endpoint}/_harness/faults", timeout=5).json()
             assert counters["profile"] == "aws-like:role=8s,stage=3s,flap=1"
             assert (counters["spec"], counters["seed"], counters["injected"]) == (
                 "apigw:conflict@count=2;seed=1", 1, {"apigw:conflict": 0})
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.communicate(timeout=15)
+            server.signal_group(signal.SIGTERM)
+            server.finish(timeout=15)
 
 
-def test_a_bad_fault_spec_is_one_clear_error_and_no_server():
-    server = _start_cli("--faults", "s3.put:slowdown@rate=3")
-    _, stderr = server.communicate(timeout=30)
-    assert server.returncode == 2 and "Traceback" not in stderr
-    assert "rate must be a number in (0, 1]" in stderr
+def test_a_bad_fault_spec_is_one_clear_error_and_no_server(harness_cli):
+    result = harness_cli.harness("localaws", "--port", "0", "--faults", "s3.put:slowdown@rate=3", timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "rate must be a number in (0, 1]" in result.stderr

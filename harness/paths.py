@@ -25,13 +25,14 @@ def project_root() -> Path:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("HARNESS_DATA_DIR") or project_root() / ".harness")
+    """Absolute, whatever HARNESS_DATA_DIR says: Terraform runs in the stack directory and is given paths in here."""
+    return Path(os.environ.get("HARNESS_DATA_DIR") or project_root() / ".harness").absolute()
 
 
 def toolchain_dir() -> Path:
     """The toolchain cache (provider mirror, plugin cache, CLI config): HARNESS_TOOLCHAIN_DIR, else
     in the data directory. A cache, not run data: runs with different data directories may share it."""
-    return Path(os.environ.get("HARNESS_TOOLCHAIN_DIR") or data_dir() / "toolchain")
+    return Path(os.environ.get("HARNESS_TOOLCHAIN_DIR") or data_dir() / "toolchain").absolute()
 
 
 def runs_dir() -> Path:
@@ -56,8 +57,8 @@ def module_dir(name: str = "s3_upload_api") -> Path:
 
 
 def _stack_key(stack_dir: Path) -> str:
-    """A stack's name under the data directory: its directory name for this checkout's stacks
-    (including `--backend` working copies next to them), else the name plus a hash of its path."""
+    """A stack's name under the data directory: its directory name for this checkout's stacks, else
+    the name plus a hash of its path (a copy elsewhere, a `--backend` working copy)."""
     stack_dir = Path(stack_dir).resolve()
     if stack_dir.parent == (project_root() / "terraform" / "stacks").resolve():
         return stack_dir.name

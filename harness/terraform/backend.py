@@ -5,8 +5,9 @@
 workspace's state in S3 (`env:/<workspace>/KEY`) and locks it with Terraform's own lock
 file next to it (`use_lockfile`, Terraform >= 1.10; no DynamoDB table), so CI runners
 on several machines can share named workspaces. The stack is run from a working copy
-(`terraform/stacks/.<stack>-s3-<hash>/`, links to the stack's files plus a generated
-backend block) so the checkout's local-state runs are never reconfigured under them.
+(`<data dir>/backends/s3-<hash>/stacks/<stack>/`, links to the stack's files plus a
+generated backend block) so the checkout's local-state runs are never reconfigured under
+them, and nothing is written into the checkout.
 The copy links the stack's `.terraform.lock.hcl` too: without it a `--backend` run
 would resolve the newest provider the constraints allow while plain runs use the
 locked one, and state written by a newer provider (6.x resource identities) cannot be
@@ -160,13 +161,20 @@ class S3Backend:
             )
 
     def working_copy_path(self, stack_dir: Path) -> Path:
-        """A sibling directory of the stack (same depth, so its relative module paths hold)."""
+        """The stack's directory in a copy of its `terraform/` tree under the data directory: at the
+        same depth, with the stack's siblings (`modules/`) linked, so its relative module paths hold."""
         digest = hashlib.sha256(self.url.encode()).hexdigest()[:10]
-        return stack_dir.parent / f".{stack_dir.name}-s3-{digest}"
+        return paths.data_dir() / "backends" / f"s3-{digest}" / stack_dir.parent.name / stack_dir.name
 
     def working_copy(self, stack_dir: Path) -> Path:
         copy = self.working_copy_path(stack_dir)
-        copy.mkdir(exist_ok=True)
+        copy.mkdir(parents=True, exist_ok=True)
+        tree, source_tree = copy.parent.parent, stack_dir.parent.parent
+        for entry in source_tree.iterdir():
+            link = tree / entry.name
+            if entry.name != stack_dir.parent.name and not link.is_symlink():
+                with contextlib.suppress(FileExistsError):  # another process made it first
+                    link.symlink_to(entry)
         sources = {p.name for p in stack_dir.glob("*.tf") if not p.name.startswith("harness_")}
         for existing in copy.glob("*.tf"):
             if existing.is_symlink() and existing.name not in sources:

@@ -18,8 +18,9 @@ from harness.terraform.backend import LocalState
 pytestmark = pytest.mark.slow
 
 
-def run_child(harness_cli, run_id: str, *args: str):
-    return harness_cli.pytest("-q", *args, env={"HARNESS_RUN_ID": run_id})
+def run_child(harness_cli, run_id: str, *args: str, timeout: float | None = None):
+    """A child pytest with its own run id, as a user would start it."""
+    return harness_cli.pytest("-q", *args, env={"HARNESS_RUN_ID": run_id}, timeout=timeout)
 
 
 def start_child_run(harness_cli, run_id: str, wait_for: str):

@@ -140,3 +140,18 @@ def test_another_data_directory_leaves_the_stacks_state_where_it_is(tmp_path, mo
     assert LocalState(stack).adopt_legacy_state() == []
     assert (stack / "terraform.tfstate.d" / "demo" / "terraform.tfstate").exists()
     assert not LocalState(stack).root.exists()
+
+
+def test_the_backend_working_copy_lives_in_the_data_directory_with_the_modules_linked(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
+    terraform = tmp_path / "terraform"
+    (terraform / "modules" / "m").mkdir(parents=True)
+    stack = terraform / "stacks" / "e2e"
+    stack.mkdir(parents=True)
+    (stack / "main.tf").write_text('module "m" {\n  source = "../../modules/m"\n}\n')
+    copy = S3Backend.parse("s3://state/e2e.tfstate").working_copy(stack)
+    assert copy.is_relative_to(tmp_path / "data") and copy.name == "e2e"
+    assert (copy / "main.tf").resolve() == stack / "main.tf"
+    assert (copy / "../../modules/m").resolve() == terraform / "modules" / "m"  # the stack's relative source holds
+    assert 'backend "s3"' in (copy / "harness_backend.tf").read_text()
+    assert [p.name for p in (terraform / "stacks").iterdir()] == ["e2e"]  # nothing written next to the stack

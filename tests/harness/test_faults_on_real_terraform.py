@@ -39,8 +39,8 @@ def test_control_plane_faults_during_apply_and_destroy_are_survived_and_leave_no
 def test_aws_like_profile_whole_e2e_suite_is_green_because_of_the_gate(tmp_path, harness_cli):
     run_id = new_run_id()
     summary_file = tmp_path / "summary.json"
-    result = run_child(harness_cli, run_id, "tests/e2e", "-n", "2", "--localaws-profile", "aws-like:role=4s,stage=3s,flap=1",
-                       "--harness-summary", str(summary_file), timeout=900)
+    result = run_child(harness_cli, run_id, "tests/e2e", "-n", "2", "--localaws-profile",
+                       "aws-like:role=4s,stage=3s,flap=1", "--harness-summary", str(summary_file), timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     summary = json.loads(summary_file.read_text())
     assert summary["counts"]["failed"] == 0 and summary["counts"]["passed"] > 40

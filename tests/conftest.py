@@ -33,7 +33,7 @@ import pytest
 from harness import paths
 from harness.lifecycle.workspace import child_run_environment
 from harness.localaws.process import start as start_local_aws
-from harness.plumbing.waiting import wait_until
+from harness.plumbing.waiting import WaitTimeout, wait_until
 from harness.targets.target import Target
 
 DATA_DIR_ENV, REPORTS_DIR_ENV, TOOLCHAIN_DIR_ENV = "HARNESS_DATA_DIR", "HARNESS_REPORTS_DIR", "HARNESS_TOOLCHAIN_DIR"
@@ -54,6 +54,10 @@ def _e2e_only(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # Started as a background job of a non-interactive shell: every child would inherit the
+        # ignored SIGINT, and the Ctrl-C the interrupt tests send would reach none of them.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get(DATA_DIR_ENV) or _e2e_only(config):
         return  # set by the caller (or by this hook in the controller of an xdist session), or `make e2e`
     toolchain = paths.toolchain_dir()
@@ -120,7 +124,10 @@ class Child:
                 seen.append(value)
             return bool(value) or self.process.poll() is not None
 
-        wait_until(seen_or_ended, timeout, what=what)
+        try:
+            wait_until(seen_or_ended, timeout, what=what)
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc.message}; the child printed:\n{self.output()[-3000:]}") from None
         if not seen:
             self.finish(timeout=60)
             raise AssertionError(f"the child ended (exit {self.returncode}) before {what}:\n{self.output()[-3000:]}")

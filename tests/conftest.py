@@ -41,6 +41,7 @@ DATA_DIR_ENV, REPORTS_DIR_ENV, TOOLCHAIN_DIR_ENV = "HARNESS_DATA_DIR", "HARNESS_
 CHILD_TIMEOUT_SECONDS = 300.0
 _SESSION_DIR = pytest.StashKey[Path]()
 _SESSION_FAILED = pytest.StashKey[bool]()
+_SESSION_ENV = pytest.StashKey[dict[str, str | None]]()
 
 
 def _e2e_only(config: pytest.Config) -> bool:
@@ -65,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
     session_dir = Path(tempfile.mkdtemp(prefix="harness-tests-"))
     (session_dir / "data").mkdir()
     (session_dir / "reports").mkdir()
+    config.stash[_SESSION_ENV] = {name: os.environ.get(name) for name in (DATA_DIR_ENV, REPORTS_DIR_ENV,
+                                                                          TOOLCHAIN_DIR_ENV)}
     os.environ[TOOLCHAIN_DIR_ENV] = os.environ.get(TOOLCHAIN_DIR_ENV) or str(toolchain)
     os.environ[DATA_DIR_ENV] = str(session_dir / "data")
     os.environ[REPORTS_DIR_ENV] = os.environ.get(REPORTS_DIR_ENV) or str(session_dir / "reports")
@@ -79,6 +82,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session_dir = config.stash.get(_SESSION_DIR, None)
     if session_dir is None:
         return
+    for name, value in config.stash[_SESSION_ENV].items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     if config.stash.get(_SESSION_FAILED, True):
         print(f"\nthe test session's data directory is kept for a look: {session_dir}", file=sys.stderr)
     else:

@@ -233,6 +233,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     from harness.jobs import nightly
+    from harness.reporting import history as nightly_history
     from harness.reporting import report
 
     if args.workspace:
@@ -241,7 +242,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     output = report.write(paths.reports_dir() / "index.html")
     counts = {o: sum(1 for c in record["checks"].values() if c["outcome"] == o) for o in ("passed", "failed")}
     print(f"nightly: {counts['passed']} passed, {counts['failed']} failed; record #{len(history) + 1} in "
-          f"{nightly.history_path()}; report {output}")
+          f"{nightly_history.history_path()}; report {output}")
     for regression in record["regressions"]:
         print(f"REGRESSION [{regression['kind']}] {regression['name']}: {regression['detail']}")
     if record["suite_exit_code"] not in (0, 1):

@@ -44,7 +44,7 @@ browser:
 		echo "chromium not installed: the report screenshot test will be skipped"
 
 test: setup browser
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --junitxml=$(REPORTS)/test-junit.xml
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -p no:cacheprovider --junitxml=$(REPORTS)/test-junit.xml
 
 # The edit loop: unit, toolchain and local AWS conformance tests, and the harness tests that
 # apply no stack (-m "not slow": e.g. that every README command is run or skipped with a

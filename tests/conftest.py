@@ -39,6 +39,7 @@ from harness.targets.target import Target
 DATA_DIR_ENV, REPORTS_DIR_ENV, TOOLCHAIN_DIR_ENV = "HARNESS_DATA_DIR", "HARNESS_REPORTS_DIR", "HARNESS_TOOLCHAIN_DIR"
 # A hang guard for one child command, not a timing goal (an apply on the local AWS takes seconds).
 CHILD_TIMEOUT_SECONDS = 300.0
+NO_CACHE = "-p no:cacheprovider"
 _SESSION_DIR = pytest.StashKey[Path]()
 _SESSION_FAILED = pytest.StashKey[bool]()
 _SESSION_ENV = pytest.StashKey[dict[str, str | None]]()
@@ -184,7 +185,10 @@ class HarnessCli:
         return replace(self, env={**self.env, **env})
 
     def environment(self, env: Mapping[str, str] | None = None, unset: Sequence[str] = ()) -> dict[str, str]:
-        merged = {**child_run_environment(), DATA_DIR_ENV: str(self.data_dir), **self.env, **(env or {})}
+        # A pytest the child starts itself (`harness check`, a documented `pytest ...` line) writes no
+        # `.pytest_cache` into the checkout either.
+        merged = {**child_run_environment(), DATA_DIR_ENV: str(self.data_dir), "PYTEST_ADDOPTS": NO_CACHE,
+                  **self.env, **(env or {})}
         return {name: value for name, value in merged.items() if name not in unset}
 
     def run(self, module: str, *args: str, env: Mapping[str, str] | None = None, unset: Sequence[str] = (),
@@ -200,8 +204,8 @@ class HarnessCli:
 
     def pytest(self, *args: str, env: Mapping[str, str] | None = None,
                timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-        """`pytest ARGS...` without the cache provider (it would write `.pytest_cache` into the checkout)."""
-        return self.run("pytest", "-p", "no:cacheprovider", *args, env=env, timeout=timeout)
+        """`pytest ARGS...` (without the cache provider: see `environment`)."""
+        return self.run("pytest", *args, env=env, timeout=timeout)
 
     def start(self, module: str, *args: str, env: Mapping[str, str] | None = None,
               unset: Sequence[str] = ()) -> Child:
@@ -216,7 +220,7 @@ class HarnessCli:
         return self.start("harness.cli", *args, env=env, unset=unset)
 
     def start_pytest(self, *args: str, env: Mapping[str, str] | None = None) -> Child:
-        return self.start("pytest", "-p", "no:cacheprovider", *args, env=env)
+        return self.start("pytest", *args, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -163,7 +163,8 @@ class S3Backend:
     def working_copy_path(self, stack_dir: Path) -> Path:
         """The stack's directory in a copy of its `terraform/` tree under the data directory: at the
         same depth, with the stack's siblings (`modules/`) linked, so its relative module paths hold."""
-        digest = hashlib.sha256(self.url.encode()).hexdigest()[:10]
+        # One copy per backend and stack: another stack (a copy of the checkout) never shares it.
+        digest = hashlib.sha256(f"{self.url} {Path(stack_dir).resolve()}".encode()).hexdigest()[:10]
         return paths.data_dir() / "backends" / f"s3-{digest}" / stack_dir.parent.name / stack_dir.name
 
     def working_copy(self, stack_dir: Path) -> Path:

@@ -17,8 +17,8 @@ def traces_of(*names: str) -> list[str]:
     records. Only the names a test uses are looked at, since other tests create and remove
     workspaces in parallel."""
     state = LocalState(paths.stack_dir())
-    places = [p for name in names for p in (state.state_file(name).parent, paths.workspaces_dir() / f"{name}.json",
-                                             state.legacy_root / name)]
+    places = [p for name in names if name != "default" for p in (
+        state.state_file(name).parent, paths.workspaces_dir() / f"{name}.json", state.legacy_root / name)]
     if "default" in names:  # Terraform keeps the default workspace's state in a file of its own
         places += [state.state_file("default"), paths.stack_dir() / "terraform.tfstate"]
     return [str(p) for p in places if p.exists()]

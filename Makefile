@@ -10,6 +10,8 @@ WORKERS ?= 2
 # process, does most of the checks' work; workers booting compete with the apply). 1 runs
 # it without xdist; E2E_WORKERS=N uses N workers (worth it against real AWS: network-bound).
 E2E_WORKERS ?= 1
+# Where reports go: HARNESS_REPORTS_DIR (where `harness summary` and `harness report` read them), else reports/.
+REPORTS := $(or $(HARNESS_REPORTS_DIR),reports)
 
 .PHONY: setup setup-report setup-bundled-terraform browser test e2e test-localstack bench bench-setup drift \
 	nightly report lint clean lock
@@ -141,7 +143,7 @@ browser:
 test: setup setup-report setup-bundled-terraform browser
 	$(BIN)/ruff check harness tests conftest.py
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --junitxml=reports/test-junit.xml
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -p no:cacheprovider --junitxml=$(REPORTS)/test-junit.xml
 
 # The edit loop: unit, toolchain and local AWS conformance tests, and the harness tests that
 # apply no stack (-m "not slow": e.g. that every README command is run or skipped with a
@@ -157,7 +159,7 @@ check: setup setup-report setup-bundled-terraform
 e2e: setup browser
 	$(BIN)/python -m pytest tests/e2e $(if $(filter-out 0 1,$(E2E_WORKERS)),-n $(E2E_WORKERS),-p no:xdist) \
 		-p no:cacheprovider \
-		--junitxml=reports/e2e-junit.xml --harness-summary=reports/e2e-summary.json
+		--junitxml=$(REPORTS)/e2e-junit.xml --harness-summary=$(REPORTS)/e2e-summary.json
 
 # Not part of `test`: installs LocalStack 4.13.1 into .harness/localstack/venv (host mode, no
 # Docker), then runs its own tests, the e2e suite, a named-workspace up/drift/down and a

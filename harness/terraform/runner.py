@@ -12,7 +12,10 @@ process handled here, because python-terraform's own runner:
 
 Parallel safety: workspaces are selected with `TF_WORKSPACE` per process, never through
 the shared `.terraform/environment` file; `init` runs once per stack under a file lock;
-state is per workspace (`terraform.tfstate.d/<name>/` or the backend's key).
+state is per workspace (`<data dir>/state/<stack>/<name>/` or the backend's key).
+Terraform's working data (`TF_DATA_DIR`) and local state live under the data directory
+(harness/paths.py), never in the stack directory: runs with different data directories
+(each test's own) share the stack's code and nothing else.
 """
 
 from __future__ import annotations
@@ -37,11 +40,12 @@ from typing import Any
 from filelock import FileLock
 from python_terraform import IsFlagged, Terraform
 
+from harness import paths
 from harness.errors import StateCorruptError, StateLockedError, TerraformError
 from harness.plumbing import procfs
 from harness.plumbing.waiting import WaitTimeout, wait_until
 from harness.terraform import provider_server
-from harness.terraform.backend import S3Backend
+from harness.terraform.backend import LocalState, S3Backend
 from harness.terraform.provider_server import ProviderServer
 from harness.terraform.toolchain import Toolchain
 
@@ -278,7 +282,7 @@ class TerraformRunner:
         """Serve the stack's provider for this runner's commands: the run's live one, or a new one."""
         existing = provider_server.for_run(run_id, self.stack_dir) if run_id else None
         if existing is None:
-            found = provider_server.installed_binary(self.stack_dir, self.provider_version())
+            found = provider_server.installed_binary(self.data_dir.parent, self.provider_version())
             if found is None:
                 log.warning("no installed hashicorp/aws provider in %s; Terraform will start it per command",
                             self.stack_dir)
@@ -291,7 +295,7 @@ class TerraformRunner:
         return existing
 
     def _env(self, with_workspace: bool | str, command: str = "") -> dict[str, str]:
-        env = {**os.environ, **self.toolchain.env(), **self.extra_env}
+        env = {**os.environ, **self.toolchain.env(), **self.extra_env, "TF_DATA_DIR": str(self.data_dir)}
         # `init` installs and locks the provider, so it never reattaches; a served provider
         # that died is dropped, and Terraform starts the plugin itself as usual.
         if command == "init":
@@ -634,14 +638,24 @@ class TerraformRunner:
 
     def state_file(self) -> Path:
         """Where the local backend keeps this workspace's state."""
-        if not self.workspace or self.workspace == "default":
-            return self.stack_dir / "terraform.tfstate"
-        return self.stack_dir / "terraform.tfstate.d" / self.workspace / "terraform.tfstate"
+        return LocalState(self.stack_dir).state_file(self.workspace)
+
+    @property
+    def data_dir(self) -> Path:
+        """Terraform's working data for this stack (`TF_DATA_DIR`), under the harness's data directory."""
+        return paths.terraform_data_dir(self.stack_dir)
 
     # --- commands -----------------------------------------------------------------
 
     def init(self, backend_config: Mapping[str, str] | None = None) -> bool:
-        """`terraform init` once per stack and configuration; True if it ran."""
+        """`terraform init` once per stack, data directory and configuration; True if it ran.
+
+        With local state (no `backend_url`) and no backend of the stack's own, Terraform's
+        local backend is pointed at the data directory (`LocalState`).
+        """
+        local = LocalState(self.stack_dir)
+        if backend_config is None and self.backend_url is None and local.applies():
+            backend_config = local.backend_config()
         fingerprint = hashlib.sha256(
             json.dumps(
                 {
@@ -657,10 +671,13 @@ class TerraformRunner:
                 sort_keys=True,
             ).encode()
         ).hexdigest()
-        marker = self.stack_dir / ".terraform" / "harness-init.sha256"
-        with FileLock(str(self.stack_dir / ".terraform.harness.lock"), timeout=600):
+        marker = self.data_dir / "harness-init.sha256"
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.data_dir.parent / "init.lock"), timeout=600):
             if marker.exists() and marker.read_text() == fingerprint:
                 return False
+            if backend_config and "workspace_dir" in backend_config:
+                local.adopt_legacy_state()
             options: dict[str, Any] = {"input": False}
             if backend_config:
                 options["backend_config"] = dict(backend_config)
@@ -694,7 +711,7 @@ class TerraformRunner:
         # Terraform only allows `workspace new` when TF_WORKSPACE names that workspace,
         # and then records it in .terraform/environment; drop that (absent = default).
         result = self.run("workspace new", name, with_workspace=name, accept=(0, 1))
-        (self.stack_dir / ".terraform" / "environment").unlink(missing_ok=True)
+        (self.data_dir / "environment").unlink(missing_ok=True)
         if result.returncode and f'Workspace "{name}" already exists' not in result.stdout + result.stderr:
             raise self._error("workspace new", result)
 

@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -77,4 +76,4 @@ def test_e2e_workflow_commands_run_in_order_on_the_local_aws(tmp_path):
     summary = step_summary.read_text()
     assert re.match(r"## ✅ e2e checks: \d+ passed, 0 failed", summary), summary[:300]
     assert "### Terraform phases" in summary and "| apply | 1 |" in summary
-    assert Path(ROOT / "reports" / "e2e-junit.xml").exists()
+    assert (paths.reports_dir() / "e2e-junit.xml").exists()  # the session's reports directory, not the checkout's

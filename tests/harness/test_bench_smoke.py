@@ -1,22 +1,16 @@
 """`harness bench --smoke` produces a well-formed report; figures are not judged here."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from harness import paths
 from harness.jobs import bench
 
 pytestmark = pytest.mark.slow
 
 
-def test_bench_smoke_writes_well_formed_report(tmp_path):
-    env_reports = {"HARNESS_REPORTS_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "bench", "--smoke"], cwd=paths.project_root(),
-                            env={**__import__("os").environ, **env_reports}, capture_output=True, text=True,
-                            timeout=300)
+def test_bench_smoke_writes_well_formed_report(tmp_path, harness_cli):
+    result = harness_cli.harness("bench", "--smoke", env={"HARNESS_REPORTS_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "bench-smoke.json").read_text())
     for phase in ("init", "apply", "checks", "destroy", "cycle"):

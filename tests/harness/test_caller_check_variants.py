@@ -19,10 +19,10 @@ LOW_THROTTLE = ["--stack-var", "throttle_rate_limit=2", "--stack-var", "throttle
 SMALL_QUOTA = ["--stack-var", 'usage_plan_quota={"limit": 12, "period": "DAY"}']
 
 
-def _run(tmp_path, *args):
+def _run(harness_cli, tmp_path, *args):
     run_id = new_run_id()
     summary_file = tmp_path / f"summary-{run_id}.json"
-    result = run_child(run_id, *args, "--harness-summary", str(summary_file))
+    result = run_child(harness_cli, run_id, *args, "--harness-summary", str(summary_file))
     summary = json.loads(summary_file.read_text())
     assert_nothing_left(run_id)
     return result, summary
@@ -34,8 +34,8 @@ def _outcomes(summary, fragment):
 
 
 @pytest.mark.parametrize("variant", ["AWS_IAM", "API_KEY"])
-def test_whole_e2e_suite_is_green_behind_the_caller_check(variant, tmp_path):
-    result, summary = _run(tmp_path, "tests/e2e", "--stack-var", f'authorization="{variant}"')
+def test_whole_e2e_suite_is_green_behind_the_caller_check(variant, tmp_path, harness_cli):
+    result, summary = _run(harness_cli, tmp_path, "tests/e2e", "--stack-var", f'authorization="{variant}"')
     assert result.returncode == 0, result.stdout[-3000:]
     assert summary["counts"]["failed"] == 0
     assert summary["counts"]["passed"] >= 60, summary["counts"]
@@ -49,26 +49,26 @@ def test_whole_e2e_suite_is_green_behind_the_caller_check(variant, tmp_path):
         assert checks[name] == "passed", (name, checks)
 
 
-def test_throttle_and_quota_are_observed_behind_api_keys(tmp_path):
-    result, summary = _run(tmp_path, "tests/e2e/test_authorization.py", "--stack-var", 'authorization="API_KEY"',
-                           *LOW_THROTTLE, *SMALL_QUOTA)
+def test_throttle_and_quota_are_observed_behind_api_keys(tmp_path, harness_cli):
+    result, summary = _run(harness_cli, tmp_path, "tests/e2e/test_authorization.py",
+                           "--stack-var", 'authorization="API_KEY"', *LOW_THROTTLE, *SMALL_QUOTA)
     assert result.returncode == 0, result.stdout[-3000:]
     checks = _outcomes(summary, "test_authorization.py")
     assert checks["test_authorization_burst_above_the_throttle_gets_429s"] == "passed", checks
     assert checks["test_authorization_usage_plan_quota_gets_limit_exceeded"] == "passed", checks
 
 
-def test_throttle_is_observed_behind_iam(tmp_path):
-    result, summary = _run(tmp_path, "tests/e2e/test_authorization.py", "-k", "burst or authorised",
+def test_throttle_is_observed_behind_iam(tmp_path, harness_cli):
+    result, summary = _run(harness_cli, tmp_path, "tests/e2e/test_authorization.py", "-k", "burst or authorised",
                            "--stack-var", 'authorization="AWS_IAM"', *LOW_THROTTLE)
     assert result.returncode == 0, result.stdout[-3000:]
     checks = _outcomes(summary, "test_authorization.py")
     assert checks["test_authorization_burst_above_the_throttle_gets_429s"] == "passed", checks
 
 
-def test_resource_policy_refuses_callers_outside_the_source_ranges(tmp_path):
+def test_resource_policy_refuses_callers_outside_the_source_ranges(tmp_path, harness_cli):
     """Only 127.0.0.2 may call: the gate (which probes from 127.0.0.1) is off for this run."""
-    result, summary = _run(tmp_path, "tests/e2e/test_authorization.py", "-k", "resource_policy",
+    result, summary = _run(harness_cli, tmp_path, "tests/e2e/test_authorization.py", "-k", "resource_policy",
                            "--stack-var", 'allowed_source_cidrs=["127.0.0.2/32"]', "--no-readiness-gate")
     assert result.returncode == 0, result.stdout[-3000:]
     checks = _outcomes(summary, "test_authorization.py")

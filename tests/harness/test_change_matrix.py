@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 import requests
 
-from harness import paths
 from harness.client.readback import sha256
-from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.lifecycle.workspace import new_run_id
 from harness.targets import deviations
 from harness.targets.target import Target
 
@@ -72,7 +69,7 @@ class Row:
 class LiveApi:
     """The workspace's API as a client sees it: its outputs, and plain requests to it."""
 
-    def __init__(self, cli: Cli, workspace: str, target: Target) -> None:
+    def __init__(self, cli: Any, workspace: str, target: Target) -> None:
         self.cli, self.workspace, self.target = cli, workspace, target
         self.outputs: dict[str, Any] = {}
         self.s3 = target.client("s3")
@@ -97,20 +94,6 @@ class LiveApi:
         except self.s3.exceptions.NoSuchKey:
             return None
         return {"sha256": sha256(got["Body"].read()), "content_type": got["ContentType"]}
-
-
-class Cli:
-    def __init__(self, data_dir: Any, target_args: list[str]) -> None:
-        self.env = {**child_run_environment(), "HARNESS_DATA_DIR": str(data_dir),
-                    "HARNESS_COMMAND_TIMEOUT": COMMAND_TIMEOUT}
-        self.target_args = target_args
-
-    def run(self, *command: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", *command], cwd=paths.project_root(), env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
-
-    def harness(self, *args: str) -> subprocess.CompletedProcess:
-        return self.run("harness.cli", *args)
 
 
 def apply_seconds(stderr: str) -> float | None:
@@ -293,11 +276,10 @@ def steps() -> list[Step]:
     ]
 
 
-def _checks_verdict(cli: Cli, workspace: str, arguments: list[str]) -> tuple[bool, str]:
+def _checks_verdict(cli: Any, workspace: str, arguments: list[str], target_args: list[str]) -> tuple[bool, str]:
     if not arguments:
         return True, "not run (broken variant)"
-    result = cli.run("pytest", *arguments, "--workspace", workspace, *cli.target_args, "-q", "-p", "no:cacheprovider",
-                     "-p", "no:xdist")
+    result = cli.pytest(*arguments, "--workspace", workspace, *target_args, "-q", "-p", "no:xdist")
     last = [line for line in result.stdout.splitlines() if line.strip()][-1:] or ["(no output)"]
     verdict = re.sub(r"^=+ | in [\d.]+s.*$", "", last[0]).strip(" =")
     return result.returncode == 0, verdict
@@ -310,8 +292,9 @@ def target_args(pytestconfig) -> list[str]:
     return (["--target", kind] if kind else []) + (["--endpoint", endpoint] if endpoint else [])
 
 
-def test_each_variable_changes_in_place_on_a_live_workspace(tmp_path, target_args, pytestconfig):
-    cli = Cli(tmp_path, target_args)
+def test_each_variable_changes_in_place_on_a_live_workspace(tmp_path, target_args, harness_cli, pytestconfig):
+    # Its own data directory (the workspace's record), and each Terraform command bounded.
+    cli = replace(harness_cli.private(tmp_path, HARNESS_COMMAND_TIMEOUT=COMMAND_TIMEOUT), timeout=600)
     profile = deviations.PROFILES.get(pytestconfig.getoption("--target") or "local")
     known: list[str] = []
     workspace = f"matrix-{new_run_id()}"
@@ -348,7 +331,7 @@ def test_each_variable_changes_in_place_on_a_live_workspace(tmp_path, target_arg
                 enforced = "yes"
             except AssertionError as exc:
                 enforced = f"NO: {str(exc).splitlines()[0][:200]}"
-            checks_ok, checks_text = _checks_verdict(cli, workspace, step.checks)
+            checks_ok, checks_text = _checks_verdict(cli, workspace, step.checks, target_args)
             if deviation:
                 enforced += f" (known deviation: {', '.join(deviation)})"
             rows.append(Row(step.name, seconds, drift_text, checks_text, enforced))

@@ -10,18 +10,16 @@ checks drift is clean again, so each case starts clean.
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harness import paths
 from harness.jobs import nightly
-from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.lifecycle.workspace import new_run_id
 from harness.options import RunOptions
 from harness.targets.target import Target
 
@@ -35,11 +33,10 @@ class Live:
     name: str
     target: Target
     outputs: dict
-    env: dict[str, str]
+    cli: Any  # the `harness_cli` runner, with the workspace's own data directory
 
     def harness(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=paths.project_root(),
-                              env=env or self.env, capture_output=True, text=True, timeout=600)
+        return self.cli.harness(*args, env=env)
 
     def drift(self, *extra: str) -> tuple[int, list[dict]]:
         result = self.harness("drift", "--workspace", self.name, "--json", *extra)
@@ -54,14 +51,9 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(local_target, tmp_path_factory):
+def live(local_target, tmp_path_factory, harness_cli):
     data_dir = tmp_path_factory.mktemp("data")
-    settings = paths.toolchain_dir() / "settings.json"  # the same provider source as this checkout
-    if settings.exists():
-        (data_dir / "toolchain").mkdir()
-        shutil.copy(settings, data_dir / "toolchain" / "settings.json")
-    workspace = Live(f"matrix-{new_run_id()}", local_target, {},
-                     {**child_run_environment(), "HARNESS_DATA_DIR": str(data_dir)})
+    workspace = Live(f"matrix-{new_run_id()}", local_target, {}, replace(harness_cli.private(data_dir), timeout=600))
     try:
         up = workspace.harness("up", "--workspace", workspace.name, "--target", "endpoint",
                                "--endpoint", local_target.endpoint)
@@ -281,10 +273,10 @@ def test_nightly_with_named_workspace_records_drift_as_a_regression(live, tmp_pa
     nightly: an e2e suite run adds nothing to what this test proves (tests/harness/test_nightly_runs.py
     covers the suite side)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HARNESS_DATA_DIR", live.env["HARNESS_DATA_DIR"])
+        patch.setenv("HARNESS_DATA_DIR", str(live.cli.data_dir))
         assert nightly.drift_findings(live.name, RunOptions()) == []  # so the regression below is the change's
     tag_bucket(live)
-    drifted = live.harness("nightly", "--workspace", live.name, env={**live.env, "HARNESS_REPORTS_DIR": str(tmp_path)})
+    drifted = live.harness("nightly", "--workspace", live.name, env={"HARNESS_REPORTS_DIR": str(tmp_path)})
     assert drifted.returncode == 1 and "REGRESSION [drift]" in drifted.stdout, drifted.stdout + drifted.stderr
     (record,) = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     assert record["drift_workspace"] == live.name and record["suite_exit_code"] == 0

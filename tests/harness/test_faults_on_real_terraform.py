@@ -21,11 +21,11 @@ from harness.lifecycle.workspace import new_run_id
 pytestmark = pytest.mark.slow
 
 
-def test_control_plane_faults_during_apply_and_destroy_are_survived_and_leave_nothing():
+def test_control_plane_faults_during_apply_and_destroy_are_survived_and_leave_nothing(harness_cli):
     run_id = new_run_id()
     # Rate-based, so destroy gets its share as well as apply; seeded, so the run is reproducible.
     spec = "apigw:throttle@rate=0.2,apigw:conflict@count=2,iam:throttle@rate=0.2,sts:throttle@count=1;seed=5"
-    result = run_child(run_id, "tests/e2e/test_oversize.py", "--localaws-faults", spec, timeout=600)
+    result = run_child(harness_cli, run_id, "tests/e2e/test_oversize.py", "--localaws-faults", spec, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     line = next(line for line in result.stdout.splitlines() if "faults injected:" in line)
@@ -36,11 +36,11 @@ def test_control_plane_faults_during_apply_and_destroy_are_survived_and_leave_no
     assert_nothing_left(run_id)
 
 
-def test_aws_like_profile_whole_e2e_suite_is_green_because_of_the_gate(tmp_path):
+def test_aws_like_profile_whole_e2e_suite_is_green_because_of_the_gate(tmp_path, harness_cli):
     run_id = new_run_id()
     summary_file = tmp_path / "summary.json"
-    result = run_child(run_id, "tests/e2e", "-n", "2", "--localaws-profile", "aws-like:role=4s,stage=3s,flap=1",
-                       "--harness-summary", str(summary_file), timeout=900)
+    result = run_child(harness_cli, run_id, "tests/e2e", "-n", "2", "--localaws-profile",
+                       "aws-like:role=4s,stage=3s,flap=1", "--harness-summary", str(summary_file), timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     summary = json.loads(summary_file.read_text())
     assert summary["counts"]["failed"] == 0 and summary["counts"]["passed"] > 40
@@ -52,9 +52,9 @@ def test_aws_like_profile_whole_e2e_suite_is_green_because_of_the_gate(tmp_path)
     assert_nothing_left(run_id)
 
 
-def test_aws_like_profile_without_the_gate_is_red_with_the_gateways_answer():
+def test_aws_like_profile_without_the_gate_is_red_with_the_gateways_answer(harness_cli):
     run_id = new_run_id()
-    result = run_child(run_id, "tests/e2e/test_integrity.py", "-k", "body_arrives_unchanged",
+    result = run_child(harness_cli, run_id, "tests/e2e/test_integrity.py", "-k", "body_arrives_unchanged",
                        "--localaws-profile", "aws-like:role=5s,stage=5s,flap=1", "--no-readiness-gate", timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-3000:]
@@ -63,9 +63,9 @@ def test_aws_like_profile_without_the_gate_is_red_with_the_gateways_answer():
     assert_nothing_left(run_id)
 
 
-def test_gate_names_the_role_when_it_never_becomes_assumable():
+def test_gate_names_the_role_when_it_never_becomes_assumable(harness_cli):
     run_id = new_run_id()
-    result = run_child(run_id, "tests/e2e/test_oversize.py", "--localaws-profile",
+    result = run_child(harness_cli, run_id, "tests/e2e/test_oversize.py", "--localaws-profile",
                        "aws-like:role=600s,stage=0s,flap=0", "--ready-timeout", "6", timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-3000:]

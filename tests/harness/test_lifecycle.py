@@ -5,50 +5,35 @@ looks for leftovers: workspace state, workspace records, run directory, local AW
 """
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from harness import paths
-from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.lifecycle.workspace import new_run_id
 from harness.options import RunOptions
+from harness.terraform.backend import LocalState
 
 pytestmark = pytest.mark.slow
-ROOT = paths.project_root()
 
 
-def child_env(run_id: str) -> dict[str, str]:
-    env = child_run_environment()
-    env["HARNESS_RUN_ID"] = run_id
-    return env
+def run_child(harness_cli, run_id: str, *args: str, timeout: float | None = None):
+    """A child pytest with its own run id, as a user would start it."""
+    return harness_cli.pytest("-q", *args, env={"HARNESS_RUN_ID": run_id}, timeout=timeout)
 
 
-def run_child(run_id: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
-        cwd=ROOT, env=child_env(run_id), capture_output=True, text=True, timeout=timeout,
-    )
-
-
-def start_child_run(run_id: str, wait_for: str) -> subprocess.Popen:
+def start_child_run(harness_cli, run_id: str, wait_for: str):
     """A child pytest on test_oversize.py in its own session; returns once `wait_for`
     exists in its run directory (e.g. workspace.json: apply started; stack.json: applied)."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/e2e/test_oversize.py"],
-        cwd=ROOT, env=child_env(run_id), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )
+    child = harness_cli.start_pytest("-q", "tests/e2e/test_oversize.py", env={"HARNESS_RUN_ID": run_id})
     marker = paths.runs_dir() / run_id / wait_for
-    deadline = time.monotonic() + 120
-    while not marker.exists() and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
-    assert marker.exists(), f"{wait_for} never appeared"
+    child.wait_for(marker.exists, f"{wait_for} in the run directory", timeout=120)
     return child
+
+
+def state_of(workspace: str) -> Path:
+    return LocalState(paths.stack_dir()).state_file(workspace).parent
 
 
 def local_aws_processes(run_id: str) -> list[int]:
@@ -67,13 +52,13 @@ def local_aws_processes(run_id: str) -> list[int]:
 
 def assert_nothing_left(run_id: str) -> None:
     workspace = f"t-{run_id}-main"
-    assert not (paths.stack_dir() / "terraform.tfstate.d" / workspace).exists(), "state left"
+    assert not state_of(workspace).exists(), "state left"
     assert not (paths.workspaces_dir() / f"{workspace}.json").exists(), "record left"
     assert not (paths.runs_dir() / run_id).exists(), "run directory left"
     assert local_aws_processes(run_id) == [], "local AWS still running"
 
 
-def test_failing_check_leaves_nothing_behind(tmp_path):
+def test_failing_check_leaves_nothing_behind(tmp_path, harness_cli):
     check = tmp_path / "test_fails_on_purpose.py"
     check.write_text(
         "def test_upload_then_fail(upload_client, s3_readback, object_key):\n"
@@ -81,37 +66,36 @@ def test_failing_check_leaves_nothing_behind(tmp_path):
         "    assert False, 'failing on purpose'\n"
     )
     run_id = new_run_id()
-    result = run_child(run_id, str(check), "--rootdir", str(tmp_path))
+    result = run_child(harness_cli, run_id, str(check), "--rootdir", str(tmp_path))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "failing on purpose" in result.stdout
     assert f"destroyed and deleted workspace t-{run_id}-main" in result.stdout
     assert_nothing_left(run_id)
 
 
-def test_sigkill_leaves_state_that_sweep_removes():
+def test_sigkill_leaves_state_that_sweep_removes(harness_cli):
     run_id = new_run_id()
-    child = start_child_run(run_id, "stack.json")  # the stack is applied
-    os.killpg(child.pid, signal.SIGKILL)  # no teardown can run
-    child.wait(timeout=30)
-    assert (paths.stack_dir() / "terraform.tfstate.d" / f"t-{run_id}-main").exists()
+    child = start_child_run(harness_cli, run_id, "stack.json")  # the stack is applied
+    child.signal_group(signal.SIGKILL)  # no teardown can run
+    child.finish(timeout=30)
+    assert state_of(f"t-{run_id}-main").exists()
     assert local_aws_processes(run_id), "the run's local AWS should have outlived it"
 
-    dry = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
-                          "--dry-run"], cwd=ROOT, env=child_env(run_id), capture_output=True, text=True, timeout=120)
+    dry = harness_cli.harness("sweep", "--older-than", "0s", "--run-id", run_id, "--dry-run",
+                              env={"HARNESS_RUN_ID": run_id}, timeout=120)
     assert f"would remove t-{run_id}-main" in dry.stdout
-    assert (paths.stack_dir() / "terraform.tfstate.d" / f"t-{run_id}-main").exists()
+    assert state_of(f"t-{run_id}-main").exists()
 
-    swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id],
-                           cwd=ROOT, env=child_env(run_id), capture_output=True, text=True, timeout=300)
+    swept = harness_cli.harness("sweep", "--older-than", "0s", "--run-id", run_id, env={"HARNESS_RUN_ID": run_id})
     assert swept.returncode == 0, swept.stderr
     assert f"destroyed and deleted t-{run_id}-main" in swept.stdout
     assert_nothing_left(run_id)
 
 
-def test_sweep_never_touches_named_workspaces(tmp_path):
+def test_sweep_never_touches_named_workspaces():
     from harness.lifecycle import sweep
 
-    named = paths.stack_dir() / "terraform.tfstate.d" / "keep-me-named"
+    named = state_of("keep-me-named")
     named.mkdir(parents=True, exist_ok=True)
     try:
         leftovers = sweep.throwaway_leftovers(0, None, sweep.state_store(RunOptions()))
@@ -133,11 +117,11 @@ BROKEN_VARIANTS = {
 
 
 @pytest.mark.parametrize("variant", sorted(BROKEN_VARIANTS))
-def test_broken_module_variants_make_the_matching_checks_fail(variant, tmp_path):
+def test_broken_module_variants_make_the_matching_checks_fail(variant, tmp_path, harness_cli):
     stack_vars, selection = BROKEN_VARIANTS[variant]
     run_id = new_run_id()
     summary_file = tmp_path / "summary.json"
-    result = run_child(run_id, *selection, *stack_vars, "--harness-summary", str(summary_file))
+    result = run_child(harness_cli, run_id, *selection, *stack_vars, "--harness-summary", str(summary_file))
     summary = json.loads(summary_file.read_text())
     assert summary["counts"]["failed"] >= 1, result.stdout
     assert summary["counts"]["failed"] == len(summary["checks"]), "every selected check must catch it"

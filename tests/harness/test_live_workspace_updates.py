@@ -8,43 +8,23 @@ new caller check, since a stage serves the deployment Terraform made for the cha
 """
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 
-import boto3
 import pytest
 
 from harness import paths
 from harness.client.upload_client import UploadClient
-from harness.lifecycle.workspace import child_run_environment, new_run_id
-from harness.localaws.process import start
+from harness.lifecycle.workspace import new_run_id
+from harness.targets.target import Target
+from harness.terraform.backend import LocalState
 
 pytestmark = pytest.mark.slow
-# A bound on each command: an apply that never finishes fails the test instead of hanging it.
-COMMAND_TIMEOUT_SECONDS = 300
 
 
-def harness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=paths.project_root(),
-                          env=child_run_environment(), capture_output=True, text=True,
-                          timeout=COMMAND_TIMEOUT_SECONDS)
-
-
-@pytest.fixture(scope="module")
-def local_aws(tmp_path_factory):
-    server = start(log_file=tmp_path_factory.mktemp("localaws") / "server.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def _api_key_value(endpoint: str, rest_api_id: str, stage: str) -> str:
+def _api_key_value(target: Target, rest_api_id: str, stage: str) -> str:
     """The key of the usage plan bound to the stage, read from the local AWS (never printed)."""
-    apigw = boto3.client("apigateway", endpoint_url=endpoint, region_name="us-east-1",
-                         aws_access_key_id="test", aws_secret_access_key="test")
+    apigw = target.client("apigateway")
     for plan in apigw.get_usage_plans()["items"]:
         if any(s["apiId"] == rest_api_id and s["stage"] == stage for s in plan.get("apiStages", [])):
             (plan_key,) = apigw.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
@@ -52,9 +32,11 @@ def _api_key_value(endpoint: str, rest_api_id: str, stage: str) -> str:
     raise AssertionError("no usage plan is bound to the stage")
 
 
-def test_authorization_changes_in_place_take_effect_on_one_named_workspace(local_aws):
+def test_authorization_changes_in_place_take_effect_on_one_named_workspace(local_target, harness_cli):
+    # Each command is bounded (harness_cli): an apply that never finishes fails the test instead of hanging it.
+    harness = harness_cli.harness
     name = f"upd-{new_run_id()}"
-    target = ["--target", "endpoint", "--endpoint", local_aws.endpoint]
+    target = ["--target", "endpoint", "--endpoint", local_target.endpoint]
     timings: dict[str, float] = {}
     try:
         outputs: dict = {}
@@ -77,12 +59,12 @@ def test_authorization_changes_in_place_take_effect_on_one_named_workspace(local
             else:
                 assert unsigned.status_code == 403, unsigned.text
                 assert unsigned.json() == {"message": "Forbidden"}
-                value = _api_key_value(local_aws.endpoint, outputs["rest_api_id"], outputs["stage_name"])
+                value = _api_key_value(local_target, outputs["rest_api_id"], outputs["stage_name"])
                 keyed = client.put(key, b"hello", headers={"x-api-key": value})
                 assert keyed.status_code == 200, keyed.status_code
         print("apply timings:", json.dumps({k: round(v, 1) for k, v in timings.items()}))
     finally:
         down = harness("down", "--workspace", name)
     assert down.returncode == 0, down.stderr[-3000:]
-    assert not (paths.stack_dir() / "terraform.tfstate.d" / name).exists(), "state left"
+    assert not LocalState(paths.stack_dir()).state_file(name).parent.exists(), "state left"
     assert not (paths.workspaces_dir() / f"{name}.json").exists(), "record left"

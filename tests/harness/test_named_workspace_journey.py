@@ -8,30 +8,19 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
-from harness import paths
-from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.lifecycle.workspace import new_run_id
 from harness.localaws.process import LocalAwsProcess
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("harness-data")
-
-
-def run(data_dir, *command: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**child_run_environment(), "HARNESS_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", *command], cwd=paths.project_root(), env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def harness(data_dir, *args: str) -> subprocess.CompletedProcess:
-    return run(data_dir, "harness.cli", *args)
+def cli(harness_cli, tmp_path_factory):
+    """The journey's own data directory: `harness workspaces` lists what this module made, nothing else."""
+    return harness_cli.private(tmp_path_factory.mktemp("harness-data"))
 
 
 def error_lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -39,41 +28,41 @@ def error_lines(result: subprocess.CompletedProcess) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def workspace(data_dir):
+def workspace(cli):
     name = f"live-{new_run_id()}"
-    up = harness(data_dir, "up", "--workspace", name, "--stack-var", "throttle_rate_limit=20")
+    up = cli.harness("up", "--workspace", name, "--stack-var", "throttle_rate_limit=20")
     assert up.returncode == 0, up.stderr
     assert "stack variable throttle_rate_limit: (stack default) -> 20" in up.stderr
     try:
         yield name
     finally:
-        down = harness(data_dir, "down", "--workspace", name)
+        down = cli.harness("down", "--workspace", name)
         assert down.returncode == 0, down.stderr
 
 
-def test_a_misspelled_stack_var_is_refused_before_anything_runs(data_dir):
-    result = harness(data_dir, "up", "--workspace", "never", "--stack-var", 'authorisation="AWS_IAM"')
+def test_a_misspelled_stack_var_is_refused_before_anything_runs(cli):
+    result = cli.harness("up", "--workspace", "never", "--stack-var", 'authorisation="AWS_IAM"')
     assert result.returncode == 2
     lines = error_lines(result)
     assert lines[0] == "error: --stack-var 'authorisation': the stack declares no variable of that name"
     assert "did you mean --stack-var authorization=...?" in lines[1]
     assert len(lines) == 2
-    assert not (data_dir / "workspaces" / "never.json").exists()
-    assert "never" not in harness(data_dir, "workspaces", "--json").stdout
+    assert not (cli.data_dir / "workspaces" / "never.json").exists()
+    assert "never" not in cli.harness("workspaces", "--json").stdout
 
 
-def test_the_workspace_remembers_its_variables(data_dir, workspace):
-    outputs = json.loads(harness(data_dir, "outputs", "--workspace", workspace).stdout)
+def test_the_workspace_remembers_its_variables(cli, workspace):
+    outputs = json.loads(cli.harness("outputs", "--workspace", workspace).stdout)
     assert outputs["harness_stack_vars"] == {"throttle_rate_limit": 20}
-    listed = json.loads(harness(data_dir, "workspaces", "--json").stdout)
+    listed = json.loads(cli.harness("workspaces", "--json").stdout)
     assert listed[workspace]["stack_vars"] == {"throttle_rate_limit": 20}
-    table = harness(data_dir, "workspaces").stdout
+    table = cli.harness("workspaces").stdout
     assert re.search(rf"^{workspace}\s+named\s+local .*vars: throttle_rate_limit=20$", table, re.MULTILINE), table
 
     # Drift compares against what is deployed, not against the stack's defaults...
-    assert harness(data_dir, "drift", "--workspace", workspace).returncode == 0
+    assert cli.harness("drift", "--workspace", workspace).returncode == 0
     # ...which would differ: dropping the variable for one drift run shows the pending change.
-    against_defaults = harness(data_dir, "drift", "--workspace", workspace, "--json",
+    against_defaults = cli.harness("drift", "--workspace", workspace, "--json",
                                "--unset-stack-var", "throttle_rate_limit")
     assert against_defaults.returncode == 2, against_defaults.stderr
     findings = json.loads(against_defaults.stdout)["findings"]
@@ -81,58 +70,55 @@ def test_the_workspace_remembers_its_variables(data_dir, workspace):
     assert any("throttl" in json.dumps(f) or "rate_limit" in json.dumps(f) for f in findings), findings
 
     # `up` without --stack-var keeps the remembered value instead of reverting it.
-    again = harness(data_dir, "up", "--workspace", workspace)
+    again = cli.harness("up", "--workspace", workspace)
     assert again.returncode == 0, again.stderr
     assert "stack variables as last applied: throttle_rate_limit=20" in again.stderr
-    assert harness(data_dir, "drift", "--workspace", workspace).returncode == 0
+    assert cli.harness("drift", "--workspace", workspace).returncode == 0
 
 
-def test_dropping_a_variable_is_explicit_and_said(data_dir, workspace):
-    result = harness(data_dir, "up", "--workspace", workspace, "--unset-stack-var", "throttle_rate_limit",
+def test_dropping_a_variable_is_explicit_and_said(cli, workspace):
+    result = cli.harness("up", "--workspace", workspace, "--unset-stack-var", "throttle_rate_limit",
                      "--stack-var", "throttle_burst_limit=40")
     assert result.returncode == 0, result.stderr
     assert "stack variable throttle_rate_limit: 20 -> (stack default)" in result.stderr
     assert "stack variable throttle_burst_limit: (stack default) -> 40" in result.stderr
-    outputs = json.loads(harness(data_dir, "outputs", "--workspace", workspace).stdout)
+    outputs = json.loads(cli.harness("outputs", "--workspace", workspace).stdout)
     assert outputs["harness_stack_vars"] == {"throttle_burst_limit": 40}
-    assert harness(data_dir, "drift", "--workspace", workspace).returncode == 0
+    assert cli.harness("drift", "--workspace", workspace).returncode == 0
 
 
-def test_pytest_checks_the_workspace_at_configure(data_dir, workspace):
-    bad_name = run(data_dir, "pytest", "tests/e2e", "--workspace", "Demo", "-p", "no:cacheprovider")
+def test_pytest_checks_the_workspace_at_configure(cli, workspace):
+    bad_name = cli.pytest("tests/e2e", "--workspace", "Demo")
     assert bad_name.returncode == pytest.ExitCode.USAGE_ERROR
     assert [line for line in bad_name.stderr.splitlines() if line.startswith("ERROR")] == [
         "ERROR: harness: the workspace name 'Demo' is not allowed: use 1-32 lowercase letters, digits and hyphens, "
         "starting with a letter or digit (it becomes part of S3 bucket and IAM role names)"]
     assert "--workspace demo" in bad_name.stderr  # advice the CLI accepts
 
-    missing = run(data_dir, "pytest", "tests/e2e", "--workspace", "nosuch", "-p", "no:cacheprovider")
+    missing = cli.pytest("tests/e2e", "--workspace", "nosuch")
     assert missing.returncode == pytest.ExitCode.USAGE_ERROR
     assert "workspace 'nosuch' does not exist here" in missing.stderr
     assert "harness up --workspace nosuch" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 2
 
-    present = run(data_dir, "pytest", "tests/e2e/test_keys.py", "--workspace", workspace, "-q",
-                  "-p", "no:cacheprovider")
+    present = cli.pytest("tests/e2e/test_keys.py", "--workspace", workspace, "-q")
     assert present.returncode == 0, present.stdout[-2000:]
 
 
-def test_down_and_drift_of_a_workspace_that_does_not_exist(data_dir):
-    down = harness(data_dir, "down", "--workspace", "nosuch")
+def test_down_and_drift_of_a_workspace_that_does_not_exist(cli):
+    down = cli.harness("down", "--workspace", "nosuch")
     assert down.returncode == 0
     assert "workspace 'nosuch' does not exist here" in down.stderr and "nothing to destroy" in down.stderr
     assert "creates it" not in down.stderr
-    drift = harness(data_dir, "drift", "--workspace", "nosuch")
+    drift = cli.harness("drift", "--workspace", "nosuch")
     assert drift.returncode == 1
     assert "workspace 'nosuch' does not exist here" in drift.stderr
 
 
-def test_a_kept_throwaway_workspace_is_removed_whole_by_the_down_it_prints(tmp_path):
+def test_a_kept_throwaway_workspace_is_removed_whole_by_the_down_it_prints(tmp_path, harness_cli):
     run_id = new_run_id()
-    env = {**child_run_environment(), "HARNESS_DATA_DIR": str(tmp_path), "HARNESS_RUN_ID": run_id}
-    kept = subprocess.run([sys.executable, "-m", "pytest", "tests/e2e/test_keys.py", "--keep", "-q",
-                           "-p", "no:cacheprovider"], cwd=paths.project_root(), env=env,
-                          capture_output=True, text=True, timeout=300)
+    cli = harness_cli.private(tmp_path)
+    kept = cli.pytest("tests/e2e/test_keys.py", "--keep", "-q", env={"HARNESS_RUN_ID": run_id})
     assert kept.returncode == 0, kept.stdout[-2000:]
     hint = re.search(r"harness down --workspace (t-[a-z0-9-]+)", kept.stdout + kept.stderr)
     assert hint, kept.stdout[-2000:]
@@ -140,11 +126,11 @@ def test_a_kept_throwaway_workspace_is_removed_whole_by_the_down_it_prints(tmp_p
     server = LocalAwsProcess.load(run_dir / "localaws.json")
     assert server is not None and server.alive()
 
-    down = harness(tmp_path, "down", "--workspace", hint.group(1))
+    down = cli.harness("down", "--workspace", hint.group(1))
     assert down.returncode == 0, down.stderr
     assert f"destroyed and deleted workspace {hint.group(1)}" in down.stderr
     assert not run_dir.exists()
     assert not server.alive()
     assert not os.listdir(tmp_path / "workspaces")
-    swept = harness(tmp_path, "sweep", "--older-than", "0s", "--dry-run", "--run-id", run_id)
+    swept = cli.harness("sweep", "--older-than", "0s", "--dry-run", "--run-id", run_id)
     assert "would remove 0 throwaway workspace(s)" in swept.stdout, swept.stdout

@@ -3,32 +3,25 @@
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
 from harness import paths
-from harness.lifecycle.workspace import child_run_environment
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def nightly(reports, *args):
-    env = child_run_environment()
-    env["HARNESS_REPORTS_DIR"] = str(reports)
-    return subprocess.run([sys.executable, "-m", "harness.cli", "nightly", *args], cwd=paths.project_root(),
-                          env=env, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
+def two_runs(tmp_path_factory, harness_cli):
     """A clean run, then a broken module's run that regresses against it (a third, second clean
     run added a minute and proved nothing more: its comparison with the first is the broken run's
     comparison without a failure, covered by tests/unit/test_nightly_rules.py)."""
     reports = tmp_path_factory.mktemp("reports")
-    results = [nightly(reports), nightly(reports, "--stack-var", "binary_media_types=[]")]
+    cli = harness_cli.with_env(HARNESS_REPORTS_DIR=str(reports))
+    results = [cli.harness("nightly", timeout=900),
+               cli.harness("nightly", "--stack-var", "binary_media_types=[]", timeout=900)]
     return reports, results
 
 

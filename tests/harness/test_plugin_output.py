@@ -5,17 +5,14 @@ Each case runs pytest in a child process with its own run id on the run's own lo
 as `make e2e` does, and reads its whole output.
 """
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness import paths
-from harness.lifecycle.workspace import child_run_environment, new_run_id
-from harness.plumbing.waiting import wait_until
+from harness.lifecycle.workspace import new_run_id
+from harness.terraform.backend import LocalState
 
 pytestmark = pytest.mark.slow
 EARLY_DEPLOY_CONFTEST = (
@@ -34,29 +31,25 @@ CHECKS = (
 )
 
 
-def _start(run_id: str, tmp_path: Path, *extra: str) -> subprocess.Popen:
+def _start(harness_cli, run_id: str, tmp_path: Path, *extra: str):
     (tmp_path / "conftest.py").write_text(EARLY_DEPLOY_CONFTEST)
     (tmp_path / "test_checks.py").write_text(CHECKS)
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path / "test_checks.py"),
-         "--rootdir", str(tmp_path), *extra],
-        cwd=paths.project_root(), env={**child_run_environment(), "HARNESS_RUN_ID": run_id},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
+    return harness_cli.start_pytest(str(tmp_path / "test_checks.py"), "--rootdir", str(tmp_path), *extra,
+                                    env={"HARNESS_RUN_ID": run_id})
 
 
 def _assert_nothing_left(run_id: str) -> None:
     workspace = f"t-{run_id}-main"
-    assert not (paths.stack_dir() / "terraform.tfstate.d" / workspace).exists(), "state left"
+    assert not LocalState(paths.stack_dir()).state_file(workspace).parent.exists(), "state left"
     assert not (paths.workspaces_dir() / f"{workspace}.json").exists(), "record left"
     assert not (paths.runs_dir() / run_id).exists(), "run directory left"
 
 
 @pytest.mark.parametrize("workers", [None, "2"], ids=["one-process", "xdist"])
-def test_every_harness_line_is_a_line_of_its_own_and_says_what_it_timed(workers, tmp_path):
+def test_every_harness_line_is_a_line_of_its_own_and_says_what_it_timed(workers, tmp_path, harness_cli):
     run_id = new_run_id()
-    child = _start(run_id, tmp_path, *(["-n", workers] if workers else ["-p", "no:xdist"]))
-    output, _ = child.communicate(timeout=300)
+    child = _start(harness_cli, run_id, tmp_path, *(["-n", workers] if workers else ["-p", "no:xdist"]))
+    output = child.finish()
     assert child.returncode == 0, output
     lines = output.splitlines()
     # Not swallowed by the first check's captured output, nor glued to pytest's progress.
@@ -68,21 +61,22 @@ def test_every_harness_line_is_a_line_of_its_own_and_says_what_it_timed(workers,
     _assert_nothing_left(run_id)
 
 
-def test_ctrl_c_while_a_check_waits_for_the_stack_ends_with_what_was_cleaned_up(tmp_path):
+def test_ctrl_c_while_a_check_waits_for_the_stack_ends_with_what_was_cleaned_up(tmp_path, harness_cli):
     run_id = new_run_id()
     # The readiness gate waits for a stage that answers only after 60 s: the stack lock stays
     # held by the session-start deploy for as long as this test needs.
-    child = _start(run_id, tmp_path, "-p", "no:xdist", "--localaws-profile", "aws-like:role=0s,stage=60s,flap=0")
+    child = _start(harness_cli, run_id, tmp_path, "-p", "no:xdist",
+                   "--localaws-profile", "aws-like:role=0s,stage=60s,flap=0")
     phases = paths.runs_dir() / run_id / "phases.jsonl"
     try:
         # Applied (its outputs read), the gate waiting, and the first check waiting for the stack.
-        wait_until(lambda: ((tmp_path / "started").exists() and phases.exists() and '"output"' in phases.read_text())
-                   or child.poll() is not None, 120, what="the apply done and the first check waiting")
-        assert child.poll() is None and not (paths.runs_dir() / run_id / "stack.json").exists()
+        child.wait_for(lambda: (tmp_path / "started").exists() and phases.exists() and '"output"' in phases.read_text(),
+                       "the apply done and the first check waiting", timeout=120)
+        assert not (paths.runs_dir() / run_id / "stack.json").exists()
     finally:
-        if child.poll() is None:  # also when the wait failed: the child tears down
-            os.killpg(child.pid, signal.SIGINT)
-        output, _ = child.communicate(timeout=300)
+        if child.process.poll() is None:  # also when the wait failed: the child tears down
+            child.signal_group(signal.SIGINT)
+        output = child.finish()
     assert child.returncode == pytest.ExitCode.INTERRUPTED, output
     assert f"interrupted while waiting for run {run_id}'s stack to be applied" in output, output
     assert "filelock" not in output and "Traceback" not in output, output

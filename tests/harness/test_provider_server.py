@@ -12,15 +12,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from harness import paths
-from harness.lifecycle.workspace import Deployer, Workspace, child_run_environment, new_run_id
+from harness.lifecycle.workspace import Deployer, Workspace, new_run_id
 from harness.options import RunOptions
 from harness.plumbing import children
+from harness.plumbing.waiting import wait_until
 from harness.terraform import provider_server
 
 pytestmark = pytest.mark.slow
@@ -65,9 +65,7 @@ def test_a_served_provider_that_died_is_replaced_by_terraforms_own_start(local_t
     workspace = Workspace(f"t-{new_run_id()}-died", deployer, "died")
     workspace.runner.new_workspace(workspace.name)
     os.kill(served.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while served.alive() and time.monotonic() < deadline:  # as after a crash: gone before the next command
-        time.sleep(0.01)
+    wait_until(lambda: not served.alive(), 10, what="the killed provider gone")  # as after a crash
     _logged(deployer, tmp_path / "terraform.log")
     workspace.runner.extra_env.update(deployer.runner.extra_env)
     try:
@@ -103,10 +101,10 @@ time.sleep(120)
 """
 
 
-def test_sweep_stops_a_served_provider_whose_owner_was_killed(local_target):
+def test_sweep_stops_a_served_provider_whose_owner_was_killed(local_target, harness_cli):
     run_id = new_run_id()
     owner = subprocess.Popen([sys.executable, "-c", OWNER, local_target.endpoint, run_id], cwd=paths.project_root(),
-                             env=child_run_environment(), stdout=subprocess.PIPE, text=True)
+                             env=harness_cli.environment(), stdout=subprocess.PIPE, text=True)
     try:
         pid = json.loads(owner.stdout.readline())["pid"]  # type: ignore[union-attr]
     finally:
@@ -114,18 +112,12 @@ def test_sweep_stops_a_served_provider_whose_owner_was_killed(local_target):
         owner.wait(timeout=30)
     record = children.registry_dir() / f"{provider_server.KIND}-{pid}.json"
     assert provider_server.pid_alive(pid) and record.exists()
-    listed = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
-                             "--dry-run"], cwd=paths.project_root(), env=child_run_environment(),
-                            capture_output=True, text=True, timeout=300)
+    listed = harness_cli.harness("sweep", "--older-than", "0s", "--run-id", run_id, "--dry-run")
     assert f"would stop a served AWS provider of run {run_id} (pid {pid}): its owner is gone" in listed.stdout, \
         listed.stderr
     assert provider_server.pid_alive(pid)
-    swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id],
-                           cwd=paths.project_root(), env=child_run_environment(),
-                           capture_output=True, text=True, timeout=300)
+    swept = harness_cli.harness("sweep", "--older-than", "0s", "--run-id", run_id)
     assert swept.returncode == 0, swept.stderr
     assert f"stopped a served AWS provider of run {run_id} (pid {pid}): its owner is gone" in swept.stdout
-    deadline = time.monotonic() + 10
-    while provider_server.pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not provider_server.pid_alive(pid) and not record.exists()
+    wait_until(lambda: not provider_server.pid_alive(pid), 10, what="the swept provider gone")
+    assert not record.exists()

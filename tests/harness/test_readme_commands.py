@@ -16,7 +16,6 @@ import json
 import re
 import shlex
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from harness import paths
-from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.lifecycle.workspace import new_run_id
+from harness.terraform.backend import LocalState
 
 ROOT = paths.project_root()
 README = ROOT / "README.md"
@@ -121,7 +121,7 @@ def _down(result: subprocess.CompletedProcess, session: Session) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     session.up = False
     assert f"destroyed and deleted workspace {session.workspace}" in result.stderr
-    assert not (paths.stack_dir() / "terraform.tfstate.d" / session.workspace).exists()
+    assert not LocalState(paths.stack_dir()).state_file(session.workspace).parent.exists()
     assert not (paths.workspaces_dir() / f"{session.workspace}.json").exists()
 
 
@@ -217,20 +217,13 @@ def test_every_link_between_the_pages_leads_somewhere():
     assert not broken, f"links that lead nowhere: {broken}"
 
 
-def as_argv(command: str, workspace: str) -> list[str]:
-    """The README line for this interpreter, with our workspace name in place of `demo`."""
-    program, *args = (workspace if word == DOC_WORKSPACE else word for word in shlex.split(command))
-    module = {"harness": "harness.cli", "pytest": "pytest"}[program]
-    return [sys.executable, "-m", module, *args]
-
-
-def run(command: str, workspace: str) -> subprocess.CompletedProcess:
-    return subprocess.run(as_argv(command, workspace), cwd=paths.project_root(), env=child_run_environment(),
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.slow
-def test_named_workspace_commands_run_as_the_readme_shows():
+def test_named_workspace_commands_run_as_the_readme_shows(harness_cli):
+    def run(command: str, workspace: str) -> subprocess.CompletedProcess:
+        """The documented line for this interpreter, with our workspace name in place of `demo`."""
+        program, *args = (workspace if word == DOC_WORKSPACE else word for word in shlex.split(command))
+        return harness_cli.run({"harness": "harness.cli", "pytest": "pytest"}[program], *args)
+
     session = Session(workspace=f"readme-{new_run_id()}")
     try:
         for command in (c for c in readme_commands() if c in RUN):

@@ -1,21 +1,16 @@
 """Buckets and IAM users a check creates outside Terraform: tagged, removed on every path, swept after a kill.
 
-Against a real local AWS process: a scratch bucket holding an object that should never
+Against the module's local AWS process: a scratch bucket holding an object that should never
 have been written is removed by the run's teardown (the check's own cleanup never ran);
 one left by a killed run is found by `harness sweep --endpoint` by its tags, whatever
 workspace it names, while an untagged bucket and a named workspace's own bucket stay.
 """
 
-import subprocess
-import sys
-
 import pytest
 
-from harness import paths
 from harness.client import scratch
 from harness.lifecycle.run import SCRATCH_FILE, Run
-from harness.lifecycle.workspace import child_run_environment, new_run_id
-from harness.localaws.process import start
+from harness.lifecycle.workspace import new_run_id
 from harness.options import RunOptions
 from harness.targets.target import Target
 
@@ -23,10 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def endpoint(tmp_path):
-    server = start(log_file=tmp_path / "localaws.log")
-    yield Target("endpoint", server.endpoint)
-    server.stop()
+def endpoint(local_target):
+    return Target("endpoint", local_target.endpoint)
 
 
 def _names(target: Target) -> set[str]:
@@ -75,8 +68,9 @@ def test_what_a_check_removed_itself_is_off_the_registry_and_the_rest_stays_on_i
         run.remove_directory(True)
 
 
-def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint):
+def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint, harness_cli):
     s3 = endpoint.client("s3")
+    buckets_before = _names(endpoint)  # the module's local AWS: what its other tests left (nothing, if they pass)
     killed_run = new_run_id()
     orphan = scratch.create_bucket(s3, "us-east-1", killed_run, "nightly", "test_security_role", None)
     user = scratch.create_iam_user(endpoint.client("iam"), killed_run, "nightly", "test_caller", None)
@@ -86,11 +80,9 @@ def test_sweep_finds_scratch_buckets_of_a_killed_run_by_their_tags(endpoint):
     s3.put_bucket_tagging(Bucket="named-keep", Tagging={"TagSet": [
         {"Key": "harness:workspace", "Value": "nightly"}, {"Key": "harness:run-id", "Value": killed_run}]})
     # --run-id: other tests' live throwaway workspaces in this checkout are none of its business
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", killed_run,
-                             "--endpoint", endpoint.endpoint], cwd=paths.project_root(),
-                            env=child_run_environment(), capture_output=True, text=True, timeout=300)
+    result = harness_cli.harness("sweep", "--older-than", "0s", "--run-id", killed_run, "--endpoint", endpoint.endpoint)
     assert result.returncode == 0, result.stderr
     assert f"removed bucket {orphan}" in result.stdout and "scratch of test_security_role" in result.stdout
-    assert _names(endpoint) == {"untagged-keep", "named-keep"}
+    assert _names(endpoint) == buckets_before | {"untagged-keep", "named-keep"}
     assert f"removed user {user}" in result.stdout
-    assert endpoint.client("iam").list_users()["Users"] == []
+    assert user not in {u["UserName"] for u in endpoint.client("iam").list_users()["Users"]}

@@ -9,16 +9,13 @@ run's stack and the stateless resources are removed.
 """
 
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from harness import paths
 from harness.lifecycle.run import Run
 from harness.lifecycle.sweep import tagged_resources
-from harness.lifecycle.workspace import child_run_environment, new_run_id
-from harness.localaws.process import start
+from harness.lifecycle.workspace import new_run_id
 from harness.options import RunOptions
 from harness.targets.target import Target
 from harness.terraform import provider_server
@@ -28,23 +25,21 @@ pytestmark = pytest.mark.slow
 STATE_BUCKET = "shared-state"
 
 
-def sweep_from_checkout_a(checkout, target: Target, *extra: str) -> subprocess.CompletedProcess:
+def sweep_from_checkout_a(harness_cli, checkout, target: Target, *extra: str):
     """`harness sweep` as another checkout runs it: its own terraform/ (local state) and data directory."""
-    env = {**child_run_environment(), "HARNESS_ROOT": str(checkout), "HARNESS_DATA_DIR": str(checkout / ".harness")}
-    return subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s",
-                           "--endpoint", target.endpoint, *extra], cwd=paths.project_root(), env=env,
-                          capture_output=True, text=True, timeout=600)
+    cli = harness_cli.private(checkout / ".harness", HARNESS_ROOT=str(checkout))
+    return cli.harness("sweep", "--older-than", "0s", "--endpoint", target.endpoint, *extra, timeout=600)
 
 
 def workspaces_of(target: Target, run: Run) -> set[str]:
     return {r.workspace for r in tagged_resources(target, run.id)}
 
 
-def test_a_sweep_never_touches_another_checkouts_live_stack(tmp_path, monkeypatch):
-    server = start(log_file=tmp_path / "localaws.log")
-    target = Target("endpoint", server.endpoint)
-    backend = S3Backend(STATE_BUCKET, "upload-api/e2e.tfstate", "us-east-1", server.endpoint)
-    options = RunOptions("endpoint", server.endpoint, backend_url=backend.url)
+def test_a_sweep_never_touches_another_checkouts_live_stack(tmp_path, monkeypatch, local_target, harness_cli):
+    session_data_dir = str(paths.data_dir())
+    target = Target("endpoint", local_target.endpoint)
+    backend = S3Backend(STATE_BUCKET, "upload-api/e2e.tfstate", "us-east-1", local_target.endpoint)
+    options = RunOptions("endpoint", local_target.endpoint, backend_url=backend.url)
     live = Run(f"live{new_run_id()[:4]}", options)
     try:
         target.client("s3").create_bucket(Bucket=STATE_BUCKET)
@@ -59,20 +54,19 @@ def test_a_sweep_never_touches_another_checkouts_live_stack(tmp_path, monkeypatc
         stateless_workspace = stateless.workspace_record()["workspace"]
         target.client("s3").delete_object(Bucket=STATE_BUCKET, Key=backend.state_key(stateless_workspace))
         live_workspace = live.workspace_record()["workspace"]
-        monkeypatch.delenv("HARNESS_DATA_DIR")
+        monkeypatch.setenv("HARNESS_DATA_DIR", session_data_dir)
         assert workspaces_of(target, live) == {live_workspace}
 
         checkout_a = tmp_path / "checkout-a"
         shutil.copytree(paths.project_root() / "terraform", checkout_a / "terraform", symlinks=True,
                         ignore=shutil.ignore_patterns(".terraform", "terraform.tfstate.d", "harness_*.tf", ".e2e-s3-*"))
-        shutil.copytree(paths.data_dir() / "toolchain", checkout_a / ".harness" / "toolchain", symlinks=True)
-        without_backend = sweep_from_checkout_a(checkout_a, target)
+        without_backend = sweep_from_checkout_a(harness_cli, checkout_a, target)
         assert without_backend.returncode == 0, without_backend.stderr
         assert workspaces_of(target, live) == {live_workspace}, without_backend.stdout
         assert workspaces_of(target, stateless) == set(), without_backend.stdout  # asked S3: no state
         assert workspaces_of(target, killed) == {killed_workspace}  # it has state: Terraform must destroy it
 
-        with_backend = sweep_from_checkout_a(checkout_a, target, "--backend", backend.url)
+        with_backend = sweep_from_checkout_a(harness_cli, checkout_a, target, "--backend", backend.url)
         assert with_backend.returncode == 0, with_backend.stderr
         assert f"left {live_workspace}: run {live.id}" in with_backend.stdout
         assert workspaces_of(target, live) == {live_workspace}
@@ -92,6 +86,5 @@ def test_a_sweep_never_touches_another_checkouts_live_stack(tmp_path, monkeypatc
             live.teardown()
         for served in provider_server.recorded():  # the providers of the runs this test "killed"
             served.stop()
-        monkeypatch.delenv("HARNESS_DATA_DIR")
-        server.stop()
+        monkeypatch.setenv("HARNESS_DATA_DIR", session_data_dir)
         shutil.rmtree(backend.working_copy_path(paths.stack_dir()), ignore_errors=True)

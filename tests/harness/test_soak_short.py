@@ -1,21 +1,15 @@
 """A short soak: full cycles leave nothing behind on the local AWS."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-
-from harness import paths
-from harness.lifecycle.workspace import child_run_environment
 
 pytestmark = pytest.mark.slow
 
 
-def test_short_soak_has_no_leaks_and_no_failures(tmp_path):
-    env = {**child_run_environment(), "HARNESS_REPORTS_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "soak", "--cycles", "3", "--max-seconds", "300"],
-                            cwd=paths.project_root(), env=env, capture_output=True, text=True, timeout=400)
+def test_short_soak_has_no_leaks_and_no_failures(tmp_path, harness_cli):
+    result = harness_cli.harness("soak", "--cycles", "3", "--max-seconds", "300",
+                                 env={"HARNESS_REPORTS_DIR": str(tmp_path)}, timeout=400)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "soak.json").read_text())
     assert (report["cycles_run"], report["failures"], report["leaks"]) == (3, 0, 0)
@@ -28,11 +22,9 @@ FAULTS = ("s3.put:slowdown@rate=0.2,s3.put:internal@rate=0.1,s3.put:latency=50ms
           "apigw:conflict@count=2,iam:throttle@count=2,data:reset@rate=0.1;seed=42")
 
 
-def test_short_fault_soak_reports_faults_per_kind_no_false_pass_and_no_leak(tmp_path):
-    env = {**child_run_environment(), "HARNESS_REPORTS_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "soak", "--cycles", "2", "--max-seconds", "300",
-                             "--faults", FAULTS], cwd=paths.project_root(), env=env, capture_output=True, text=True,
-                            timeout=400)
+def test_short_fault_soak_reports_faults_per_kind_no_false_pass_and_no_leak(tmp_path, harness_cli):
+    result = harness_cli.harness("soak", "--cycles", "2", "--max-seconds", "300", "--faults", FAULTS,
+                                 env={"HARNESS_REPORTS_DIR": str(tmp_path)}, timeout=400)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "faults injected: s3.put:slowdown" in result.stdout and "0 false pass(es)" in result.stdout
     report = json.loads((tmp_path / "soak.json").read_text())

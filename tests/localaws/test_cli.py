@@ -2,21 +2,14 @@
 
 import signal
 import socket
-import subprocess
-import sys
 
 import requests
 
 
-def start_cli(*args):
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", "localaws", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_prints_ready_serves_both_forms_and_stops_on_sigterm():
-    server = start_cli("--port", "0")
+def test_prints_ready_serves_both_forms_and_stops_on_sigterm(harness_cli):
+    server = harness_cli.start_harness("localaws", "--port", "0")
     try:
-        line = server.stdout.readline().strip()
+        line = server.wait_for_output("ready ", timeout=60).strip()
         assert line.startswith("ready http://127.0.0.1:")
         endpoint = line.split()[1]
         port = endpoint.rsplit(":", 1)[1]
@@ -27,16 +20,15 @@ def test_prints_ready_serves_both_forms_and_stops_on_sigterm():
             assert (response.status_code, response.json()) == (403, {"message": "Missing Authentication Token"})
         assert requests.get(f"{endpoint}/moto-api/", timeout=5).status_code == 200
     finally:
-        server.send_signal(signal.SIGTERM)
-        _, stderr = server.communicate(timeout=15)
-    assert server.returncode == 0 and "stopped" in stderr
+        server.signal_group(signal.SIGTERM)
+        output = server.finish(timeout=15)
+    assert server.returncode == 0 and "stopped" in output
 
 
-def test_busy_port_is_one_clear_error():
+def test_busy_port_is_one_clear_error(harness_cli):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        server = start_cli("--port", str(busy.getsockname()[1]))
-        _, stderr = server.communicate(timeout=30)
-    assert server.returncode == 2
-    assert "already in use" in stderr and "Traceback" not in stderr
+        result = harness_cli.harness("localaws", "--port", str(busy.getsockname()[1]), timeout=30)
+    assert result.returncode == 2
+    assert "already in use" in result.stderr and "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ The expected shapes come from AWS: S3's error XML ("Error responses"), API Gatew
 not a perfect world").
 """
 
+import signal
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from harness.localaws import LocalAws
 from harness.localaws import faults as faults_module
+from harness.plumbing.waiting import wait_until
 
 
 @pytest.fixture
@@ -34,11 +36,12 @@ def report(local_aws):
     return requests.get(f"{local_aws.endpoint}/_harness/faults", timeout=5).json()
 
 
-def test_without_faults_nothing_is_injected_and_the_counters_say_so(build_api, local_aws):
+def test_without_faults_nothing_is_injected_and_the_counters_say_so(build_api, aws, local_aws):
     api = build_api()
     assert all(requests.put(f"{api.url}/{api.bucket}/k{i}", data=b"x", timeout=10).status_code == 200
                for i in range(5))
-    assert local_aws.app.data_plane._integration._faults is None  # the default path consults nothing
+    stored = aws("s3").list_objects_v2(Bucket=api.bucket)["Contents"]
+    assert sorted(o["Key"] for o in stored) == [f"k{i}" for i in range(5)]  # every upload reached S3
     assert report(local_aws) == {"profile": "default", "spec": "", "seed": 0, "injected": {}, "total": 0,
                                  "events": []}
 
@@ -161,22 +164,32 @@ def test_a_new_role_is_not_assumable_until_it_propagates(build_api, local_aws, c
     err = capfd.readouterr().err
     assert ("Execution failed due to configuration error: API Gateway does not have permission to assume "
             "the provided role arn:aws:iam::") in err
-    deadline = time.monotonic() + 10
-    status = first.status_code
-    while status != 200 and time.monotonic() < deadline:
-        time.sleep(0.25)
-        status = requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code
-    assert status == 200
+    # Until the role propagates (2 s after it was made), every call fails the same way; then one succeeds.
+    statuses = [first.status_code]
+
+    def served() -> bool:
+        statuses.append(requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code)
+        return statuses[-1] == 200
+
+    wait_until(served, 30, what="the role to propagate", interval=0.25)
+    assert set(statuses[:-1]) == {500}
 
 
-@pytest.mark.parametrize("fault_spec", [("aws-like:role=0s,stage=1s,flap=1", "")])
+@pytest.mark.parametrize("fault_spec", [("aws-like:role=0s,stage=2s,flap=1", "")])
 def test_a_new_stage_answers_403_then_serves_then_flaps_once(build_api, local_aws):
     api = build_api()
     first = requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10)
     assert first.status_code == 403 and first.json() == {"message": "Missing Authentication Token"}
-    time.sleep(1.1)
-    statuses = [requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code for _ in range(4)]
-    assert statuses == [200, 403, 200, 200]
+    statuses = [first.status_code]
+
+    def served() -> bool:
+        statuses.append(requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code)
+        return statuses[-1] == 200
+
+    wait_until(served, 30, what="the stage to go live", interval=0.1)  # 2 s after the deployment
+    assert set(statuses[:-1]) == {403}
+    after = [requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10).status_code for _ in range(3)]
+    assert after == [403, 200, 200]  # the flap: 403 once more, then it serves
 
 
 @pytest.mark.parametrize("fault_spec", [("default", "s3.put:slowdown@count=4")])
@@ -200,37 +213,24 @@ def test_the_soak_judge_counts_a_200_for_a_faulted_request_as_a_false_pass(build
     assert (honest["false_passes"], honest["expected_failures"], honest["errors"]) == ([], 1, [])
 
 
-def _start_cli(*args, env=None):
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", "localaws", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
-
-
-def test_harness_localaws_takes_the_profile_and_faults_from_flags_or_the_environment():
-    import signal
-
+def test_harness_localaws_takes_the_profile_and_faults_from_flags_or_the_environment(harness_cli):
     spec = "apigw:conflict@count=2;seed=1"
     for args, env in ((["--profile", "aws-like", "--role-delay", "8s", "--faults", spec], {}),
                       ([], {"HARNESS_LOCALAWS_PROFILE": "aws-like:role=8s",
                             "HARNESS_LOCALAWS_FAULTS": "apigw:conflict@count=2;seed=1"})):
-        server = _start_cli(*args, env=env)
+        server = harness_cli.start_harness("localaws", "--port", "0", *args, env=env)
         try:
-            endpoint = server.stdout.readline().split()[1]
+            endpoint = server.wait_for_output("ready ", timeout=60).split()[1]
             counters = requests.get(f"{endpoint}/_harness/faults", timeout=5).json()
             assert counters["profile"] == "aws-like:role=8s,stage=3s,flap=1"
             assert (counters["spec"], counters["seed"], counters["injected"]) == (
                 "apigw:conflict@count=2;seed=1", 1, {"apigw:conflict": 0})
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.communicate(timeout=15)
+            server.signal_group(signal.SIGTERM)
+            server.finish(timeout=15)
 
 
-def test_a_bad_fault_spec_is_one_clear_error_and_no_server():
-    server = _start_cli("--faults", "s3.put:slowdown@rate=3")
-    _, stderr = server.communicate(timeout=30)
-    assert server.returncode == 2 and "Traceback" not in stderr
-    assert "rate must be a number in (0, 1]" in stderr
+def test_a_bad_fault_spec_is_one_clear_error_and_no_server(harness_cli):
+    result = harness_cli.harness("localaws", "--port", "0", "--faults", "s3.put:slowdown@rate=3", timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "rate must be a number in (0, 1]" in result.stderr

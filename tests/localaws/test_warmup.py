@@ -1,8 +1,6 @@
 """Warming the local AWS: every warm-up call reaches its service and changes nothing there."""
 
-import subprocess
-import sys
-import time
+import signal
 
 import requests
 
@@ -40,25 +38,19 @@ def test_warm_up_never_raises_and_tries_every_call():
     assert len(tried) == len(warmup.CALLS)
 
 
-def test_the_process_reports_ready_before_warming_and_serves_during_it(tmp_path):
+def test_the_process_reports_ready_before_warming_and_serves_during_it(harness_cli, tmp_path):
     """`--warm-up background` (the default) must not hold the ready signal back."""
-    ready, log = tmp_path / "ready", tmp_path / "log"
-    with open(log, "w") as handle:
-        child = subprocess.Popen([sys.executable, "-m", "harness.localaws", "--port", "0",
-                                  "--ready-file", str(ready)], stdout=handle, stderr=subprocess.STDOUT)
+    ready = tmp_path / "ready"
+    child = harness_cli.start("harness.localaws", "--port", "0", "--ready-file", str(ready))
     try:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline and child.poll() is None:
-            time.sleep(0.02)
+        child.wait_for(ready.exists, "the ready file", timeout=60)
         endpoint = ready.read_text().split()[0]
         # Answered right after the ready signal (a call may wait for a warm-up call holding
         # moto's app lock, never fail).
         assert requests.get(f"{endpoint}/moto-api/", timeout=10).status_code == 200
-        while "warmed up in" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        child.wait_for_output("warmed up in", timeout=60)
     finally:
-        child.terminate()
-        child.wait(timeout=15)
-    output = log.read_text()
+        child.signal_group(signal.SIGTERM)
+        output = child.finish(timeout=15)
     assert output.index("ready http") < output.index("warmed up in"), output
     assert "failed" not in output, output

@@ -11,8 +11,7 @@ from offline_plan import BUNDLED, offline_stack
 
 from harness import paths
 from harness.lifecycle.workspace import Deployer, new_run_id, throwaway_workspace
-from harness.localaws.process import start
-from harness.targets.target import Target, write_generated_files
+from harness.targets.target import write_generated_files
 from harness.terraform import toolchain
 from harness.terraform.runner import TerraformRunner
 
@@ -71,16 +70,12 @@ def test_unknown_version_override_has_no_arguments_newer_providers_reject(planne
 
 
 @pytest.mark.slow
-def test_arns_the_provider_builds_carry_the_account_id_on_the_local_aws(tmp_path):
+def test_arns_the_provider_builds_carry_the_account_id_on_the_local_aws(local_target):
     """Without skip_requesting_account_id the provider asks STS (the local AWS answers)."""
-    server = start(log_file=tmp_path / "server.log")
-    try:
-        deployer = Deployer(Target("local", server.endpoint))
-        deployer.prepare()
-        with throwaway_workspace(deployer, new_run_id(), "acct", log=lambda message: None) as (workspace, _):
-            state = workspace.runner.show_json()
-    finally:
-        server.stop()
+    deployer = Deployer(local_target)
+    deployer.prepare()
+    with throwaway_workspace(deployer, new_run_id(), "acct", log=lambda message: None) as (workspace, _):
+        state = workspace.runner.show_json()
     resources = {r["address"]: r["values"] for r in state["values"]["root_module"]["child_modules"][0]["resources"]}
     execution_arn = resources["module.upload_api.aws_api_gateway_rest_api.this"]["execution_arn"]
     account = execution_arn.split(":")[4]

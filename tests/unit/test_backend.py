@@ -1,7 +1,11 @@
-"""The S3 backend setting: parsing, the generated backend block, the Terraform version gate."""
+"""Where state lives: the S3 backend setting (parsing, the generated backend block, the Terraform
+version gate) and the local state under the data directory (never in the stack)."""
+
+from pathlib import Path
 
 import pytest
 
+from harness import paths
 from harness.errors import HarnessError
 from harness.options import RunOptions
 from harness.terraform.backend import LocalState, S3Backend, state_store_for_location
@@ -65,9 +69,89 @@ def test_state_location_tags_name_the_store_to_ask(tmp_path):
     assert state_store_for_location("local:some-other-runner", tmp_path) is None
 
 
-def test_local_state_lists_workspace_directories(tmp_path):
-    (tmp_path / "terraform.tfstate.d" / "t-abc-main").mkdir(parents=True)
-    (tmp_path / "terraform.tfstate.d" / "t-abc-main" / "terraform.tfstate").write_text("{}")
-    store = LocalState(tmp_path)
+def test_local_state_lives_under_the_data_directory_and_lists_workspace_directories(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    store = LocalState(stack)
+    assert store.root.is_relative_to(tmp_path / "data" / "state")
+    assert store.state_file("t-abc-main") == store.root / "t-abc-main" / "terraform.tfstate"
+    store.state_file("t-abc-main").parent.mkdir(parents=True)
+    store.state_file("t-abc-main").write_text("{}")
+    store.state_file("default").write_text("{}")  # the default workspace's file is no workspace directory
     assert set(store.workspaces()) == {"t-abc-main"}
     assert store.has_state("t-abc-main") and not store.has_state("t-gone-main")
+    assert not (stack / "terraform.tfstate.d").exists()
+
+
+def test_the_project_stack_keeps_its_name_under_the_data_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
+    assert LocalState(paths.stack_dir()).root == tmp_path / "state" / "e2e"
+    assert paths.terraform_data_dir(paths.stack_dir()) == tmp_path / "terraform" / "e2e" / ".terraform"
+    elsewhere = tmp_path / "copy" / "e2e"  # a copy of the stack elsewhere never shares its state
+    assert LocalState(elsewhere).root.parent == tmp_path / "state" and LocalState(elsewhere).root.name != "e2e"
+
+
+def test_the_backend_config_points_terraform_at_the_data_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "main.tf").write_text('resource "terraform_data" "x" {}\n')
+    store = LocalState(stack)
+    assert store.applies()
+    config = store.backend_config()
+    assert config == {"path": str(store.root / "terraform.tfstate"), "workspace_dir": str(store.root)}
+    assert 'backend "local" {}' in (stack / "harness_backend.tf").read_text()
+
+
+def test_a_stack_with_its_own_backend_keeps_it(tmp_path):
+    (tmp_path / "main.tf").write_text('terraform {\n  backend "s3" {\n    bucket = "b"\n  }\n}\n')
+    assert not LocalState(tmp_path).applies()
+    (tmp_path / "main.tf").write_text('terraform {\n  cloud {\n    organization = "o"\n  }\n}\n')
+    assert not LocalState(tmp_path).applies()
+
+
+def _legacy_workspace(stack: Path, name: str) -> None:
+    (stack / "terraform.tfstate.d" / name).mkdir(parents=True)
+    (stack / "terraform.tfstate.d" / name / "terraform.tfstate").write_text(f'{{"workspace": "{name}"}}')
+
+
+def test_state_in_the_stack_moves_to_this_checkouts_data_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
+    stack = tmp_path / "terraform" / "stacks" / "e2e"
+    _legacy_workspace(stack, "demo")
+    _legacy_workspace(stack, "taken")
+    store = LocalState(stack)
+    store.state_file("taken").parent.mkdir(parents=True)
+    store.state_file("taken").write_text('{"workspace": "newer"}')
+    assert store.adopt_legacy_state() == ["demo"]
+    assert store.root == tmp_path / ".harness" / "state" / "e2e"
+    assert store.state_file("demo").read_text() == '{"workspace": "demo"}'
+    assert store.state_file("taken").read_text() == '{"workspace": "newer"}'  # never overwritten
+    assert (stack / "terraform.tfstate.d" / "taken").exists() and not (stack / "terraform.tfstate.d" / "demo").exists()
+
+
+def test_another_data_directory_leaves_the_stacks_state_where_it_is(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "elsewhere"))
+    stack = tmp_path / "terraform" / "stacks" / "e2e"
+    _legacy_workspace(stack, "demo")
+    assert LocalState(stack).adopt_legacy_state() == []
+    assert (stack / "terraform.tfstate.d" / "demo" / "terraform.tfstate").exists()
+    assert not LocalState(stack).root.exists()
+
+
+def test_the_backend_working_copy_lives_in_the_data_directory_with_the_modules_linked(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
+    terraform = tmp_path / "terraform"
+    (terraform / "modules" / "m").mkdir(parents=True)
+    stack = terraform / "stacks" / "e2e"
+    stack.mkdir(parents=True)
+    (stack / "main.tf").write_text('module "m" {\n  source = "../../modules/m"\n}\n')
+    copy = S3Backend.parse("s3://state/e2e.tfstate").working_copy(stack)
+    assert copy.is_relative_to(tmp_path / "data") and copy.name == "e2e"
+    assert (copy / "main.tf").resolve() == stack / "main.tf"
+    assert (copy / "../../modules/m").resolve() == terraform / "modules" / "m"  # the stack's relative source holds
+    assert 'backend "s3"' in (copy / "harness_backend.tf").read_text()
+    assert [p.name for p in (terraform / "stacks").iterdir()] == ["e2e"]  # nothing written next to the stack

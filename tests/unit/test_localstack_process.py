@@ -1,12 +1,10 @@
-"""LocalStack lifecycle logic that needs no LocalStack: its environment, process-group stop,
-orphan sweep, install failure, JUnit parsing. Stand-in processes are plain Python sleepers."""
+"""LocalStack lifecycle logic that needs no LocalStack and no process: its environment, a free port,
+the refusals before anything starts, JUnit parsing, leftovers, the pins key
+(tests/harness/test_localstack_processes.py stops stand-in processes)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,6 @@ from harness.errors import HarnessError
 from harness.jobs import localstack_suite
 from harness.targets.localstack import install, leftovers
 from harness.targets.localstack import process as localstack
-
-SLEEPER = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); " \
-          "time.sleep(60)  # stands in for localstack.runtime.main"
-
-
-def _group(pgid: int) -> list[int]:
-    """Live members of process group `pgid`."""
-    return localstack.LocalStack("http://127.0.0.1:1", pgid, Path("/nonexistent")).group_pids()
 
 
 def test_host_mode_env_keeps_localstack_on_loopback_inside_the_run_dir(tmp_path: Path) -> None:
@@ -43,94 +33,6 @@ def test_free_port_is_bindable_on_loopback() -> None:
     port = localstack.free_port()
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
-
-
-def test_stop_kills_the_whole_group_and_removes_the_run_dir(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    child = subprocess.Popen([sys.executable, "-c", SLEEPER], start_new_session=True)
-    handle = localstack.LocalStack("http://127.0.0.1:1", child.pid, run_dir)
-    deadline = time.monotonic() + 10
-    while len(handle.group_pids()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(handle.group_pids()) == 2 and handle.alive()
-    handle.stop(timeout=2)
-    assert handle.group_pids() == [] and not handle.alive() and not run_dir.exists()
-    handle.stop()  # idempotent on a dead process
-    assert child.poll() is not None
-
-
-def test_stop_leaves_a_reused_pid_alone(tmp_path: Path) -> None:
-    # A record whose pid now belongs to a program that is not LocalStack (pid reuse).
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
-    try:
-        (tmp_path / "run").mkdir()
-        handle = localstack.LocalStack("http://127.0.0.1:1", other.pid, tmp_path / "run")
-        assert not handle.alive()
-        handle.stop(timeout=1)
-        assert other.poll() is None  # still running
-        assert not (tmp_path / "run").exists()  # the stale run directory is removed all the same
-    finally:
-        other.kill()
-        other.wait()
-
-
-def test_stop_orphans_finds_a_killed_owners_localstack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
-    run_dir = localstack.runs_root() / "20260101-000000-1"
-    run_dir.mkdir(parents=True)
-    child = subprocess.Popen([sys.executable, "-c", SLEEPER], start_new_session=True)
-    dead_owner = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead_owner.wait()
-    orphan = localstack.LocalStack("http://127.0.0.1:1", child.pid, run_dir, owner=dead_owner.pid)
-    orphan.save()
-    deadline = time.monotonic() + 10  # until /proc shows the new command line (the spawn is not instant)
-    while not orphan.alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    stale = localstack.runs_root() / "20260101-000000-2"  # its process already gone
-    stale.mkdir()
-    exited = subprocess.Popen([sys.executable, "-c", "pass"])
-    exited.wait()
-    localstack.LocalStack("http://127.0.0.1:1", exited.pid, stale, owner=dead_owner.pid).save()
-    said: list[str] = []
-    assert localstack.stop_orphans(say=said.append) == 2
-    assert child.wait(timeout=10) is not None
-    assert _group(child.pid) == []
-    assert not run_dir.exists() and not stale.exists()
-    assert any(f"pid {child.pid}" in line for line in said)
-
-
-def test_stop_orphans_spares_one_whose_owner_still_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
-    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    in_use = localstack.runs_root() / "20260101-000000-3"
-    in_use.mkdir(parents=True)
-    child = subprocess.Popen([sys.executable, "-c", SLEEPER], start_new_session=True)
-    try:
-        localstack.LocalStack("http://127.0.0.1:1", child.pid, in_use, owner=owner.pid).save()
-        assert localstack.stop_orphans(say=lambda _: None) == 0
-        assert child.poll() is None and in_use.exists()
-        owner.kill()
-        owner.wait()
-        deadline = time.monotonic() + 10
-        while not localstack.LocalStack.load(in_use).alive() and time.monotonic() < deadline:  # type: ignore[union-attr]
-            time.sleep(0.02)
-        assert localstack.stop_orphans(say=lambda _: None) == 1
-        assert child.wait(timeout=10) is not None and not in_use.exists()
-    finally:
-        for process in (owner, child):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-
-
-def test_install_failure_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(install, "PINS", ("--no-index", "no-such-package-for-harness==0.0.0"))
-    with pytest.raises(HarnessError) as caught:
-        install.install(venv=tmp_path / "venv", say=lambda _: None)
-    assert caught.value.message.startswith("LocalStack 4.13.1 could not be installed")
-    assert "install.log" in caught.value.hint
-    assert not install.is_installed(tmp_path / "venv")
 
 
 def test_start_without_install_says_what_to_do(tmp_path: Path) -> None:
@@ -172,8 +74,12 @@ def test_leftovers_describe_names_the_untagged() -> None:
     assert left.describe() == "2 buckets (1 untagged: b; all: a, b); 0 REST APIs; 1 roles (0 untagged: -; all: r)"
 
 
-def test_pins_key_changes_with_the_pins(monkeypatch: pytest.MonkeyPatch) -> None:
-    before = install._pins_key()
+def test_an_install_with_other_pins_is_no_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    (venv / ".harness-pins").write_text(install._pins_key() + "\n")  # what a finished install writes
+    assert install.is_installed(venv)
     monkeypatch.setattr(install, "PINS", (*install.PINS, "extra==1"))
-    assert install._pins_key() != before
+    assert not install.is_installed(venv)  # a pin changed: `install` must run again
     assert os.path.basename(str(install.venv_dir())) == "venv"

@@ -1,12 +1,8 @@
 """The generated provider override per hashicorp/aws major version, and for an unknown one."""
 
-import shutil
-import subprocess
-
 import pytest
 
 from harness.targets.target import provider_override
-from harness.terraform import toolchain
 
 THREE_X_ONLY = ("s3_force_path_style",)
 REMOVED_IN_5 = ("skip_get_ec2_platforms",)
@@ -41,15 +37,3 @@ def test_path_style_and_ec2_probe_follow_the_major_version(version, path_style, 
 def test_account_id_is_requested_like_tflocal(version):
     # An empty account id ends up in ARNs and, on 6.x, in resource identities.
     assert "skip_requesting_account_id" not in provider_override(version)
-
-
-@pytest.mark.parametrize("version", [None, "3.39.0", "4.67.0", "6.25.0"])
-def test_override_is_formatted_as_terraform_fmt_writes_it(version, tmp_path):
-    binary = toolchain.bundled_terraform_path() or shutil.which("terraform")
-    if binary is None:
-        pytest.skip("no Terraform")
-    path = tmp_path / "harness_provider_override.tf"
-    path.write_text(provider_override(version))
-    result = subprocess.run([str(binary), "fmt", "-check", "-diff", str(path)], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stdout

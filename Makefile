@@ -143,7 +143,8 @@ browser:
 test: setup setup-report setup-bundled-terraform browser
 	$(BIN)/ruff check harness tests conftest.py
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile -p no:cacheprovider --junitxml=$(REPORTS)/test-junit.xml
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder -p no:cacheprovider \
+		--junitxml=$(REPORTS)/test-junit.xml
 
 # The edit loop: unit, toolchain and local AWS conformance tests, and the harness tests that
 # apply no stack (-m "not slow": e.g. that every README command is run or skipped with a

@@ -4,7 +4,7 @@
 lives (backend), how long to wait (state lock, Terraform commands), the extra stack
 variables and whether to keep the throwaway stack. It is built once, from CLI arguments
 or pytest options plus the few documented environment defaults (`HARNESS_BACKEND`,
-`HARNESS_COMMAND_TIMEOUT`), validated here and nowhere else, and passed to every layer
+`HARNESS_COMMAND_TIMEOUT`, `HARNESS_INTERRUPT_GRACE`), validated here and nowhere else, and passed to every layer
 below (run lifecycle, workspace, Terraform runner); pytest-xdist workers receive it from
 the controller through `workerinput`. No layer below reads these settings from
 `os.environ`.
@@ -26,7 +26,12 @@ from harness.errors import HarnessError
 from harness.targets.target import DEFAULT_REGION, TARGET_KINDS, Target
 from harness.terraform import backend as backends
 from harness.terraform import stack_variables
-from harness.terraform.runner import COMMAND_TIMEOUT_ENV, DEFAULT_COMMAND_TIMEOUT_SECONDS
+from harness.terraform.runner import (
+    COMMAND_TIMEOUT_ENV,
+    DEFAULT_COMMAND_TIMEOUT_SECONDS,
+    INTERRUPT_GRACE_ENV,
+    INTERRUPT_GRACE_SECONDS,
+)
 
 DEFAULT_READY_TIMEOUT_SECONDS = 120.0
 LOCK_TIMEOUT = re.compile(r"^\d+[smh]$")
@@ -129,6 +134,18 @@ def check_stack_var_names(stack_vars: Mapping[str, Any], unset: tuple[str, ...])
     stack_variables.check_names(unset, known, flag="--unset-stack-var")
 
 
+def _positive_seconds(environ: Mapping[str, str], name: str, default: float, example: float) -> float:
+    """A number of seconds from the environment variable `name` (`default` when unset), positive."""
+    text = environ.get(name)
+    try:
+        seconds = float(text) if text else default
+    except ValueError:
+        raise HarnessError(f"{name}={text!r} is not a number of seconds", f"e.g. {name}={example:g}") from None
+    if seconds <= 0:
+        raise HarnessError(f"{name} must be positive", f"e.g. {name}={example:g}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class RunOptions:
     target_kind: str = "local"
@@ -148,6 +165,8 @@ class RunOptions:
     localaws_faults: str | None = None
     # Serve the provider once and let Terraform reattach (harness/terraform/provider_server.py).
     served_provider: bool = True
+    # Seconds a stopped Terraform command gets before its provider is stopped (harness/terraform/runner.py).
+    interrupt_grace: float = INTERRUPT_GRACE_SECONDS
 
     @classmethod
     def from_values(cls, get: Callable[[str], Any], environ: Mapping[str, str], keep: bool = False) -> RunOptions:
@@ -160,14 +179,8 @@ class RunOptions:
         lock_timeout = get("lock_timeout")
         if lock_timeout and not LOCK_TIMEOUT.match(lock_timeout):
             raise HarnessError(f"--lock-timeout {lock_timeout!r} is not a duration", "e.g. 30s, 5m or 1h")
-        timeout_text = environ.get(COMMAND_TIMEOUT_ENV)
-        try:
-            command_timeout = float(timeout_text) if timeout_text else DEFAULT_COMMAND_TIMEOUT_SECONDS
-        except ValueError:
-            raise HarnessError(f"{COMMAND_TIMEOUT_ENV}={timeout_text!r} is not a number of seconds",
-                               f"e.g. {COMMAND_TIMEOUT_ENV}=1800") from None
-        if command_timeout <= 0:
-            raise HarnessError(f"{COMMAND_TIMEOUT_ENV} must be positive", f"e.g. {COMMAND_TIMEOUT_ENV}=1800")
+        command_timeout = _positive_seconds(environ, COMMAND_TIMEOUT_ENV, DEFAULT_COMMAND_TIMEOUT_SECONDS, 1800)
+        interrupt_grace = _positive_seconds(environ, INTERRUPT_GRACE_ENV, INTERRUPT_GRACE_SECONDS, 60)
         ready_timeout = get("ready_timeout")
         if ready_timeout is not None and ready_timeout <= 0:
             raise HarnessError(f"--ready-timeout {ready_timeout} must be positive",
@@ -186,7 +199,7 @@ class RunOptions:
                       command_timeout, stack_vars, unset, keep,
                       not get("no_readiness_gate"),
                       DEFAULT_READY_TIMEOUT_SECONDS if ready_timeout is None else float(ready_timeout),
-                      localaws_profile, localaws_faults, not get("provider_per_command"))
+                      localaws_profile, localaws_faults, not get("provider_per_command"), interrupt_grace)
         options.target()  # validates kind and endpoint
         return options
 

@@ -12,6 +12,10 @@
   the data directory, and a bound on its time; `start_*` for a child to interrupt, whose
   output lines can be awaited (`Child.wait_for_output`).
 - **`local_target`**: one local AWS process per test module (as `harness up` starts one).
+- **The order of files**: those with a `slow` test first, each file's tests kept together, so
+  that with `-n 2 --dist loadfile --no-loadscope-reorder` (`make test`) the longest files
+  start first and the many short ones fill in at the end: both workers finish together.
+  (xdist's default reorder, by number of tests per file, queued the one-test change matrix last.)
 """
 
 from __future__ import annotations
@@ -73,6 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[DATA_DIR_ENV] = str(session_dir / "data")
     os.environ[REPORTS_DIR_ENV] = os.environ.get(REPORTS_DIR_ENV) or str(session_dir / "reports")
     config.stash[_SESSION_DIR] = session_dir
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each group is kept
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

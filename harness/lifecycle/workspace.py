@@ -111,7 +111,8 @@ class Deployer:
         runner = TerraformRunner(self.tools, self.stack_dir, self.target.terraform_env(),
                                  on_command=self.on_command, lock_timeout=self.options.lock_timeout,
                                  backend_url=self.backend.url if self.backend else None,
-                                 command_timeout=self.options.command_timeout)
+                                 command_timeout=self.options.command_timeout,
+                                 interrupt_grace=self.options.interrupt_grace)
         write_generated_files(self.stack_dir, runner.provider_version() or guess)
         runner.init(backend_config)
         write_generated_files(self.stack_dir, runner.provider_version() or guess)

@@ -70,7 +70,11 @@ COMMAND_TIMEOUT_ENV = "HARNESS_COMMAND_TIMEOUT"  # read by harness/options.py, t
 #    about 50 minutes, and neither Terraform's StopProvider call nor the SIGINT cancels it
 #    (observed: 12 attempts in the first 2 minutes, the last gaps 30 s and 57 s). 30 s
 #    covers a call that is merely slow, plus the SDK's first 8 retries (8-15 s).
+#    HARNESS_INTERRUPT_GRACE overrides it for a run (harness/options.py reads it): the tests
+#    that stop a retrying apply use a short one, so as not to wait 30 s for a call that
+#    they know never returns.
 INTERRUPT_GRACE_SECONDS = 30.0
+INTERRUPT_GRACE_ENV = "HARNESS_INTERRUPT_GRACE"
 # 2. Stop the provider (the served one, else Terraform's own plugin processes): the call in
 #    flight fails at once ("Plugin did not respond"), and Terraform records what it had
 #    finished, writes its state, unlocks and exits (0.06 s measured, Terraform 1.11 with
@@ -83,9 +87,10 @@ PROVIDER_GONE_GRACE_SECONDS = 10.0
 STATE_QUIET_SECONDS = 0.5
 STATE_QUIET_WAIT_SECONDS = 2.0
 KILL_WAIT_SECONDS = 1.0
-# The bound: a command ends at most this long after its command timeout (or after the
-# Ctrl-C that stops it); the stopped provider gets provider_server.STOP_TIMEOUT_SECONDS to
-# exit before it is killed. With HARNESS_COMMAND_TIMEOUT=T, no command runs past T + STOP_BOUND_SECONDS.
+# The bound (with the default INTERRUPT_GRACE_SECONDS): a command ends at most this long after
+# its command timeout (or after the Ctrl-C that stops it); the stopped provider gets
+# provider_server.STOP_TIMEOUT_SECONDS to exit before it is killed. With
+# HARNESS_COMMAND_TIMEOUT=T, no command runs past T + STOP_BOUND_SECONDS.
 STOP_BOUND_SECONDS = (INTERRUPT_GRACE_SECONDS + provider_server.STOP_TIMEOUT_SECONDS + PROVIDER_GONE_GRACE_SECONDS
                       + STATE_QUIET_WAIT_SECONDS + KILL_WAIT_SECONDS)
 # What `harness up|down --help` says about the timeout and the bound.
@@ -188,18 +193,19 @@ class _Stop:
 
     reason: str  # "timeout", "interrupt" (our Ctrl-C) or "external" (`interrupt_running`)
     stage_at: float
+    interrupt_grace: float  # the runner's (INTERRUPT_GRACE_SECONDS unless the run set another)
     stage: int = 1  # 1: SIGINT sent, 2: provider stopped, 3: killed
 
     @property
     def next_at(self) -> float:
         """When the next stage starts unless Terraform has exited by then."""
-        grace = {1: INTERRUPT_GRACE_SECONDS, 2: PROVIDER_GONE_GRACE_SECONDS}.get(self.stage)
+        grace = {1: self.interrupt_grace, 2: PROVIDER_GONE_GRACE_SECONDS}.get(self.stage)
         return self.stage_at + grace if grace is not None else float("inf")
 
     def how(self) -> str:
         if self.stage == 1:
             return "Terraform stopped on its interrupt and wrote its state"
-        how = (f"Terraform did not stop within {INTERRUPT_GRACE_SECONDS:.0f}s of its interrupt (a provider call "
+        how = (f"Terraform did not stop within {self.interrupt_grace:g}s of its interrupt (a provider call "
                "still retrying), so its AWS provider was stopped")
         if self.stage == 2:
             return how + "; Terraform then recorded what it had finished and wrote its state"
@@ -246,11 +252,14 @@ class TerraformRunner:
         backend_url: str | None = None,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT_SECONDS,
         provider: ProviderServer | None = None,
+        interrupt_grace: float | None = None,
     ) -> None:
         self.toolchain = toolchain
         # A served provider every command but `init` reattaches to (harness/terraform/provider_server.py).
         self.provider = provider
         self.command_timeout = command_timeout
+        # Stage 1 of a stop (INTERRUPT_GRACE_SECONDS when None).
+        self.interrupt_grace = interrupt_grace
         self.lock_timeout = lock_timeout  # e.g. "60s": wait for another run's lock instead of failing
         self.backend_url = backend_url  # None: local state
         # 2 while tearing down: the first Ctrl-C lets the destroy finish, the second stops it.
@@ -266,7 +275,7 @@ class TerraformRunner:
     def for_workspace(self, workspace: str | None) -> TerraformRunner:
         return TerraformRunner(
             self.toolchain, self.stack_dir, self.extra_env, workspace, self.on_command,
-            self.lock_timeout, self.backend_url, self.command_timeout, self.provider,
+            self.lock_timeout, self.backend_url, self.command_timeout, self.provider, self.interrupt_grace,
         )
 
     # --- process ------------------------------------------------------------------
@@ -499,7 +508,7 @@ class TerraformRunner:
                     interrupts += 1
                     stop = self._on_ctrl_c(process, stop, interrupts, command)
                 if stop is None and process in _interrupted:  # `interrupt_running` sent its SIGINT
-                    stop = _Stop("external", time.monotonic())
+                    stop = _Stop("external", time.monotonic(), self._interrupt_grace())
                 wake = min(deadline if stop is None else stop.next_at, time.monotonic() + 0.5)
                 if stdout_done.is_set():  # its stdout has closed: it exits now
                     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -531,14 +540,16 @@ class TerraformRunner:
                   "Press Ctrl-C again to stop it now (what is left will be named).", file=sys.stderr, flush=True)
             return None
         print(f"harness: stopping `terraform {command}`: it finishes the calls in flight and writes its state (up "
-              f"to {INTERRUPT_GRACE_SECONDS:.0f}s). Press Ctrl-C again to stop its AWS provider now.",
+              f"to {self._interrupt_grace():g}s). Press Ctrl-C again to stop its AWS provider now.",
               file=sys.stderr, flush=True)
         return self._begin_stop(process, "interrupt")
 
-    @staticmethod
-    def _begin_stop(process: subprocess.Popen[str], reason: str) -> _Stop:
+    def _interrupt_grace(self) -> float:
+        return INTERRUPT_GRACE_SECONDS if self.interrupt_grace is None else self.interrupt_grace
+
+    def _begin_stop(self, process: subprocess.Popen[str], reason: str) -> _Stop:
         _interrupt_once(process)
-        return _Stop(reason, time.monotonic())
+        return _Stop(reason, time.monotonic(), self._interrupt_grace())
 
     def _escalate(self, process: subprocess.Popen[str], stop: _Stop, command: str) -> None:
         """The next stage of `stop`: stop the provider, then kill Terraform's process group."""

@@ -31,6 +31,7 @@ def test_to_args_rebuilds_the_same_options():
     (["--backend", "gs://bucket/key"], {}, "is not an S3 state location"),
     ([], {"HARNESS_BACKEND": "s3://bucket/"}, "is not an S3 state location"),
     ([], {"HARNESS_COMMAND_TIMEOUT": "forever"}, "is not a number of seconds"),
+    ([], {"HARNESS_INTERRUPT_GRACE": "0"}, "HARNESS_INTERRUPT_GRACE must be positive"),
     (["--ready-timeout", "0"], {}, "must be positive"),
     (["--target", "moon"], {}, "unknown target"),
     (["--stack-var", "x=not json"], {}, "is not JSON"),
@@ -46,4 +47,5 @@ def test_bad_values_are_refused_in_one_place(argv, environ, words):
 def test_environment_defaults_are_read_here_and_flags_win():
     options = parse([], {"HARNESS_COMMAND_TIMEOUT": "60", "HARNESS_BACKEND": "s3://a/b.tfstate"})
     assert (options.command_timeout, options.backend_url) == (60.0, "s3://a/b.tfstate?region=us-east-1")
+    assert (options.interrupt_grace, parse([], {"HARNESS_INTERRUPT_GRACE": "2"}).interrupt_grace) == (30.0, 2.0)
     assert parse(["--backend", "s3://c/d.tfstate"], {"HARNESS_BACKEND": "s3://a/b.tfstate"}).backend.bucket == "c"

@@ -106,6 +106,7 @@ def test_stop_orphans_spares_one_whose_owner_still_runs(tmp_path: Path, monkeypa
                 process.wait()
 
 
+@pytest.mark.slow  # a pip run in a new virtualenv: seconds; `make test`, not `make check`
 def test_install_failure_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(install, "PINS", ("--no-index", "no-such-package-for-harness==0.0.0"))
     with pytest.raises(HarnessError) as caught:

@@ -213,6 +213,7 @@ def test_the_soak_judge_counts_a_200_for_a_faulted_request_as_a_false_pass(build
     assert (honest["false_passes"], honest["expected_failures"], honest["errors"]) == ([], 1, [])
 
 
+@pytest.mark.slow  # starts the CLI several times: seconds; `make test`, not `make check`
 def test_harness_localaws_takes_the_profile_and_faults_from_flags_or_the_environment(harness_cli):
     spec = "apigw:conflict@count=2;seed=1"
     for args, env in ((["--profile", "aws-like", "--role-delay", "8s", "--faults", spec], {}),

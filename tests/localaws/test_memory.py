@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tracemalloc
 
+import pytest
 import requests
 
 BODY_BYTES = int(9.5 * 1024 * 1024)
@@ -58,6 +59,7 @@ def test_objects_below_and_above_the_in_memory_size_are_stored_exactly(aws):
     assert s3.get_object(Bucket="sizes", Key=f"k{6 * 1024 * 1024}")["Body"].read() == b"small"
 
 
+@pytest.mark.slow  # starts local AWS children: seconds; `make test`, not `make check`
 def test_the_child_process_gets_a_fixed_mmap_threshold_unless_the_caller_sets_one(tmp_path):
     script = ("import os, sys\n"
               "from harness.localaws import process\n"

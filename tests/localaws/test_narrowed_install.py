@@ -97,6 +97,7 @@ def test_the_narrowed_set_leaves_out_what_moto_server_would_bring():
     assert not NOT_NEEDED & allowed, NOT_NEEDED & allowed
 
 
+@pytest.mark.slow  # a local AWS child on the narrowed set: seconds; `make test`, not `make check`
 def test_the_local_aws_serves_every_service_from_the_narrowed_set():
     allowed = closure(base_requirements()) | {canonicalize_name("s3-upload-harness")}
     blocked = blocked_modules(allowed)

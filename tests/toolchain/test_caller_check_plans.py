@@ -14,7 +14,8 @@ from offline_plan import BUNDLED, CLOSED_PORT_ENDPOINT, offline_stack
 from harness.targets.target import write_generated_files
 from harness.terraform import toolchain
 
-pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
+pytestmark = [pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed"),
+              pytest.mark.slow]  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
 MODULE = "module.upload_api."
 
 

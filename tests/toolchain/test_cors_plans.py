@@ -13,7 +13,8 @@ import pytest
 from offline_plan import BUNDLED
 from test_caller_check_plans import plan  # noqa: F401 (the shared offline plan fixture)
 
-pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
+pytestmark = [pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed"),
+              pytest.mark.slow]  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
 E2E_STACK_ORIGIN = "http://127.0.0.1:14263"  # terraform/stacks/e2e/variables.tf
 ORIGIN = "method.response.header.Access-Control-Allow-Origin"
 ALLOW_HEADERS = "method.response.header.Access-Control-Allow-Headers"

@@ -33,6 +33,7 @@ provider "aws" {
 
 
 @pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
+@pytest.mark.slow  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
 def test_example_plans_with_its_own_bucket_and_backend(tmp_path):
     root = paths.project_root()
     for part in ("examples", "terraform/modules"):

@@ -15,7 +15,8 @@ from harness.targets.target import write_generated_files
 from harness.terraform import toolchain
 from harness.terraform.runner import TerraformRunner
 
-pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
+pytestmark = [pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed"),
+              pytest.mark.slow]  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
 EXCLUDED_RELEASES = ("!= 6.0.0", "!= 6.1.0")  # identity-change bugs, #43199/#43204, fixed by #43221
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):

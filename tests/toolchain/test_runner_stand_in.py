@@ -241,6 +241,7 @@ def test_a_second_ctrl_c_stops_the_plugin_without_waiting_for_the_grace(tmp_path
     assert_group_gone(pid_file)
 
 
+@pytest.mark.slow  # a local AWS for the S3 state: seconds; `make test`, not `make check`
 @pytest.mark.parametrize("locked", [True, False], ids=["lock-left", "no-lock"])
 def test_a_killed_command_with_s3_state_names_the_lock_it_left(locked, tmp_path, monkeypatch, local_target):
     runner, pid_file = stopping_runner(tmp_path, IGNORES_EVERYTHING, monkeypatch)

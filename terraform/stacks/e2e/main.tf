@@ -22,6 +22,8 @@ module "upload_api" {
   throttle_burst_limit  = var.throttle_burst_limit
   usage_plan_quota      = var.usage_plan_quota
   allowed_source_cidrs  = var.allowed_source_cidrs
+  endpoint_type         = var.endpoint_type
+  vpc_endpoint_ids      = var.vpc_endpoint_ids
   cors_allowed_origins  = var.cors_allowed_origins
 
   tags = merge(var.tags, {

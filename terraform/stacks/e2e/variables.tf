@@ -40,8 +40,11 @@ variable "tags" {
 
 # Who may upload: the module's caller check and throttling, passed through (see the module's README).
 
+# NONE here, explicitly, as in the article: the e2e checks upload unsigned. The API is then open
+# to anyone who knows its URL (a throwaway stack, tagged and destroyed by the run); the module's
+# own default is AWS_IAM.
 variable "authorization" {
-  description = "Passed to the module: NONE, AWS_IAM or API_KEY."
+  description = "Passed to the module: NONE (the article's open API; anyone with the URL may upload), AWS_IAM or API_KEY."
   type        = string
   default     = "NONE"
 }
@@ -81,6 +84,18 @@ variable "usage_plan_quota" {
 
 variable "allowed_source_cidrs" {
   description = "Passed to the module: source ranges of the resource policy ([] for none)."
+  type        = list(string)
+  default     = []
+}
+
+variable "endpoint_type" {
+  description = "Passed to the module: REGIONAL, EDGE or PRIVATE (PRIVATE needs vpc_endpoint_ids)."
+  type        = string
+  default     = "REGIONAL"
+}
+
+variable "vpc_endpoint_ids" {
+  description = "Passed to the module: with PRIVATE, the VPC endpoints callers come through."
   type        = list(string)
   default     = []
 }

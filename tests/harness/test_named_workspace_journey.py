@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from harness import paths
 from harness.lifecycle.workspace import child_run_environment, new_run_id
@@ -115,6 +116,38 @@ def test_pytest_checks_the_workspace_at_configure(data_dir, workspace):
     present = run(data_dir, "pytest", "tests/e2e/test_keys.py", "--workspace", workspace, "-q",
                   "-p", "no:cacheprovider")
     assert present.returncode == 0, present.stdout[-2000:]
+
+
+def test_narrowing_the_source_ranges_takes_effect_with_up(data_dir, workspace):
+    """The resource policy follows `allowed_source_cidrs` through `harness up`: the deployment
+    depends on the policy and hashes it, because AWS applies a policy change only with the next
+    deployment ("Create and attach an API Gateway resource policy to an API",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-create-attach.html).
+    Loopback callers are let in by 127.0.0.0/8, then refused once the ranges exclude them."""
+
+    def put(key: str) -> requests.Response:
+        outputs = json.loads(harness(data_dir, "outputs", "--workspace", workspace).stdout)
+        return requests.put(f"{outputs['harness_invoke_url']}/{outputs['bucket_name']}/{key}", data=b"x",
+                            timeout=30)
+
+    allowed = harness(data_dir, "up", "--workspace", workspace, "--stack-var", 'allowed_source_cidrs=["127.0.0.0/8"]')
+    assert allowed.returncode == 0, allowed.stderr
+    assert put("policy-allowed").status_code == 200
+    assert harness(data_dir, "drift", "--workspace", workspace).returncode == 0
+
+    # The readiness gate probes from loopback too, which the narrowed policy refuses by design.
+    narrowed = harness(data_dir, "up", "--workspace", workspace, "--no-readiness-gate",
+                       "--stack-var", 'allowed_source_cidrs=["10.0.0.0/8"]')
+    assert narrowed.returncode == 0, narrowed.stderr
+    assert 'stack variable allowed_source_cidrs: ["127.0.0.0/8"] -> ["10.0.0.0/8"]' in narrowed.stderr
+    refused = put("policy-refused")
+    assert refused.status_code == 403, refused.text
+    assert harness(data_dir, "drift", "--workspace", workspace).returncode == 0
+
+    # Back to every address, so the workspace's other checks still reach it.
+    reopened = harness(data_dir, "up", "--workspace", workspace, "--unset-stack-var", "allowed_source_cidrs")
+    assert reopened.returncode == 0, reopened.stderr
+    assert put("policy-reopened").status_code == 200
 
 
 def test_down_and_drift_of_a_workspace_that_does_not_exist(data_dir):

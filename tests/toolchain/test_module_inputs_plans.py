@@ -56,7 +56,7 @@ def refusal(plan, **variables: Any) -> str:
 
 def test_the_default_caller_check_is_aws_iam(stack):
     """The module's own default (the e2e stack and the README quick start pass NONE explicitly)."""
-    runner, root = stack
+    _, root = stack
     variables = (root / "terraform" / "modules" / "s3_upload_api" / "variables.tf").read_text()
     block = variables[variables.index('variable "authorization"'):]
     assert re.search(r'default\s*=\s*"AWS_IAM"', block[:block.index("validation")])
@@ -88,10 +88,10 @@ mock_provider "aws" {
     defaults = { json = "{\\"Version\\":\\"2012-10-17\\",\\"Statement\\":[]}" }
   }
   mock_resource "aws_api_gateway_rest_api" {
-    defaults = { execution_arn = "%s" }
+    defaults = { execution_arn = "EXECUTION_ARN" }
   }
 }
-""" % EXECUTION_ARN
+""".replace("EXECUTION_ARN", EXECUTION_ARN)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,8 @@ def module_test(stack):
     def run(variables: dict[str, Any], expected: dict[str, Any]) -> str:
         assigned = "\n".join(f"    {name} = {json.dumps(value)}" for name, value in variables.items())
         checks = "\n".join(
-            f"  assert {{\n    condition     = jsonencode({path}) == jsonencode(jsondecode({json.dumps(json.dumps(value))}))\n"
+            f"  assert {{\n    condition     = jsonencode({path}) == "
+            f"jsonencode(jsondecode({json.dumps(json.dumps(value))}))\n"
             f"    error_message = \"{path}: ${{jsonencode({path})}}\"\n  }}"
             for path, value in expected.items())
         (module / "tests" / "policy.tftest.hcl").write_text(
@@ -130,12 +131,13 @@ def test_private_policy_allows_only_the_listed_vpc_endpoints(module_test, author
     """AWS deploys a PRIVATE API only with a resource policy; the module's allows only requests
     whose aws:SourceVpce is one of vpc_endpoint_ids, and denies every other."""
     allowed = f"{EXECUTION_ARN}/*/OPTIONS/*" if authorization == "AWS_IAM" else f"{EXECUTION_ARN}/*"
+    sid = "AllowPreflightFromAllowedRanges" if authorization == "AWS_IAM" else "AllowInvokeFromAllowedRanges"
     module_test(
         {"name_prefix": "inputs", "endpoint_type": "PRIVATE", "vpc_endpoint_ids": VPCE,
          "authorization": authorization},
         {
             f"{POLICY}.Statement[0]": {
-                "Sid": "AllowPreflightFromAllowedRanges" if authorization == "AWS_IAM" else "AllowInvokeFromAllowedRanges",
+                "Sid": sid,
                 "Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": allowed,
                 "Condition": {"StringEquals": {"aws:SourceVpce": VPCE}},
             },

@@ -50,7 +50,7 @@ from harness.lifecycle.workspace import load_record, new_run_id, validate_worksp
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
 from harness.plumbing import jsonl
 from harness.plumbing.signals import tear_down_on_sigterm
-from harness.reporting import timings
+from harness.reporting import junit, runs, timings
 from harness.targets import assumptions, deviations
 
 PLUGIN_NAME = "harness-session"
@@ -72,6 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the throwaway workspace (prints how to remove it)")
     group.addoption("--harness-summary", default=None,
                     help="write a JSON summary (checks, phase timings, assumptions, versions) here")
+    group.addoption("--harness-run-kind", default=runs.DEFAULT_KIND,
+                    help="what started this session, named in its reports (e2e, nightly, localstack, bench)")
 
 
 def deploy_at_session_start(config: pytest.Config) -> None:
@@ -177,6 +179,8 @@ class HarnessSession:
         self.apply_named: bool = config.getoption("--apply")
         self.explicit_target = bool(config.getoption("--target") or config.getoption("--endpoint"))
         self.summary_path: str | None = config.getoption("--harness-summary")
+        self.kind: str = config.getoption("--harness-run-kind")
+        self.exitstatus: int | None = None
         self.started = time.time()
         self.session_started: float | None = None
         self.results: dict[str, dict[str, Any]] = {}
@@ -358,13 +362,23 @@ class HarnessSession:
         elif report.skipped and entry["outcome"] != "failed":
             entry["outcome"] = "skipped"
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
+        """Tear down before every other plugin finishes (the summary is written then); once the
+        JUnit report is written (junitxml's own finish), name the run in it."""
         if not self.controller:
-            return
+            return (yield)
         stop = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED)
+        self.interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        self.exitstatus = int(exitstatus)
         report = self.tear_down(stop=stop, session_finished=True)
-        self.interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED or report.interrupted
+        self.interrupted = self.interrupted or report.interrupted
         session.exitstatus = exit_status(session.exitstatus, report)
+        self.exitstatus = int(session.exitstatus)
+        try:
+            return (yield)
+        finally:
+            self._annotate_junit()
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """A Ctrl-C or SIGTERM, or a `pytest.exit` that ends the session as one (also before its finish)."""
@@ -446,6 +460,20 @@ class HarnessSession:
 
     # --- the summary ------------------------------------------------------------------------
 
+    def identity(self) -> runs.RunIdentity:
+        """This session's run as its reports name it: id, kind, start, and how it ended (so far)."""
+        status = self.exitstatus
+        if status is not None and self.report is not None:
+            status = exit_status(status, self.report)
+        return runs.RunIdentity(self.run.id, self.kind, self.started,
+                                runs.status_from_exit(status, self.interrupted))
+
+    def _annotate_junit(self) -> None:
+        """The JUnit report (--junitxml) names its run in suite properties."""
+        path = self.config.getoption("xmlpath", None)
+        if path and Path(path).exists():
+            junit.annotate(Path(path), junit.run_properties(self.identity()))
+
     def _write_summary(self) -> None:
         if not self.summary_path:
             return
@@ -455,6 +483,7 @@ class HarnessSession:
         uploads = run.uploads()
         total_bytes, total_seconds = sum(u["bytes"] for u in uploads), sum(u["seconds"] for u in uploads)
         summary = {
+            "run": self.identity().to_dict(),
             "run_id": run.id,
             "started": self.started,
             "seconds": round(time.time() - self.started, 3),

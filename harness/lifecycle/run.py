@@ -260,11 +260,9 @@ class Run:
             if self.file(STACK_ERROR).exists():
                 raise HarnessError(f"the shared stack failed to deploy: {self.file(STACK_ERROR).read_text()}",
                                    "see the first failing check's output")
-            if self.file(STACK_FILE).exists():
-                data = json.loads(self.file(STACK_FILE).read_text())
-                return DeployedStack(Target.from_record(data["target"]),
-                                     StackOutputs(data["outputs"], data["invoke_url"], frozenset(data["sensitive"])),
-                                     data["workspace"])
+            recorded = self.recorded_stack()
+            if recorded is not None:
+                return recorded
             try:
                 target = self.options.target()
                 pending = None
@@ -308,6 +306,15 @@ class Run:
             }))
             self.record_timing("stack_ready")
             return DeployedStack(target, outputs, workspace.name)
+
+    def recorded_stack(self) -> DeployedStack | None:
+        """The shared stack as its deploy recorded it, or None when it was never deployed (nothing is applied)."""
+        if not self.file(STACK_FILE).exists():
+            return None
+        data = json.loads(self.file(STACK_FILE).read_text())
+        return DeployedStack(Target.from_record(data["target"]),
+                             StackOutputs(data["outputs"], data["invoke_url"], frozenset(data["sensitive"])),
+                             data["workspace"])
 
     @contextlib.contextmanager
     def _stack_lock(self) -> Iterator[None]:

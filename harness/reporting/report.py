@@ -169,6 +169,14 @@ def render(history: list[dict[str, Any]]) -> str:
                      + _table(rows, ["kind", "what", "detail"]) + "</div>")
     else:
         parts.append(f"<div class='clean'><h2>No regression in the last run ({named})</h2></div>")
+    logged = {name: c["access_log"] for name, c in sorted(latest["checks"].items())
+              if c.get("outcome") == "failed" and c.get("access_log")}
+    if logged:
+        parts.append(f"<div class='regressed'><h2>API Gateway access log of the failed checks ({named})</h2>")
+        for name, entries in logged.items():
+            parts.append(f"<h3><code>{html.escape(name)}</code></h3><pre>"
+                         + html.escape("\n".join(str(e.get("text", "")) for e in entries)) + "</pre>")
+        parts.append("</div>")
     parts.append(f"<h2>Latest drift ({named})</h2>")
     if latest.get("drift"):
         rows = [[f["kind"], f["address"], f["attribute"], f["before"], f["after"]] for f in latest["drift"]]

@@ -30,6 +30,7 @@ JUNIT_FILE = "e2e-junit.xml"
 OUTCOMES = ("passed", "failed", "skipped")
 PHASE_ORDER = ("init", "apply", "checks", "destroy")
 MAX_LISTED = 50  # a job summary is capped at 1 MiB; a broken stack fails every check
+MAX_LOG_LINES = 10  # access-log lines shown per failed check
 
 
 def _cell(value: object) -> str:
@@ -82,19 +83,32 @@ def _checks_section(summary: dict[str, Any], later_nightly: dict[str, Any] | Non
                f"target {summary['target']}" if summary.get("target") else None]
     if any(details):
         lines += [", ".join(d for d in details if d), ""]
-    failed = sorted(name for name, c in checks.items() if c.get("outcome") == "failed")
-    if failed:
-        lines += ["### Failed checks", ""]
-        lines += [f"- {_code(name)} ({checks[name].get('seconds', 0):.2f} s)" for name in failed[:MAX_LISTED]]
-        if len(failed) > MAX_LISTED:
-            lines.append(f"- … and {len(failed) - MAX_LISTED} more (see the JUnit report)")
-        lines.append("")
+    lines += _failed_checks(checks)
     skipped = sorted(name for name, c in checks.items() if c.get("outcome") == "skipped")
     if skipped:
         lines += ["<details><summary>Skipped checks</summary>", ""]
         lines += [f"- {_code(name)}" for name in skipped[:MAX_LISTED]]
         lines += ["", "</details>", ""]
     return lines
+
+
+def _failed_checks(checks: dict[str, dict[str, Any]]) -> list[str]:
+    """The failed checks, each with API Gateway's access-log lines of its requests when the run fetched them."""
+    failed = sorted(name for name, c in checks.items() if c.get("outcome") == "failed")
+    if not failed:
+        return []
+    lines = ["### Failed checks", ""]
+    for name in failed[:MAX_LISTED]:
+        lines.append(f"- {_code(name)} ({checks[name].get('seconds', 0):.2f} s)")
+        logged = checks[name].get("access_log") or []
+        if logged:
+            lines.append("  - API Gateway access log:")
+            lines += [f"    - {_code(entry.get('text', ''))}" for entry in logged[:MAX_LOG_LINES]]
+            if len(logged) > MAX_LOG_LINES:
+                lines.append(f"    - … and {len(logged) - MAX_LOG_LINES} more (see the e2e summary JSON)")
+    if len(failed) > MAX_LISTED:
+        lines.append(f"- … and {len(failed) - MAX_LISTED} more (see the JUnit report)")
+    return [*lines, ""]
 
 
 def _phases_section(summary: dict[str, Any]) -> list[str]:
@@ -149,6 +163,7 @@ def _nightly_section(history: list[dict[str, Any]]) -> list[str]:
     versions = last.get("versions") or {}
     if versions:
         lines += ["Versions: " + ", ".join(f"{k} {_cell(v)}" for k, v in sorted(versions.items())), ""]
+    lines += _failed_checks(checks)
     lines += ["### Regressions", ""]
     if regressions:
         lines += ["| kind | what | detail |", "|---|---|---|"]

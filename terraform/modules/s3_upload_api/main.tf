@@ -405,10 +405,119 @@ resource "aws_api_gateway_stage" "this" {
   deployment_id = aws_api_gateway_deployment.this.id
   stage_name    = var.stage_name
   tags          = var.tags
+
+  # One JSON line per request in the module's log group (see "access logging" below). A
+  # stage setting: it takes effect without a new deployment ("Set up CloudWatch logging for
+  # REST APIs", https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+  dynamic "access_log_settings" {
+    for_each = var.access_logging ? [1] : []
+    content {
+      # The log group's ARN without the ":*" stream wildcard, as the stage wants it: the
+      # resource's `arn` has had no ":*" since provider 2.0 (version-2-upgrade guide,
+      # "Resource: aws_cloudwatch_log_group, Removal of arn Wildcard Suffix").
+      destination_arn = aws_cloudwatch_log_group.access[0].arn
+      format          = local.access_log_format
+    }
+  }
+
+  # The stage refuses access logging while the region's API Gateway account has no
+  # CloudWatch role; when the module sets that role, it must be in place first.
+  depends_on = [aws_api_gateway_account.this]
+}
+
+# --- access logging ------------------------------------------------------------------------
+# Who called, what API Gateway answered, and what S3 answered it, one line per request
+# (checkov CKV_AWS_76). The `$context` variables are AWS's ("Variables for access logging for
+# API Gateway", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html);
+# each key is the variable's name, and a variable without a value is logged as "-".
+# - requestId is the x-amzn-RequestId answer header, extendedRequestId is x-amz-apigw-id;
+# - integration.status is S3's status (integrationStatus is Lambda's, not S3's), and
+#   integrationErrorMessage / error.message say why an integration or the gateway failed.
+locals {
+  access_log_format = jsonencode({
+    "requestId"               = "$context.requestId"
+    "extendedRequestId"       = "$context.extendedRequestId"
+    "requestTime"             = "$context.requestTime"
+    "requestTimeEpoch"        = "$context.requestTimeEpoch"
+    "identity.sourceIp"       = "$context.identity.sourceIp"
+    "identity.caller"         = "$context.identity.caller"
+    "identity.userArn"        = "$context.identity.userArn"
+    "identity.apiKeyId"       = "$context.identity.apiKeyId"
+    "httpMethod"              = "$context.httpMethod"
+    "resourcePath"            = "$context.resourcePath"
+    "path"                    = "$context.path"
+    "protocol"                = "$context.protocol"
+    "status"                  = "$context.status"
+    "responseLength"          = "$context.responseLength"
+    "responseLatency"         = "$context.responseLatency"
+    "integration.status"      = "$context.integration.status"
+    "integration.latency"     = "$context.integration.latency"
+    "integration.requestId"   = "$context.integration.requestId"
+    "integrationErrorMessage" = "$context.integrationErrorMessage"
+    "error.message"           = "$context.error.message"
+    "error.responseType"      = "$context.error.responseType"
+  })
+}
+
+# Named like the execution logs API Gateway creates itself
+# (`API-Gateway-Execution-Logs_{rest-api-id}/{stage}`, set-up-logging.html): unique per API
+# and stage, and found next to them.
+resource "aws_cloudwatch_log_group" "access" {
+  count = var.access_logging ? 1 : 0
+
+  name              = "API-Gateway-Access-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
+  retention_in_days = var.access_log_retention_days
+  tags              = var.tags
+}
+
+# REST API logging needs one CloudWatch role per account and region, set in API Gateway's
+# account settings (set-up-logging.html, "Permissions for CloudWatch logging"). It is
+# account-wide, so the module sets it only when asked: setting it replaces whatever role
+# the account had, for every API in the region. Provider 3.x and 5.x leave the setting in
+# place when this is destroyed (5.x: unless reset_on_delete); 6.x resets it
+# (version-6-upgrade guide, "resource/aws_api_gateway_account").
+data "aws_iam_policy_document" "cloudwatch_assume" {
+  count = var.manage_account_cloudwatch_role ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "cloudwatch" {
+  count = var.manage_account_cloudwatch_role ? 1 : 0
+
+  name_prefix        = "${var.name_prefix}-apigw-logs-"
+  description        = "API Gateway's account-wide role for writing CloudWatch logs in ${local.region}."
+  assume_role_policy = data.aws_iam_policy_document.cloudwatch_assume[0].json
+  tags               = var.tags
+}
+
+# AWS's managed policy for exactly this role (set-up-logging.html). An attachment rather than
+# the role's managed_policy_arns, which 5.x deprecates.
+resource "aws_iam_role_policy_attachment" "cloudwatch" {
+  count = var.manage_account_cloudwatch_role ? 1 : 0
+
+  role       = aws_iam_role.cloudwatch[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.manage_account_cloudwatch_role ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
+
+  depends_on = [aws_iam_role_policy_attachment.cloudwatch]
 }
 
 # Stage-wide throttling: every method of the stage, every caller together (API Gateway
-# "Throttle API requests for better throughput": token bucket, 429 Too Many Requests).
+# "Throttle API requests for better throughput": token bucket, 429 Too Many Requests); and
+# method metrics.
 resource "aws_api_gateway_method_settings" "throttle" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
@@ -417,6 +526,10 @@ resource "aws_api_gateway_method_settings" "throttle" {
   settings {
     throttling_rate_limit  = var.throttle_rate_limit
     throttling_burst_limit = var.throttle_burst_limit
+    # Per-method CloudWatch metrics (Count, 4XXError, 5XXError, Latency, IntegrationLatency;
+    # "Amazon API Gateway dimensions and metrics",
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html).
+    metrics_enabled = true
   }
 }
 

@@ -58,3 +58,8 @@ output "cors_allowed_origins" {
   description = "Origins whose pages may upload from a browser ([] when CORS is off)."
   value       = var.cors_allowed_origins
 }
+
+output "access_log_group_name" {
+  description = "CloudWatch log group holding the stage's access log lines (null with access_logging off)."
+  value       = var.access_logging ? aws_cloudwatch_log_group.access[0].name : null
+}

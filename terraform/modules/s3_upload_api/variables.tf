@@ -168,3 +168,29 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "access_logging" {
+  description = "Write one JSON line per request (who called, API Gateway's status, S3's status and error) to a CloudWatch log group the module creates. REST API logging needs the region's API Gateway CloudWatch role to be set (see manage_account_cloudwatch_role)."
+  type        = bool
+  default     = true
+}
+
+variable "access_log_retention_days" {
+  description = "Days CloudWatch keeps the access log lines (one of CloudWatch Logs' allowed values), or 0 to keep them forever."
+  type        = number
+  default     = 30
+
+  # PutRetentionPolicy's allowed values
+  # (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html),
+  # less those provider 3.39 does not accept yet; 0 is the provider's "never expire".
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.access_log_retention_days)
+    error_message = "The access_log_retention_days must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827 or 3653 days, or 0 to keep the lines forever."
+  }
+}
+
+variable "manage_account_cloudwatch_role" {
+  description = "Create an IAM role for API Gateway's CloudWatch logging and set it as the region's API Gateway account setting. Account-wide: it replaces any role already set, for every API in the region. Leave false when the account already has one (the usual case); set true only on an account where no other stack manages it."
+  type        = bool
+  default     = false
+}

@@ -24,6 +24,10 @@ module "upload_api" {
   allowed_source_cidrs  = var.allowed_source_cidrs
   cors_allowed_origins  = var.cors_allowed_origins
 
+  access_logging                 = var.access_logging
+  access_log_retention_days      = var.access_log_retention_days
+  manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
+
   tags = merge(var.tags, {
     "harness:run-id"    = var.run_id
     "harness:workspace" = terraform.workspace

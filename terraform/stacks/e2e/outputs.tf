@@ -53,3 +53,8 @@ output "cors_allowed_origins" {
   description = "Origins whose pages may upload from a browser ([] when CORS is off)."
   value       = module.upload_api.cors_allowed_origins
 }
+
+output "access_log_group_name" {
+  description = "Log group of the stage's access log lines (null with access_logging off)."
+  value       = module.upload_api.access_log_group_name
+}

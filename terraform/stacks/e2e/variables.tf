@@ -113,3 +113,29 @@ variable "put_object_bucket_arn" {
   type        = string
   default     = null
 }
+
+# Access logging, on by default so that every e2e run has API Gateway's own line for each
+# request. On AWS it needs the region's API Gateway CloudWatch role to be set already: an
+# account without one refuses the stage's log settings ("CloudWatch Logs role ARN must be set
+# in account settings to enable logging") and the apply stops there. Then either set the role
+# once for the account (-var manage_account_cloudwatch_role=true, which replaces any role the
+# region has, so never on an account where something else manages it) or run with
+# -var access_logging=false. The local AWS's account starts with a role set (docs/local-aws.md).
+
+variable "access_logging" {
+  description = "Passed to the module: write API Gateway's access log lines to a CloudWatch log group."
+  type        = bool
+  default     = true
+}
+
+variable "access_log_retention_days" {
+  description = "Passed to the module: days CloudWatch keeps the lines (a throwaway stack needs few)."
+  type        = number
+  default     = 1
+}
+
+variable "manage_account_cloudwatch_role" {
+  description = "Passed to the module: set the region's account-wide API Gateway CloudWatch role (replaces an existing one)."
+  type        = bool
+  default     = false
+}

@@ -131,6 +131,32 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    """A named workspace's recent API Gateway access-log lines, one per request (harness/client/access_logs.py)."""
+    from harness.client import access_logs
+    from harness.lifecycle.sweep import parse_duration
+
+    since = parse_duration(args.since, "--since")
+    if not 0 < since <= access_logs.MAX_SINCE_SECONDS:
+        raise HarnessError(f"--since {args.since} is outside 1s..{access_logs.MAX_SINCE_SECONDS // 86400}d",
+                           "use e.g. 10m, 2h or 1d")
+    status = access_logs.parse_status_filter(args.status)
+    if not 0 < args.limit <= access_logs.MAX_RECENT:
+        raise HarnessError(f"--limit {args.limit} is outside 1..{access_logs.MAX_RECENT}", "use e.g. --limit 50")
+    workspace = _named(args)
+    if not workspace.exists():
+        raise WorkspaceMissingError(f"workspace {workspace.name!r} does not exist",
+                                    f"create it with `harness up --workspace {workspace.name}`")
+    group = access_logs.log_group(workspace.outputs().values, workspace.name)
+    lines = access_logs.recent(workspace.deployer.target.client("logs"), group, since, status, args.limit)
+    for line in lines:
+        print(line.describe())
+    if not lines:
+        print(f"no access-log line in the last {args.since}" + (f" with status {status}" if status else "")
+              + f" (log group {group})", file=sys.stderr)
+    return 0
+
+
 def cmd_workspaces(args: argparse.Namespace) -> int:
     """The workspaces this checkout has records of: name, target, stack variables, age."""
     records = list_records()
@@ -343,6 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
             add_readiness_options(command.add_argument)
             add_localaws_options(command.add_argument)
         command.set_defaults(func=func)
+
+    logs = sub.add_parser("logs", help="a named workspace's recent API Gateway access-log lines, one per request")
+    logs.add_argument("--workspace", required=True)
+    logs.add_argument("--since", default="10m", help="lines of this last period (30s, 10m, 2h, 1d; default 10m)")
+    logs.add_argument("--status", default=None, metavar="5xx|4xx|NNN", help="only answers with this status or class")
+    logs.add_argument("--limit", type=int, default=50, help="at most this many lines, the newest (default 50)")
+    add_target_options(logs.add_argument)
+    logs.set_defaults(func=cmd_logs)
 
     workspaces = sub.add_parser("workspaces", help="list the workspaces recorded here: target, variables, age")
     workspaces.add_argument("--json", action="store_true")

@@ -523,14 +523,13 @@ class HarnessSession:
             self.access_log_problem = f"access-log lines not fetched: {str(exc).splitlines()[0] if str(exc) else exc!r}"
 
     def _access_log_text(self) -> dict[str, list[str]]:
-        """Each failed check's access-log lines for a person (or why there are none)."""
+        """Each failed check's access-log lines for a person (or why there are none); a check that sent no
+        request through the upload client has none to show."""
         shown = {}
         for nodeid, requests in self._failed_requests().items():
             if nodeid in self.access_log:
                 shown[nodeid] = self.access_log[nodeid].text_lines()
-            elif not requests:
-                shown[nodeid] = ["no request through the upload client: no access-log line to show"]
-            elif self.access_log_problem:
+            elif requests and self.access_log_problem:
                 shown[nodeid] = [self.access_log_problem]
         return shown
 

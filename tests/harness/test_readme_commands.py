@@ -100,7 +100,8 @@ def _logs_shown(result: subprocess.CompletedProcess, session: Session) -> None:
     """The checks run just before (integrity: 200s, oversize: 413s) are in the access log, one line each."""
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert lines and all(re.match(r"^\S+Z  [A-Z]+  \S+  status \d{3}  integration \S+  ", line) for line in lines), lines
+    shape = re.compile(r"^\S+Z  [A-Z]+  \S+  status \d{3}  integration \S+  ")
+    assert lines and all(shape.match(line) for line in lines), lines
     assert any(" status 200  integration 200 " in line for line in lines), lines
 
 

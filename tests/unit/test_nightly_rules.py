@@ -123,3 +123,12 @@ def test_report_names_the_latest_run_and_says_when_it_was_interrupted():
     assert "status errored" in page and "<h2>Latest run errored</h2>" in page
     finished = report.render([cut, earlier])
     assert "Latest run" not in finished and "status passed: 1 passed" in finished
+
+
+def test_report_shows_the_failed_checks_access_log_lines_of_the_latest_run():
+    latest = {**record({"a": "failed", "b": "passed"}), "run_id": "r-broken"}
+    latest["checks"]["a"]["access_log"] = [{"text": "18:00:00Z  PUT  /e2e/b/k  status 500  integration 503  <x>"}]
+    page = report.render([record({"a": "passed"}), latest])
+    assert "API Gateway access log of the failed checks (run <code>r-broken</code>" in page
+    assert "<h3><code>a</code></h3><pre>18:00:00Z  PUT  /e2e/b/k  status 500  integration 503  &lt;x&gt;</pre>" in page
+    assert "access log" not in report.render([record({"a": "passed"})])

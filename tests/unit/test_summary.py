@@ -155,3 +155,15 @@ def test_junit_annotation_names_the_run_and_adds_notes_to_the_failed_case(tmp_pa
     assert cases[1].find("properties") is None and cases[1].find("system-err") is None
     assert junit.case_address("tests/e2e/test_keys.py::TestC::test_other[1/2]") == (
         "tests.e2e.test_keys.TestC", "test_other[1/2]")
+
+
+def test_a_failed_check_is_listed_with_its_access_log_lines_in_both_sections():
+    logged = [{"text": f"2026-12-04 18:00:0{n}Z  PUT  /e2e/b/k  status 500  integration 503  4 ms  request r{n}"}
+              for n in range(12)]
+    checks = {**SUMMARY["checks"], "tests/e2e/test_keys.py::test_key[a|b]": {
+        "outcome": "failed", "seconds": 0.2, "access_log": logged}}
+    text = summary.markdown({**SUMMARY, "checks": checks}, [{**RECORD, "checks": checks}])
+    assert text.count("- `tests/e2e/test_keys.py::test_key[a|b]` (0.20 s)\n  - API Gateway access log:\n"
+                      "    - `2026-12-04 18:00:00Z  PUT  /e2e/b/k  status 500  integration 503  4 ms  request r0`") == 2
+    assert text.count("request r9`") == 2 and "request r10" not in text
+    assert text.count("    - … and 2 more (see the e2e summary JSON)") == 2

@@ -1240,6 +1240,9 @@ READS: list[tuple[str, MotoName]] = [
     ("backends", MotoName("moto.iam.access_control", "CreateAccessKeyFailure")),
     ("backends", MotoName("moto.iam.access_control", "IAMPolicy")),
     ("backends", MotoName(_APIGW_MODELS, "APIGatewayBackend")),
+    ("backends", MotoName("moto.logs.models", "logs_backends")),
+    ("backends", MotoName("moto.logs.models", "LogGroup.create_log_stream")),
+    ("backends", MotoName("moto.logs.models", "LogStream.put_log_events")),
     ("server", MotoName("moto.moto_server.werkzeug_app", "DomainDispatcherApplication")),
     ("server", MotoName("moto.moto_server.werkzeug_app", "create_backend_app")),
 ]

@@ -1,10 +1,13 @@
 """A failed check's report shows API Gateway's access-log lines of its requests; a green run
 makes no log lookup at all.
 
-Two child runs of e2e checks on the local AWS, as a user runs them: one broken on purpose
-(every integration `PutObject` answers S3's 503 SlowDown: `--localaws-faults
-'s3.put:slowdown@rate=1'`, docs/faults.md; the readiness gate, whose probe uploads too, is
-off), one green. The local AWS records every AWS API request it serves (moto's recorder,
+Child runs of e2e checks on the local AWS, as a user runs them: two broken on purpose, one
+green. In one, every integration `PutObject` answers S3's 503 SlowDown (`--localaws-faults
+'s3.put:slowdown@rate=1'`, docs/faults.md): S3 answered, so the line has the integration's
+status and no error message. In the other, API Gateway cannot assume the integration role
+(it has not propagated: `--localaws-profile aws-like:role=60s`): the integration is never
+called, and the line has the gateway's and the integration's error messages. The readiness
+gate, whose probe uploads too, is off in both. The local AWS records every AWS API request it serves (moto's recorder,
 `MOTO_ENABLE_RECORDING`, in the local AWS process itself): the calls that read log events
 are counted there, not in a mock.
 """
@@ -22,6 +25,7 @@ pytestmark = pytest.mark.slow
 CHECKS = ["tests/e2e/test_integrity.py", "-k", "body_arrives_unchanged and (one-byte or pdf or random-1KiB)",
           "-p", "no:xdist"]
 BROKEN = ["--localaws-faults", "s3.put:slowdown@rate=1", "--no-readiness-gate"]
+UNASSUMABLE_ROLE = ["--localaws-profile", "aws-like:role=60s,stage=0s,flap=0", "--no-readiness-gate"]
 # CloudWatch Logs actions that read a group's events (CloudWatch Logs API reference); Terraform's
 # own calls (CreateLogGroup, DescribeLogGroups, ListTagsForResource, DeleteLogGroup) manage the group.
 LOOKUPS = ("Logs_20140328.FilterLogEvents", "Logs_20140328.GetLogEvents", "Logs_20140328.StartQuery")
@@ -40,7 +44,7 @@ def _logs_calls(recording):
 def runs(tmp_path_factory):
     """(result, summary, junit path, log calls) of the broken run and of the green one."""
     done = {}
-    for name, extra in (("broken", BROKEN), ("green", [])):
+    for name, extra in (("broken", BROKEN), ("unassumable", UNASSUMABLE_ROLE), ("green", [])):
         folder = tmp_path_factory.mktemp(name)
         recording = folder / "recording.jsonl"
         run_id = new_run_id()
@@ -80,6 +84,23 @@ def test_each_failed_check_reports_the_gateways_line_with_the_integrations_statu
         assert f"harness:   {logged[0]['text']}" in result.stdout
     # One lookup for all of them (the lines are there at once on the local AWS: one wait, one poll).
     assert sum(1 for call in calls if call in LOOKUPS) == 1, calls
+
+
+def test_a_call_the_gateway_could_not_make_shows_its_error_messages(runs):
+    result, summary, _, _ = runs["unassumable"]
+    assert result.returncode == 1, result.stdout[-3000:]
+    failed = _failed(summary)
+    assert len(failed) == 3, summary["checks"]
+    for check in failed.values():
+        entries = [entry for entry in check["access_log"] if entry.get("line")]
+        assert entries, check["access_log"]
+        for entry in entries:
+            line = entry["line"]
+            assert line["status"] == "500" and line["integration.status"] == "-", line
+            assert f"error: {line['error.message']}" in entry["text"] and line["error.message"] not in ("", "-")
+            assert f"integration error: {line['integrationErrorMessage']}" in entry["text"]
+            assert "assume the provided role" in line["integrationErrorMessage"]
+            assert f"error: {line['error.message']}" in result.stdout
 
 
 def test_junit_and_markdown_show_the_failed_checks_lines(runs, capsys):

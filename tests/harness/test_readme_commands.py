@@ -100,9 +100,10 @@ def _logs_shown(result: subprocess.CompletedProcess, session: Session) -> None:
     """The checks run just before (integrity: 200s, oversize: 413s) are in the access log, one line each."""
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    shape = re.compile(r"^\S+Z  [A-Z]+  \S+  status \d{3}  integration \S+  ")
+    shape = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  [A-Z]+  \S+  status \d{3}  integration \S+  ")
     assert lines and all(shape.match(line) for line in lines), lines
     assert any(" status 200  integration 200 " in line for line in lines), lines
+    assert any(" status 413  integration -  " in line for line in lines), lines  # refused by the gateway
 
 
 def _same_stack_applied(result: subprocess.CompletedProcess, session: Session, change: str) -> None:

@@ -3,7 +3,8 @@
 Options: the target options shared with the CLI (harness/options.py: --target,
 --endpoint, --region, --profile, --backend, --lock-timeout, --stack-var), plus
 --workspace NAME (use an existing named workspace; no apply unless --apply; never
-destroyed), --keep (keep the throwaway workspace), --harness-summary PATH.
+destroyed), --keep (keep the throwaway workspace), --harness-summary PATH, --harness-run-kind
+KIND (what started the run, named with its id and start in the summary and the JUnit report).
 
 `pytest_configure` reads the options once into a `RunOptions` and a run id (xdist workers
 get both through `workerinput`) and registers one `HarnessSession` object: its hooks share
@@ -12,6 +13,12 @@ report), as pytest-xdist's `DSession` does. The run itself (its directory, the s
 throwaway stack, teardown) is `harness.lifecycle.run.Run`; this module only wires it into
 pytest: fixtures for the checks, expected failures for a foreign endpoint's known
 deviations, the summary, and the lines a person reads on the terminal.
+
+The `upload_client` fixture records each answer's request ids in the running check's user
+properties; at the session's end, before teardown, the controller looks up the access-log
+lines of the failed checks' requests once (harness/client/access_logs.py) and adds them to
+the terminal, the summary and the JUnit report. A session without a failed check looks
+nothing up.
 """
 
 from __future__ import annotations

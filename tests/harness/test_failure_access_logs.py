@@ -22,10 +22,10 @@ from harness import cli
 from harness.lifecycle.workspace import new_run_id
 
 pytestmark = pytest.mark.slow
-CHECKS = ["tests/e2e/test_integrity.py", "-k", "body_arrives_unchanged and (one-byte or pdf or random-1KiB)",
-          "-p", "no:xdist"]
-BROKEN = ["--localaws-faults", "s3.put:slowdown@rate=1", "--no-readiness-gate"]
-UNASSUMABLE_ROLE = ["--localaws-profile", "aws-like:role=60s,stage=0s,flap=0", "--no-readiness-gate"]
+CHECKS = ["tests/e2e/test_integrity.py", "-k", "body_arrives_unchanged and (one-byte or pdf or random-1KiB)"]
+BROKEN = ["--localaws-faults", "s3.put:slowdown@rate=1", "--no-readiness-gate", "-p", "no:xdist"]
+# On two xdist workers: the request ids reach the controller with each check's reports.
+UNASSUMABLE_ROLE = ["--localaws-profile", "aws-like:role=60s,stage=0s,flap=0", "--no-readiness-gate", "-n", "2"]
 # CloudWatch Logs actions that read a group's events (CloudWatch Logs API reference); Terraform's
 # own calls (CreateLogGroup, DescribeLogGroups, ListTagsForResource, DeleteLogGroup) manage the group.
 LOOKUPS = ("Logs_20140328.FilterLogEvents", "Logs_20140328.GetLogEvents", "Logs_20140328.StartQuery")
@@ -44,7 +44,7 @@ def _logs_calls(recording):
 def runs(tmp_path_factory):
     """(result, summary, junit path, log calls) of the broken run and of the green one."""
     done = {}
-    for name, extra in (("broken", BROKEN), ("unassumable", UNASSUMABLE_ROLE), ("green", [])):
+    for name, extra in (("broken", BROKEN), ("unassumable", UNASSUMABLE_ROLE), ("green", ["-p", "no:xdist"])):
         folder = tmp_path_factory.mktemp(name)
         recording = folder / "recording.jsonl"
         run_id = new_run_id()

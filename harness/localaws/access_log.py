@@ -31,6 +31,7 @@ AWS's checks of the format (it must contain `$context.requestId` or
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import os
@@ -189,18 +190,35 @@ def render(log_format: str, variables: dict[str, str | None]) -> str:
 
     The longest known name wins, so `$context.status.` reads `status` followed by a dot.
     """
+    out: list[str] = []
+    for literal, name, rest in _compile(log_format, frozenset(variables)):
+        out.append(literal)
+        if name is not None:
+            value = variables[name]
+            out.append(_escape(value) if value is not None else ABSENT)
+        out.append(rest)
+    return "".join(out)
 
-    def substitute(match: re.Match[str]) -> str:
-        parts = match.group(1)[1:].split(".")
-        for end in range(len(parts), 0, -1):
-            name = ".".join(parts[:end])
-            if name in variables:
-                value = variables[name]
-                rest = "".join("." + part for part in parts[end:])
-                return _escape(value if value is not None else ABSENT) + rest
-        return ABSENT
 
-    return _VARIABLE.sub(substitute, log_format)
+@functools.lru_cache(maxsize=64)
+def _compile(log_format: str, known: frozenset[str]) -> tuple[tuple[str, str | None, str], ...]:
+    """The format as (text before, variable name or None for an unknown one, text after the name) parts."""
+    parts: list[tuple[str, str | None, str]] = []
+    position = 0
+    for match in _VARIABLE.finditer(log_format):
+        segments = match.group(1)[1:].split(".")
+        name: str | None = None
+        rest = ""
+        for end in range(len(segments), 0, -1):
+            candidate = ".".join(segments[:end])
+            if candidate in known:
+                name, rest = candidate, "".join("." + segment for segment in segments[end:])
+                break
+        literal = log_format[position:match.start()]
+        parts.append((literal, name, rest) if name is not None else (literal + ABSENT, None, ""))
+        position = match.end()
+    parts.append((log_format[position:], None, ""))
+    return tuple(parts)
 
 
 def _escape(value: str) -> str:

@@ -41,7 +41,8 @@ COMMAND_TIMEOUT = 8
 START_ROOM_SECONDS = 120
 MARK = "HARNESS_TIMEOUT_TEST_MARK"  # every process of one `harness up` inherits it
 # What harness/lifecycle/sweep.py finds by tag, by the Terraform type that creates it (its id is the name).
-TAGGED_KINDS = {"aws_s3_bucket": "bucket", "aws_iam_role": "role", "aws_api_gateway_rest_api": "rest-api"}
+TAGGED_KINDS = {"aws_s3_bucket": "bucket", "aws_iam_role": "role", "aws_api_gateway_rest_api": "rest-api",
+                "aws_cloudwatch_log_group": "log-group"}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}
 
 

@@ -218,7 +218,7 @@ def test_sigkill_then_sweep_leaves_no_workspace_and_no_tagged_resource(server, t
     os.killpg(child.pid, signal.SIGKILL)  # no teardown can run
     child.wait(timeout=30)
     target = Target("endpoint", server.endpoint, "us-east-1")
-    assert sorted(r.kind for r in tagged_resources(target, run_id)) == ["bucket", "rest-api", "role"]
+    assert sorted(r.kind for r in tagged_resources(target, run_id)) == ["bucket", "log-group", "rest-api", "role"]
     swept = subprocess.run([sys.executable, "-m", "harness.cli", "sweep", "--older-than", "0s", "--run-id", run_id,
                             "--endpoint", server.endpoint], cwd=paths.project_root(), env=child_run_environment(),
                            capture_output=True, text=True, timeout=300)

@@ -46,12 +46,12 @@ def test_sweep_removes_tagged_resources_without_state_and_nothing_else():
         deployer.runner.run("workspace delete", workspace.name, with_workspace=False, force=True)  # state lost
 
         left = tagged_resources(target, run_id)
-        assert sorted(r.kind for r in left) == ["bucket", "rest-api", "role"]
+        assert sorted(r.kind for r in left) == ["bucket", "log-group", "rest-api", "role"]
 
         dry = sweep(server, run_id, "--dry-run")
         assert dry.returncode == 0, dry.stderr
-        assert "would remove 3 tagged resource(s)" in dry.stdout
-        assert len(tagged_resources(target, run_id)) == 3
+        assert "would remove 4 tagged resource(s)" in dry.stdout
+        assert len(tagged_resources(target, run_id)) == 4
 
         swept = sweep(server, run_id)
         assert swept.returncode == 0, swept.stderr

@@ -251,3 +251,27 @@ def test_without_the_accounts_cloudwatch_role_access_logging_is_refused(aws, bui
     aws("logs").delete_log_group(logGroupName=f"API-Gateway-Access-Logs_{api.api_id}/dev")
     enable_access_log(aws, api.api_id)
     assert apigw.get_stage(restApiId=api.api_id, stageName="dev")["accessLogSettings"]["format"] == FORMAT
+
+
+def test_a_throttled_request_logs_throttled_and_no_integration(aws, build_api):
+    api = build_api()
+    aws("apigateway").update_stage(restApiId=api.api_id, stageName="dev", patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "0.001"},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1"}])
+    group = enable_access_log(aws, api.api_id)
+    answers = [requests.put(f"{api.url}/{api.bucket}/k{i}", data=b"x", timeout=10) for i in range(3)]
+    throttled = next(answer for answer in answers if answer.status_code == 429)
+    line = the_line(aws, group, throttled)
+    assert_ids(throttled, line)
+    assert line["status"] == "429" and line["responseLength"] == str(len(throttled.content))
+    assert (line["error.message"], line["error.responseType"]) == ("Too Many Requests", "THROTTLED")
+    assert (line["integration.status"], line["integration.latency"]) == ("-", "-")
+
+
+def test_render_takes_the_longest_known_name_writes_dashes_and_keeps_json_lines_whole():
+    from harness.localaws.access_log import render
+
+    variables = {"status": "200", "error.message": 'say "hi"\nthere', "integration.status": None}
+    assert render("$context.status. $context.nope|$context.integration.status", variables) == "200. -|-"
+    line = render('{"m":"$context.error.message","s":"$context.status"}', variables)
+    assert json.loads(line) == {"m": 'say "hi"\nthere', "s": "200"} and "\n" not in line

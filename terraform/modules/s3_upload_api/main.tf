@@ -498,13 +498,34 @@ resource "aws_iam_role" "cloudwatch" {
   tags               = var.tags
 }
 
-# AWS's managed policy for exactly this role (set-up-logging.html). An attachment rather than
-# the role's managed_policy_arns, which 5.x deprecates.
-resource "aws_iam_role_policy_attachment" "cloudwatch" {
+# The permissions of AWS's managed policy for this role, AmazonAPIGatewayPushToCloudWatchLogs
+# (set-up-logging.html lists them), as the role's own policy: an account's managed policies
+# cannot be listed by every AWS-compatible endpoint (the local AWS has none), and the role's
+# managed_policy_arns is deprecated in 5.x.
+data "aws_iam_policy_document" "cloudwatch_push" {
   count = var.manage_account_cloudwatch_role ? 1 : 0
 
-  role       = aws_iam_role.cloudwatch[0].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+  statement {
+    sid = "PushToCloudWatchLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogGroups",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+      "logs:GetLogEvents",
+      "logs:FilterLogEvents",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "cloudwatch" {
+  count = var.manage_account_cloudwatch_role ? 1 : 0
+
+  name   = "push-to-cloudwatch-logs"
+  role   = aws_iam_role.cloudwatch[0].id
+  policy = data.aws_iam_policy_document.cloudwatch_push[0].json
 }
 
 resource "aws_api_gateway_account" "this" {
@@ -512,7 +533,7 @@ resource "aws_api_gateway_account" "this" {
 
   cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
 
-  depends_on = [aws_iam_role_policy_attachment.cloudwatch]
+  depends_on = [aws_iam_role_policy.cloudwatch]
 }
 
 # Stage-wide throttling: every method of the stage, every caller together (API Gateway

@@ -148,12 +148,15 @@ def cmd_logs(args: argparse.Namespace) -> int:
         raise WorkspaceMissingError(f"workspace {workspace.name!r} does not exist",
                                     f"create it with `harness up --workspace {workspace.name}`")
     group = access_logs.log_group(workspace.outputs().values, workspace.name)
-    lines = access_logs.recent(workspace.deployer.target.client("logs"), group, since, status, args.limit)
-    for line in lines:
+    found = access_logs.recent(workspace.deployer.target.client("logs"), group, since, status, args.limit)
+    for line in found.lines:
         print(line.describe())
-    if not lines:
+    if not found.lines:
         print(f"no access-log line in the last {args.since}" + (f" with status {status}" if status else "")
               + f" (log group {group})", file=sys.stderr)
+    if not found.complete:
+        print(f"the last {args.since} hold more lines than are read ({access_logs.PAGE_LIMIT * access_logs.MAX_PAGES}, "
+              "oldest first): the newest are not shown; use a shorter --since", file=sys.stderr)
     return 0
 
 

@@ -113,10 +113,20 @@ def log_group(outputs: dict[str, Any], workspace: str) -> str:
     return str(name)
 
 
-def read(logs: Any, group: str, start_ms: int, end_ms: int | None = None,
-         max_lines: int = PAGE_LIMIT * MAX_PAGES) -> list[AccessLogLine]:
-    """The group's lines from `start_ms` on (to `end_ms`), oldest first, at most `max_lines`."""
+@dataclass
+class LogRead:
+    """Lines read, oldest first; `complete` is False when the bound on lines stopped the reading
+    before the period's end (later lines were not read)."""
+
+    lines: list[AccessLogLine]
+    complete: bool
+
+
+def read(logs: Any, group: str, start_ms: int, end_ms: int | None = None) -> LogRead:
+    """The group's lines from `start_ms` on (to `end_ms`), oldest first: at most MAX_PAGES pages of PAGE_LIMIT."""
     from botocore.exceptions import ClientError
+
+    max_lines = PAGE_LIMIT * MAX_PAGES
 
     request: dict[str, Any] = {"logGroupName": group, "startTime": start_ms, "limit": min(PAGE_LIMIT, max_lines)}
     if end_ms is not None:
@@ -136,10 +146,12 @@ def read(logs: Any, group: str, start_ms: int, end_ms: int | None = None,
             if line is not None:
                 lines.append(line)
         token = page.get("nextToken")
-        if not token or len(lines) >= max_lines or not page.get("events"):
+        if not token or not page.get("events"):
+            return LogRead(lines[:max_lines], len(lines) <= max_lines)
+        if len(lines) >= max_lines:
             break
         request["nextToken"] = token
-    return lines[:max_lines]
+    return LogRead(lines[:max_lines], False)
 
 
 @dataclass
@@ -147,6 +159,7 @@ class CheckLog:
     """What the access log says about one check's requests: each request with its line, or None."""
 
     requests: list[tuple[RequestIds, AccessLogLine | None]] = field(default_factory=list)
+    complete: bool = True  # False: the group held more lines since the session began than were read
 
     def text_lines(self) -> list[str]:
         """One line per request: the gateway's line, or why there is none."""
@@ -157,6 +170,10 @@ class CheckLog:
             elif not (ids.request_id or ids.extended_request_id):
                 shown.append(f"{ids.method} {ids.path} -> {ids.status}: the answer carried no request id "
                              "(x-amzn-RequestId, x-amz-apigw-id): nothing to match")
+            elif not self.complete:
+                shown.append(f"{ids.method} {ids.path} -> {ids.status} (request {ids.request_id or '-'}, "
+                             f"{ids.extended_request_id or '-'}): not among the first {PAGE_LIMIT * MAX_PAGES} "
+                             "lines the log group holds since the session began (only those are read)")
             else:
                 shown.append(f"{ids.method} {ids.path} -> {ids.status} (request {ids.request_id or '-'}, "
                              f"{ids.extended_request_id or '-'}): {NOT_ARRIVED} (waited up to "
@@ -187,11 +204,13 @@ def lines_for_requests(logs: Any, group: str, checks: dict[str, list[RequestIds]
     returned without a line.
     """
     wanted = [ids for requests in checks.values() for ids in requests if ids.request_id or ids.extended_request_id]
-    found: list[AccessLogLine] = []
+    found = LogRead([], True)
 
     def all_arrived() -> bool:
-        found[:] = read(logs, group, int(since * 1000) - CLOCK_SKEW_MS)
-        return all(_match(found, ids) is not None for ids in wanted)
+        nonlocal found
+        found = read(logs, group, int(since * 1000) - CLOCK_SKEW_MS)
+        # A read that stopped at its bound will not see later lines by waiting longer.
+        return not found.complete or all(_match(found.lines, ids) is not None for ids in wanted)
 
     # No answer carried an id: nothing to look up. On a timeout, what arrived is reported and
     # the rest is said to be missing.
@@ -199,7 +218,8 @@ def lines_for_requests(logs: Any, group: str, checks: dict[str, list[RequestIds]
         with contextlib.suppress(WaitTimeout):
             wait_until(all_arrived, wait_seconds, what="the failed checks' access-log lines", interval=1.0,
                        backoff=1.5, max_interval=5.0)
-    return {nodeid: CheckLog([(ids, _match(found, ids)) for ids in requests]) for nodeid, requests in checks.items()}
+    return {nodeid: CheckLog([(ids, _match(found.lines, ids)) for ids in requests], found.complete)
+            for nodeid, requests in checks.items()}
 
 
 def parse_status_filter(text: str | None) -> str | None:
@@ -219,10 +239,13 @@ def status_matches(line: AccessLogLine, wanted: str | None) -> bool:
 
 
 def recent(logs: Any, group: str, since_seconds: float, status: str | None = None, limit: int = 100,
-           now: float | None = None) -> list[AccessLogLine]:
-    """The group's lines of the last `since_seconds` (matching `status`), the newest `limit` of them, oldest first."""
+           now: float | None = None) -> LogRead:
+    """The group's lines of the last `since_seconds` (matching `status`), the newest `limit` of them, oldest first.
+
+    At most PAGE_LIMIT x MAX_PAGES lines of the period are read, oldest first: `complete` is
+    False when the period held more (its newest lines were not read).
+    """
     end = now or time.time()
-    lines = read(logs, group, int((end - since_seconds) * 1000), int(end * 1000) + 1000, max_lines=MAX_RECENT)
-    lines = [line for line in lines if status_matches(line, status)]
-    lines.sort(key=lambda line: line.timestamp_ms)
-    return lines[-limit:]
+    found = read(logs, group, int((end - since_seconds) * 1000), int(end * 1000) + 1000)
+    lines = sorted((line for line in found.lines if status_matches(line, status)), key=lambda line: line.timestamp_ms)
+    return LogRead(lines[-limit:], found.complete)

@@ -64,11 +64,26 @@ def test_recent_lines_bounded_by_time_status_and_count(group):
     now = time.time()
     _put(logs, name, _line("old", "o", status="500"), at_ms=int((now - 3600) * 1000))
     _put(logs, name, *[_line(f"r{i}", f"x{i}", status=s) for i, s in enumerate(["200", "502", "403", "500"])])
-    assert [line.request_id for line in access_logs.recent(logs, name, 600)] == ["r0", "r1", "r2", "r3"]
-    assert [line.request_id for line in access_logs.recent(logs, name, 600, "5xx")] == ["r1", "r3"]
-    assert [line.request_id for line in access_logs.recent(logs, name, 600, "403")] == ["r2"]
-    assert [line.request_id for line in access_logs.recent(logs, name, 7200, "5xx", limit=1)] == ["r3"]
-    assert [line.request_id for line in access_logs.recent(logs, name, 7200, "5xx")] == ["old", "r1", "r3"]
+    assert [line.request_id for line in access_logs.recent(logs, name, 600).lines] == ["r0", "r1", "r2", "r3"]
+    assert [line.request_id for line in access_logs.recent(logs, name, 600, "5xx").lines] == ["r1", "r3"]
+    assert [line.request_id for line in access_logs.recent(logs, name, 600, "403").lines] == ["r2"]
+    assert [line.request_id for line in access_logs.recent(logs, name, 7200, "5xx", limit=1).lines] == ["r3"]
+    assert [line.request_id for line in access_logs.recent(logs, name, 7200, "5xx").lines] == ["old", "r1", "r3"]
+
+
+def test_a_group_holding_more_lines_than_are_read_says_so(group, monkeypatch):
+    logs, name = group
+    _put(logs, name, *[_line(f"r{i}", f"x{i}") for i in range(5)])
+    monkeypatch.setattr(access_logs, "PAGE_LIMIT", 2)  # the bound, made small: 2 pages of 2 lines
+    monkeypatch.setattr(access_logs, "MAX_PAGES", 2)
+    found = access_logs.recent(logs, name, 600)
+    assert not found.complete and [line.request_id for line in found.lines] == ["r0", "r1", "r2", "r3"]
+    assert access_logs.recent(logs, name, 600, "4xx").complete is False  # the filter applies after reading
+    last = RequestIds("PUT", "/b/k", 500, "r4", "x4")
+    (text,) = access_logs.lines_for_requests(logs, name, {"t::a": [last]}, time.time() - 5, 30)["t::a"].text_lines()
+    assert "not among the first 4 lines the log group holds since the session began" in text
+    monkeypatch.setattr(access_logs, "MAX_PAGES", 3)
+    assert access_logs.recent(logs, name, 600).complete
 
 
 def test_a_missing_group_or_output_and_bad_filters_are_one_clear_error(local_target):

@@ -268,8 +268,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     record, history = nightly.run(_options(args), args.workspace, args.factor, args.window)
     output = report.write(paths.reports_dir() / "index.html")
     counts = {o: sum(1 for c in record["checks"].values() if c["outcome"] == o) for o in ("passed", "failed")}
-    print(f"nightly: {counts['passed']} passed, {counts['failed']} failed; record #{len(history) + 1} in "
-          f"{history_path()}; report {output}")
+    print(f"nightly: run {record.get('run_id') or '(no id recorded)'} {record['suite_status']}: {counts['passed']} "
+          f"passed, {counts['failed']} failed; record #{len(history) + 1} in {history_path()}; report {output}")
     for regression in record["regressions"]:
         print(f"REGRESSION [{regression['kind']}] {regression['name']}: {regression['detail']}")
     if record["suite_exit_code"] not in (0, 1):

@@ -25,7 +25,9 @@ Not modelled: authorizer, WAF, Cognito and X-Ray variables, `$context.identity.c
 `$context.identity.accountId` (the principal id and account of a signed caller; the ARN is
 `identity.userArn`), CloudWatch's delivery delay (a line is there when the answer is sent),
 AWS's checks of the format (it must contain `$context.requestId` or
-`$context.extendedRequestId`) and of the destination when the settings are written.
+`$context.extendedRequestId`) and of the destination when the settings are written, and a
+client's own `x-amzn-RequestId` request header, which AWS answers (and logs) instead of its
+own id (recorded in awsdocs/amazon-api-gateway-developer-guide#71).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import logging
 import os
 import re
 import threading
@@ -60,11 +61,11 @@ ESCAPE_VALUES_AS_JSON = True
 # status is `$context.integration.status`; only a call API Gateway could not complete
 # (timeout, role not assumable, configuration error) has a message.
 S3_ERROR_STATUS_IS_INTEGRATION_ERROR = False
-# `x-amz-apigw-id` as AWS sends it: 16 characters, base64 of 11 bytes (e.g. "bl9ujGCeFiAFumQ=").
+# `x-amz-apigw-id` as AWS sends it: 16 characters, base64 of 11 bytes; recorded on a 403
+# MissingAuthenticationTokenException next to a UUID `x-amzn-requestid`: "LIxCyGd7SK4FjEg="
+# (awsdocs/amazon-api-gateway-developer-guide#71).
 EXTENDED_ID_BYTES = 11
 _VARIABLE = re.compile(r"\$context((?:\.[A-Za-z0-9_]+)+)")
-
-log = logging.getLogger(__name__)
 
 
 def new_request_id() -> str:

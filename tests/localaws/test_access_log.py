@@ -39,6 +39,15 @@ def enable_access_log(aws, api_id, stage="dev"):
     return group
 
 
+def require_api_key(aws, api):
+    """The PUT method requires an API key, deployed; the API Gateway client."""
+    apigw = aws("apigateway")
+    apigw.update_method(restApiId=api.api_id, resourceId=api.resource_id, httpMethod="PUT",
+                        patchOperations=[{"op": "replace", "path": "/apiKeyRequired", "value": "true"}])
+    apigw.create_deployment(restApiId=api.api_id, stageName="dev")
+    return apigw
+
+
 def lines(aws, group):
     events = aws("logs").filter_log_events(logGroupName=group)["events"]
     return [json.loads(event["message"]) for event in events]
@@ -135,10 +144,7 @@ def test_a_body_over_the_quota_logs_request_too_large(aws, build_api):
 
 def test_a_missing_route_and_an_api_key_refusal_log_their_gateway_response_types(aws, build_api):
     api = build_api()
-    apigw = aws("apigateway")
-    apigw.update_method(restApiId=api.api_id, resourceId=api.resource_id, httpMethod="PUT",
-                        patchOperations=[{"op": "replace", "path": "/apiKeyRequired", "value": "true"}])
-    apigw.create_deployment(restApiId=api.api_id, stageName="dev")
+    require_api_key(aws, api)
     group = enable_access_log(aws, api.api_id)
     no_key = requests.put(f"{api.url}/{api.bucket}/k", data=b"x", timeout=10)
     no_route = requests.put(f"{api.url}/{api.bucket}/k/deeper", data=b"x", timeout=10)
@@ -154,10 +160,7 @@ def test_a_missing_route_and_an_api_key_refusal_log_their_gateway_response_types
 
 def test_a_valid_api_key_is_logged_by_its_id(aws, build_api):
     api = build_api()
-    apigw = aws("apigateway")
-    apigw.update_method(restApiId=api.api_id, resourceId=api.resource_id, httpMethod="PUT",
-                        patchOperations=[{"op": "replace", "path": "/apiKeyRequired", "value": "true"}])
-    apigw.create_deployment(restApiId=api.api_id, stageName="dev")
+    apigw = require_api_key(aws, api)
     key = apigw.create_api_key(name="k", enabled=True)
     plan = apigw.create_usage_plan(name="p", apiStages=[{"apiId": api.api_id, "stage": "dev"}])
     apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")

@@ -463,6 +463,8 @@ locals {
 # (`API-Gateway-Execution-Logs_{rest-api-id}/{stage}`, set-up-logging.html): unique per API
 # and stage, and found next to them.
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs always encrypts log data at rest (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html); a KMS key, with a key policy for logs.amazonaws.com, is the owner's choice
+  #checkov:skip=CKV_AWS_338:retention is the owner's choice (access_log_retention_days, up to 10 years); a throwaway test stack keeps its lines a day
   count = var.access_logging ? 1 : 0
 
   name              = "API-Gateway-Access-Logs_${aws_api_gateway_rest_api.this.id}/${var.stage_name}"
@@ -503,6 +505,8 @@ resource "aws_iam_role" "cloudwatch" {
 # cannot be listed by every AWS-compatible endpoint (the local AWS has none), and the role's
 # managed_policy_arns is deprecated in 5.x.
 data "aws_iam_policy_document" "cloudwatch_push" {
+  #checkov:skip=CKV_AWS_111:AWS's AmazonAPIGatewayPushToCloudWatchLogs grants these on "*": one account-wide role writes the logs of every API in the region, to groups named by each stage
+  #checkov:skip=CKV_AWS_356:the same account-wide role: the log groups it writes to are not known when it is set
   count = var.manage_account_cloudwatch_role ? 1 : 0
 
   statement {

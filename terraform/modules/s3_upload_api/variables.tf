@@ -164,7 +164,7 @@ variable "put_object_bucket_arn" {
 }
 
 variable "tags" {
-  description = "Tags merged into every taggable resource (bucket, role, REST API, stage)."
+  description = "Tags merged into every taggable resource (bucket, roles, REST API, stage, log group)."
   type        = map(string)
   default     = {}
 }

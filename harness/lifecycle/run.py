@@ -261,18 +261,12 @@ class Run:
         """This run's throwaway stack: applied by the first caller, read by the others."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with self._stack_lock():
-            if self._stack is not None and self.file(STACK_FILE).exists():
-                return self._stack
             if self.file(STACK_ERROR).exists():
                 raise HarnessError(f"the shared stack failed to deploy: {self.file(STACK_ERROR).read_text()}",
                                    "see the first failing check's output")
-            if self.file(STACK_FILE).exists():
-                data = json.loads(self.file(STACK_FILE).read_text())
-                target = Target.from_record(data["target"])
-                values = {**data["outputs"], **self._withheld_outputs(target, data["workspace"], data["withheld"])}
-                self._stack = DeployedStack(target, StackOutputs(values, data["invoke_url"],
-                                                                 frozenset(data["sensitive"])), data["workspace"])
-                return self._stack
+            recorded = self.recorded_stack()
+            if recorded is not None:
+                return recorded
             try:
                 target = self.options.target()
                 pending = None
@@ -330,6 +324,19 @@ class Run:
         deployer.prepare()
         values = Workspace(workspace, deployer, self.id).outputs().values
         return {name: values.get(name) for name in names}
+
+    def recorded_stack(self) -> DeployedStack | None:
+        """The shared stack as its deploy recorded it, or None when it was never deployed (nothing is applied)."""
+        if not self.file(STACK_FILE).exists():
+            return None
+        if self._stack is not None:
+            return self._stack
+        data = json.loads(self.file(STACK_FILE).read_text())
+        target = Target.from_record(data["target"])
+        values = {**data["outputs"], **self._withheld_outputs(target, data["workspace"], data["withheld"])}
+        self._stack = DeployedStack(target, StackOutputs(values, data["invoke_url"], frozenset(data["sensitive"])),
+                                    data["workspace"])
+        return self._stack
 
     @contextlib.contextmanager
     def _stack_lock(self) -> Iterator[None]:

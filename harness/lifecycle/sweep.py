@@ -46,10 +46,11 @@ DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--older-than") -> float:
+    """`30s`, `10m`, `2h`, `1d` in seconds; a HarnessError naming `option` otherwise."""
     match = DURATION.match(text.strip())
     if not match:
-        raise HarnessError(f"--older-than {text!r} is not a duration", "use e.g. 30m, 2h or 1d")
+        raise HarnessError(f"{option} {text!r} is not a duration", "use e.g. 30m, 2h or 1d")
     return int(match.group(1)) * UNITS[match.group(2)]
 
 

@@ -24,6 +24,9 @@ module "upload_api" {
   allowed_source_cidrs  = var.allowed_source_cidrs
   cors_allowed_origins  = var.cors_allowed_origins
 
+  overwrite_policy                   = var.overwrite_policy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+
   tags = merge(var.tags, {
     "harness:run-id"    = var.run_id
     "harness:workspace" = terraform.workspace

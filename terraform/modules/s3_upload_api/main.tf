@@ -110,9 +110,9 @@ resource "aws_s3_bucket" "this" {
   # Overwrite policy keep_versions: every PUT makes a new version and the replaced one stays
   # readable (by VersionId) until the lifecycle rule below expires it. The inline blocks are
   # what provider 3.x has (aws_s3_bucket_versioning and aws_s3_bucket_lifecycle_configuration
-  # exist from 4.0); 4.9 and later still accept them, deprecated. 4.0.0 to 4.8.x made them
-  # read-only (hashicorp/terraform-provider-aws#22581; configurable again from 4.9.0), so
-  # with those releases the module cannot be planned.
+  # exist from 4.0); 4.9.0 and later accept them again, deprecated (CHANGELOG 4.9.0, #23985).
+  # 4.0.0 to 4.8.x made them read-only (hashicorp/terraform-provider-aws#22581), so with
+  # those releases the module cannot be planned.
   # Versioning is declared in every mode, so that leaving keep_versions suspends it: S3 has
   # no way back to "never versioned" (PutBucketVersioning takes Enabled or Suspended), and
   # the versions kept so far stay until deleted.

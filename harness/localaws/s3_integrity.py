@@ -29,19 +29,13 @@ import hashlib
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
+from harness.localaws.integration import header
+
 S3Answer = tuple[int, dict[str, str], bytes]
 
 CONTENT_MD5 = "Content-MD5"
 CHECKSUM_SHA256 = "x-amz-checksum-sha256"
 IF_NONE_MATCH = "If-None-Match"
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
 
 
 def _digest(value: str, size: int) -> bytes | None:
@@ -63,12 +57,12 @@ def error(status: int, code: str, message: str, **fields: str) -> S3Answer:
 
 def put_refusal(headers: Mapping[str, str], body: bytes) -> S3Answer | None:
     """S3's answer refusing this PutObject before anything is stored, or None if it may go on."""
-    condition = _header(headers, IF_NONE_MATCH)
+    condition = header(headers, IF_NONE_MATCH)
     if condition is not None and condition.strip() != "*":
         return error(501, "NotImplemented", "A header you provided implies functionality that is not implemented",
                      Header=IF_NONE_MATCH,
                      additionalMessage="We don't accept the provided value of If-None-Match header for this API")
-    sent_md5 = _header(headers, CONTENT_MD5)
+    sent_md5 = header(headers, CONTENT_MD5)
     if sent_md5 is not None:
         expected = _digest(sent_md5, 16)
         if expected is None:
@@ -78,7 +72,7 @@ def put_refusal(headers: Mapping[str, str], body: bytes) -> S3Answer | None:
         if calculated != expected:
             return error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.",
                          ExpectedDigest=expected.hex(), CalculatedDigest=base64.b64encode(calculated).decode())
-    sent_sha256 = _header(headers, CHECKSUM_SHA256)
+    sent_sha256 = header(headers, CHECKSUM_SHA256)
     if sent_sha256 is not None:
         expected = _digest(sent_sha256, 32)
         if expected is None:
@@ -92,5 +86,5 @@ def sent_checksum(headers: Mapping[str, str]) -> tuple[str, str] | None:
     """("SHA256", value) when the request carries x-amz-checksum-sha256: S3 stores it with the
     object and returns it from HeadObject with ChecksumMode=ENABLED (test_s3.snapshot.json,
     `test_put_object_checksum[SHA256]`, head-object-with-checksum)."""
-    value = _header(headers, CHECKSUM_SHA256)
+    value = header(headers, CHECKSUM_SHA256)
     return ("SHA256", value.strip()) if value is not None else None

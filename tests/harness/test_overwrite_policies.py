@@ -18,13 +18,12 @@ import uuid
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from test_live_workspace_updates import COMMAND_TIMEOUT_SECONDS, harness, local_aws  # noqa: F401 (the fixture)
 
 from harness import paths
 from harness.lifecycle.workspace import child_run_environment, new_run_id
-from harness.localaws.process import start
 
 pytestmark = pytest.mark.slow
-COMMAND_TIMEOUT_SECONDS = 300  # a bound on each command: an apply that never ends fails the test
 CHECKS = ["tests/e2e/test_overwrites.py", "tests/e2e/test_checksums.py"]
 # The e2e check each policy runs (the others skip, naming the stack variable).
 POLICY_CHECKS = {
@@ -41,12 +40,6 @@ POLICY_CHECKS = {
 VERSIONING_AFTER = {"reject": {None, "Suspended"}, "keep_versions": {"Enabled"}, "replace": {"Suspended"}}
 
 
-def harness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=paths.project_root(),
-                          env=child_run_environment(), capture_output=True, text=True,
-                          timeout=COMMAND_TIMEOUT_SECONDS)
-
-
 def checks_against(workspace: str, summary_file) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *CHECKS,
                              "--workspace", workspace, "--harness-summary", str(summary_file)],
@@ -56,16 +49,7 @@ def checks_against(workspace: str, summary_file) -> tuple[subprocess.CompletedPr
     return result, {nodeid.split("::")[-1]: item["outcome"] for nodeid, item in summary["checks"].items()}
 
 
-@pytest.fixture(scope="module")
-def local_aws(tmp_path_factory):
-    server = start(log_file=tmp_path_factory.mktemp("localaws") / "server.log")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_each_overwrite_policy_in_place_on_one_named_workspace(local_aws, tmp_path):
+def test_each_overwrite_policy_in_place_on_one_named_workspace(local_aws, tmp_path):  # noqa: F811
     name = f"ovw-{new_run_id()}"
     target = ["--target", "endpoint", "--endpoint", local_aws.endpoint]
     s3 = boto3.client("s3", endpoint_url=local_aws.endpoint, region_name="us-east-1",

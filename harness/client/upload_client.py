@@ -9,10 +9,17 @@ signature for service `execute-api` made with botocore's signer over the exact p
 sent (AWS_IAM; "Control access to a REST API with IAM permissions",
 https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html). Only `host`
 and `x-amz-date` (and a session token) are signed, so raw-socket checks can add header lines.
+
+Every upload of a body in memory carries its SHA-256 (base64, `x-amz-checksum-sha256`): the
+module maps it onto the S3 request, and S3 refuses a body that does not match it and stores
+nothing (PutObject API reference; docs/aws-behaviour.md, "Integrity headers reaching S3").
+A check that sends its own, or none, says so (`checksum=False`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import socket
@@ -36,6 +43,17 @@ REQUEST_ID_HEADER = "x-amzn-RequestId"
 EXTENDED_REQUEST_ID_HEADER = "x-amz-apigw-id"
 EXECUTE_API_SERVICE = "execute-api"
 API_KEY_HEADER = "x-api-key"
+CHECKSUM_SHA256_HEADER = "x-amz-checksum-sha256"
+
+
+def sha256_base64(body: bytes) -> str:
+    """The body's SHA-256 as S3's checksum headers carry it: base64 of the 32 bytes."""
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def md5_base64(body: bytes) -> str:
+    """The body's MD5 as Content-MD5 carries it: base64 of the 16 bytes (RFC 1864)."""
+    return base64.b64encode(hashlib.md5(body).digest()).decode()  # S3's integrity check, not security
 
 
 @dataclass(frozen=True)
@@ -138,10 +156,13 @@ class UploadClient:
         content_type: str | None = None,
         bucket: str | None = None,
         headers: dict[str, str] | None = None,
+        checksum: bool = True,
     ) -> requests.Response:
         sent = dict(headers or {})
         if content_type is not None:
             sent["Content-Type"] = content_type
+        if checksum and isinstance(body, bytes) and not any(name.lower() == CHECKSUM_SHA256_HEADER for name in sent):
+            sent[CHECKSUM_SHA256_HEADER] = sha256_base64(body)
         assert self.session is not None
         url = self.url(key, bucket)
         if self.auth.kind == "AWS_IAM" and not isinstance(body, bytes):

@@ -567,7 +567,8 @@ def readiness_gate(target: Target, outputs: StackOutputs, timeout: float,
     return readiness.wait_until_ready(
         upload_client.for_stack(
             outputs, target.session().get_credentials() if outputs.authorization == "AWS_IAM" else None),
-        remove_sentinel=lambda key: s3.delete_object(Bucket=outputs.bucket_name, Key=key),
+        # Every version: with overwrite_policy keep_versions a plain delete would leave one behind.
+        remove_sentinel=lambda key: scratch.delete_versions(s3, outputs.bucket_name, key),
         timeout=timeout, sleep=sleep)
 
 

@@ -18,11 +18,34 @@ locals {
   # (S3 proxy tutorial: "backend responses of the status code not declared here will be
   # returned to the caller as 200 ones"). Patterns are full matches on the status code
   # and must not overlap.
+  # 409 and 412 are S3's answers to a conditional write (PutObject API reference, If-None-Match:
+  # 412 PreconditionFailed when the key exists, 409 ConditionalRequestConflict when a
+  # conflicting operation runs at the same time): the client sees them as they are.
   error_responses = {
-    "400" = "4(0[0-2]|0[5-9]|[1-9][0-9])"
+    "400" = "4(0[0-2]|0[5-8]|1[013-9]|[2-9][0-9])"
     "403" = "403"
     "404" = "404"
+    "409" = "409"
+    "412" = "412"
     "500" = "5[0-9]{2}"
+  }
+
+  overwrite_reject = var.overwrite_policy == "reject"
+  keep_versions    = var.overwrite_policy == "keep_versions"
+
+  # Integrity headers the caller may send (none is required) and where each goes on the S3
+  # request. S3 refuses a body whose digest does not match, and stores nothing (PutObject API
+  # reference; recorded answers in docs/aws-behaviour.md, "Integrity headers reaching S3").
+  # The MD5 travels in X-Content-MD5 and is mapped onto S3's Content-MD5: a REGIONAL API was
+  # recorded dropping the client's own Content-MD5 before any mapping sees it (LocalStack
+  # tests/aws/services/apigateway/test_apigateway_integrations.snapshot.json,
+  # TestApiGatewayHeaderRemapping: `$input.params('Content-MD5')` empty, and absent from the
+  # headers an HTTP_PROXY and an AWS_PROXY integration received), although AWS's endpoint-type
+  # page says a Regional API passes it through "although it may remap the header name".
+  # Unconfirmed for a PUT carrying a real digest; X-Content-MD5 works either way.
+  integrity_headers = {
+    "Content-MD5"           = "X-Content-MD5"
+    "x-amz-checksum-sha256" = "x-amz-checksum-sha256"
   }
 
   put_request_parameters = merge(
@@ -31,6 +54,7 @@ locals {
       "method.request.path.filename" = true
     },
     var.map_content_type ? { "method.request.header.Content-Type" = false } : {},
+    { for sent in values(local.integrity_headers) : "method.request.header.${sent}" => false },
   )
 
   # CORS ("CORS for REST APIs in API Gateway",
@@ -44,7 +68,7 @@ locals {
     ["Content-Type"],
     var.authorization == "API_KEY" ? ["x-api-key"] : [],
     var.authorization == "AWS_IAM" ? ["Authorization", "X-Amz-Date", "X-Amz-Security-Token"] : [],
-    ["Content-MD5", "x-amz-checksum-sha256"],
+    values(local.integrity_headers),
   ))
   cors_origin_declared = { "method.response.header.Access-Control-Allow-Origin" = false }
   cors_origin_mapped   = { "method.response.header.Access-Control-Allow-Origin" = "'${local.cors_origin}'" }
@@ -57,6 +81,11 @@ locals {
     var.map_content_type ? {
       "integration.request.header.Content-Type" = "method.request.header.Content-Type"
     } : {},
+    { for to_s3, sent in local.integrity_headers : "integration.request.header.${to_s3}" => "method.request.header.${sent}" },
+    # A conditional write: S3 stores the object only if the key does not exist yet ("How to
+    # prevent object overwrites with conditional writes", S3 User Guide). A static value, so
+    # no caller can leave it out.
+    local.overwrite_reject ? { "integration.request.header.If-None-Match" = "'*'" } : {},
   )
 }
 
@@ -84,6 +113,31 @@ resource "aws_s3_bucket" "this" {
   lifecycle {
     ignore_changes = [server_side_encryption_configuration]
   }
+
+  # Overwrite policy keep_versions: every PUT makes a new version and the replaced one stays
+  # readable (by VersionId) until the lifecycle rule below expires it. The inline blocks are
+  # what provider 3.x has (aws_s3_bucket_versioning and aws_s3_bucket_lifecycle_configuration
+  # exist from 4.0); 4.9.0 and later accept them again, deprecated (CHANGELOG 4.9.0, #23985).
+  # 4.0.0 to 4.8.x made them read-only (hashicorp/terraform-provider-aws#22581), so with
+  # those releases the module cannot be planned.
+  # Versioning is declared in every mode, so that leaving keep_versions suspends it: S3 has
+  # no way back to "never versioned" (PutBucketVersioning takes Enabled or Suspended), and
+  # the versions kept so far stay until deleted.
+  versioning {
+    enabled = local.keep_versions
+  }
+
+  dynamic "lifecycle_rule" {
+    for_each = local.keep_versions ? [var.noncurrent_version_expiration_days] : []
+    content {
+      id      = "expire-replaced-versions"
+      enabled = true
+
+      noncurrent_version_expiration {
+        days = lifecycle_rule.value
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
@@ -110,6 +164,33 @@ data "aws_iam_policy_document" "bucket" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
+    }
+  }
+
+  # Overwrite policy reject: no PutObject without If-None-Match, whoever sends it, so no
+  # path around the API (a role, a user, a console upload) can replace an object either
+  # ("Enforce conditional writes on Amazon S3 buckets", S3 User Guide; the condition key
+  # s3:if-none-match is absent from a request without the header). Multipart parts
+  # (UploadPart is s3:PutObject and takes no conditional header) are refused too; nothing
+  # here uses them.
+  dynamic "statement" {
+    for_each = local.overwrite_reject ? [1] : []
+    content {
+      sid       = "DenyPutObjectWithoutIfNoneMatch"
+      effect    = "Deny"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.this.arn}/*"]
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "Null"
+        variable = "s3:if-none-match"
+        values   = ["true"]
+      }
     }
   }
 }

@@ -228,3 +228,26 @@ variable "manage_account_cloudwatch_role" {
   type        = bool
   default     = false
 }
+
+variable "overwrite_policy" {
+  description = "What a PUT to a key that already exists does. reject: S3 refuses it (412 PreconditionFailed) through a conditional write (If-None-Match: *), and a bucket policy refuses every PutObject without that header, so no other path can overwrite either. keep_versions: the new object becomes current and versioning keeps the old bytes for noncurrent_version_expiration_days. replace: the new object silently replaces the old one, whose bytes are gone (the article's behaviour)."
+  type        = string
+  default     = "reject"
+
+  validation {
+    condition     = contains(["reject", "keep_versions", "replace"], var.overwrite_policy)
+    error_message = "The overwrite_policy must be reject, keep_versions or replace."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "With overwrite_policy keep_versions: whole days S3 keeps a replaced version before a lifecycle rule expires it."
+  type        = number
+  default     = 30
+
+  # S3's NoncurrentDays is a positive integer (PutBucketLifecycleConfiguration, NoncurrentVersionExpiration).
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
+    error_message = "The noncurrent_version_expiration_days must be a whole number of days, at least 1."
+  }
+}

@@ -29,6 +29,8 @@ module "upload_api" {
   access_logging                 = var.access_logging
   access_log_retention_days      = var.access_log_retention_days
   manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
+  overwrite_policy                   = var.overwrite_policy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
 
   tags = merge(var.tags, {
     "harness:run-id"    = var.run_id

@@ -109,6 +109,20 @@ variable "cors_allowed_origins" {
   default     = ["http://127.0.0.1:14263"]
 }
 
+# The article's behaviour here (the module's default is reject): the e2e suite is written for
+# any mode, and tests/harness/test_overwrite_policies.py applies the other two.
+variable "overwrite_policy" {
+  description = "Passed to the module: reject, keep_versions or replace (what a PUT to an existing key does)."
+  type        = string
+  default     = "replace"
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Passed to the module: with keep_versions, days a replaced version is kept."
+  type        = number
+  default     = 30
+}
+
 # The variables below exist so tests can apply deliberately broken variants of the module.
 
 variable "binary_media_types" {

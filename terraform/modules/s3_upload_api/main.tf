@@ -93,8 +93,8 @@ locals {
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:every upload reaches the bucket through the API, whose access log records who uploaded what; S3 server access logs need a second bucket, the owner's choice
-  #checkov:skip=CKV_AWS_21:versioning is the overwrite policy's keep_versions mode: issue #21 (integrity and overwrite part)
-  #checkov:skip=CKV2_AWS_61:noncurrent-version expiry comes with keep_versions: issue #21 (integrity and overwrite part)
+  #checkov:skip=CKV_AWS_21:versioning is on with overwrite_policy = keep_versions; the default, reject, refuses overwrites (412) and keeps one version per key without paying for old ones
+  #checkov:skip=CKV2_AWS_61:the lifecycle rule (noncurrent-version expiry) exists with keep_versions only: in the other modes a key has one version and nothing expires
   #checkov:skip=CKV_AWS_144:cross-region replication needs a second bucket in another region; disaster recovery is the owner's choice, not part of an upload API
   #checkov:skip=CKV_AWS_145:S3 encrypts every object with SSE-S3 by default; SSE-KMS needs a customer key and kms:GenerateDataKey for the role, the owner's choice
   #checkov:skip=CKV2_AWS_62:event notifications need a consumer (queue, topic, function) that this module does not have; the owner adds them

@@ -13,7 +13,7 @@ E2E_WORKERS ?= 1
 # Where reports go: HARNESS_REPORTS_DIR (where `harness summary` and `harness report` read them), else reports/.
 REPORTS := $(or $(HARNESS_REPORTS_DIR),reports)
 
-.PHONY: setup setup-report setup-bundled-terraform browser test e2e test-localstack bench bench-setup drift \
+.PHONY: setup setup-report setup-bundled-terraform setup-scan scan browser test e2e test-localstack bench bench-setup drift \
 	nightly report lint clean lock
 
 # --- set-up -------------------------------------------------------------------------------
@@ -29,6 +29,7 @@ REPORTS := $(or $(HARNESS_REPORTS_DIR),reports)
 TOOLS     := .harness/tools
 UV_TOOL   := $(TOOLS)/uv/bin/uv
 UV_VERSION ?= $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-uv.lock)
+CHECKOV_VERSION ?= $(shell sed -n 's/^checkov==\([^ ]*\).*/\1/p' requirements-scan.lock)
 INSTALLER ?= auto
 LOCKS     := requirements.lock
 EXTRA_LOCK = requirements-$(1).lock
@@ -116,6 +117,29 @@ $(VENV)/.harness-extra-%: $(STAMP) requirements-%.lock
 	@locks="$(LOCKS) $(call EXTRA_LOCK,$*)"; $(install_locks) && $(compile_site_packages)
 	touch $@
 
+# The static security scan (checkov) lives in its own virtualenv, $(SCAN_VENV), from its own
+# hashed lock: it pins packaging<24 and other libraries the harness's lock has newer, so it
+# cannot share .venv; and it is ~200 MB, so only `make lint` and `make test` install it
+# (never `make e2e` or `make setup`).
+SCAN_VENV := $(TOOLS)/checkov
+setup-scan: $(SCAN_VENV)/.harness-setup-scan
+$(SCAN_VENV)/.harness-setup-scan: requirements-scan.lock
+	@$(find_uv); rm -rf $(SCAN_VENV); \
+	if [ -n "$$uv" ]; then echo "installing requirements-scan.lock into $(SCAN_VENV) with $$uv"; \
+	  $(PYTHON) -m venv --without-pip $(SCAN_VENV) && \
+	  { $$uv pip install --quiet --python $(SCAN_VENV)/bin/python --offline --require-hashes -r requirements-scan.lock 2>/dev/null || \
+	    $$uv pip install --quiet --python $(SCAN_VENV)/bin/python --require-hashes -r requirements-scan.lock; }; \
+	else echo "installing requirements-scan.lock into $(SCAN_VENV) with pip"; \
+	  $(PYTHON) -m venv $(SCAN_VENV) && \
+	  $(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-scan.lock; fi
+	touch $@
+
+# checkov on the module, the e2e stack and the example, offline (no policy download, no
+# platform). Exits non-zero on any failed check; every check that does not apply is skipped
+# inline next to its resource with the reason (#checkov:skip=ID:reason).
+scan: setup-scan
+	$(SCAN_VENV)/bin/checkov -d terraform -d examples --framework terraform --skip-download --compact --quiet
+
 # Resolved for $(PYTHON)'s version, like pip-compile before; an existing lock's pins are kept
 # where they still fit. The extras' locks hold only what the base lock lacks, pinned to agree
 # with it. `make lock UV_VERSION=x.y.z` moves the uv pin.
@@ -128,6 +152,7 @@ lock:
 			-c requirements.lock $$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' requirements.lock) \
 			-o requirements-$$extra.lock pyproject.toml || exit 1; done
 	echo "uv==$(UV_VERSION)" | $(UV_TOOL) pip compile $(LOCK_FLAGS) -o requirements-uv.lock -
+	echo "checkov==$(CHECKOV_VERSION)" | $(UV_TOOL) pip compile $(LOCK_FLAGS) -o requirements-scan.lock -
 
 # Best effort: Debian's Chromium for the report screenshot test (skipped without it), and,
 # when it is there, the `browser` extra (playwright, which drives that chromium: never
@@ -140,9 +165,10 @@ browser:
 
 # ruff and mypy (pyproject.toml's [tool.mypy]) come first in test, check and lint: seconds
 # (mypy reuses .mypy_cache), and a type or lint error stops before minutes of tests.
-test: setup setup-report setup-bundled-terraform browser
+test: setup setup-report setup-bundled-terraform browser setup-scan
 	$(BIN)/ruff check harness tests conftest.py
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory scan
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder -p no:cacheprovider \
 		--junitxml=$(REPORTS)/test-junit.xml
 
@@ -197,7 +223,7 @@ drift: setup
 	if [ $$status -eq 2 ]; then echo "drift found (exit 2): workspace $(WS) has the drift or pending changes listed \
 	above; make reports Error 2 for it (docs/drift-and-nightly.md)"; fi; exit $$status
 
-lint: setup
+lint: setup setup-scan
 	$(BIN)/ruff check harness tests conftest.py
 	$(BIN)/mypy
 	$(BIN)/python -c "import sys; from harness.terraform import toolchain; t = toolchain.prepare(); \
@@ -205,6 +231,7 @@ lint: setup
 	env={**__import__('os').environ, **t.env()}))"
 	$(BIN)/actionlint
 	$(BIN)/zizmor --offline --persona pedantic --no-progress .github/workflows
+	$(MAKE) --no-print-directory scan
 
 clean:
 	rm -rf $(VENV) .harness/toolchain .harness/runs .harness/localstack .harness/piptools $(TOOLS) reports .pytest_cache .ruff_cache .mypy_cache

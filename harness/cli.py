@@ -131,6 +131,35 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    """A named workspace's recent API Gateway access-log lines, one per request (harness/client/access_logs.py)."""
+    from harness.client import access_logs
+    from harness.lifecycle.sweep import parse_duration
+
+    since = parse_duration(args.since, "--since")
+    if not 0 < since <= access_logs.MAX_SINCE_SECONDS:
+        raise HarnessError(f"--since {args.since} is outside 1s..{access_logs.MAX_SINCE_SECONDS // 86400}d",
+                           "use e.g. 10m, 2h or 1d")
+    status = access_logs.parse_status_filter(args.status)
+    if not 0 < args.limit <= access_logs.MAX_RECENT:
+        raise HarnessError(f"--limit {args.limit} is outside 1..{access_logs.MAX_RECENT}", "use e.g. --limit 50")
+    workspace = _named(args)
+    if not workspace.exists():
+        raise WorkspaceMissingError(f"workspace {workspace.name!r} does not exist",
+                                    f"create it with `harness up --workspace {workspace.name}`")
+    group = access_logs.log_group(workspace.outputs().values, workspace.name)
+    found = access_logs.recent(workspace.deployer.target.client("logs"), group, since, status, args.limit)
+    for line in found.lines:
+        print(line.describe())
+    if not found.lines:
+        print(f"no access-log line in the last {args.since}" + (f" with status {status}" if status else "")
+              + f" (log group {group})", file=sys.stderr)
+    if not found.complete:
+        print(f"the last {args.since} hold more lines than are read ({access_logs.PAGE_LIMIT * access_logs.MAX_PAGES}, "
+              "oldest first): the newest are not shown; use a shorter --since", file=sys.stderr)
+    return 0
+
+
 def cmd_workspaces(args: argparse.Namespace) -> int:
     """The workspaces this checkout has records of: name, target, stack variables, age."""
     records = list_records()
@@ -239,8 +268,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     record, history = nightly.run(_options(args), args.workspace, args.factor, args.window)
     output = report.write(paths.reports_dir() / "index.html")
     counts = {o: sum(1 for c in record["checks"].values() if c["outcome"] == o) for o in ("passed", "failed")}
-    print(f"nightly: {counts['passed']} passed, {counts['failed']} failed; record #{len(history) + 1} in "
-          f"{history_path()}; report {output}")
+    print(f"nightly: run {record.get('run_id') or '(no id recorded)'} {record['suite_status']}: {counts['passed']} "
+          f"passed, {counts['failed']} failed; record #{len(history) + 1} in {history_path()}; report {output}")
     for regression in record["regressions"]:
         print(f"REGRESSION [{regression['kind']}] {regression['name']}: {regression['detail']}")
     if record["suite_exit_code"] not in (0, 1):
@@ -343,6 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
             add_readiness_options(command.add_argument)
             add_localaws_options(command.add_argument)
         command.set_defaults(func=func)
+
+    logs = sub.add_parser("logs", help="a named workspace's recent API Gateway access-log lines, one per request")
+    logs.add_argument("--workspace", required=True)
+    logs.add_argument("--since", default="10m", help="lines of this last period (30s, 10m, 2h, 1d; default 10m)")
+    logs.add_argument("--status", default=None, metavar="5xx|4xx|NNN", help="only answers with this status or class")
+    logs.add_argument("--limit", type=int, default=50, help="at most this many lines, the newest (default 50)")
+    add_target_options(logs.add_argument)
+    logs.set_defaults(func=cmd_logs)
 
     workspaces = sub.add_parser("workspaces", help="list the workspaces recorded here: target, variables, age")
     workspaces.add_argument("--json", action="store_true")

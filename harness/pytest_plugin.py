@@ -3,7 +3,8 @@
 Options: the target options shared with the CLI (harness/options.py: --target,
 --endpoint, --region, --profile, --backend, --lock-timeout, --stack-var), plus
 --workspace NAME (use an existing named workspace; no apply unless --apply; never
-destroyed), --keep (keep the throwaway workspace), --harness-summary PATH.
+destroyed), --keep (keep the throwaway workspace), --harness-summary PATH, --harness-run-kind
+KIND (what started the run, named with its id and start in the summary and the JUnit report).
 
 `pytest_configure` reads the options once into a `RunOptions` and a run id (xdist workers
 get both through `workerinput`) and registers one `HarnessSession` object: its hooks share
@@ -12,6 +13,12 @@ report), as pytest-xdist's `DSession` does. The run itself (its directory, the s
 throwaway stack, teardown) is `harness.lifecycle.run.Run`; this module only wires it into
 pytest: fixtures for the checks, expected failures for a foreign endpoint's known
 deviations, the summary, and the lines a person reads on the terminal.
+
+The `upload_client` fixture records each answer's request ids in the running check's user
+properties; at the session's end, before teardown, the controller looks up the access-log
+lines of the failed checks' requests once (harness/client/access_logs.py) and adds them to
+the terminal, the summary and the JUnit report. A session without a failed check looks
+nothing up.
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ from typing import Any
 
 import pytest
 
+from harness.client import access_logs
 from harness.client.readback import S3ReadBack
 from harness.client.stack_outputs import StackOutputs
-from harness.client.upload_client import UploadClient, for_stack
+from harness.client.upload_client import RequestIds, UploadClient, for_stack
 from harness.errors import HarnessError
 from harness.lifecycle.run import (
     ASSUMPTIONS_FILE,
@@ -50,7 +58,7 @@ from harness.lifecycle.workspace import load_record, new_run_id, validate_worksp
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
 from harness.plumbing import jsonl
 from harness.plumbing.signals import tear_down_on_sigterm
-from harness.reporting import timings
+from harness.reporting import junit, runs, timings
 from harness.targets import assumptions, deviations
 
 PLUGIN_NAME = "harness-session"
@@ -58,6 +66,12 @@ WORKERINPUT_KEY = "harness_run"
 RUN_ID_ENV = "HARNESS_RUN_ID"  # lets a caller choose the run id (tests that interrupt a run)
 # Set by a checks directory's conftest, whose `pytest_configure` may run before ours.
 DEPLOY_EARLY_KEY = pytest.StashKey[bool]()
+# A check's answers as the upload client saw them (RequestIds.to_json), in its user properties:
+# they travel with its reports to the controller (xdist too) and into the JUnit report.
+REQUEST_PROPERTY = "harness_request"
+ACCESS_LOG_PROPERTY = "harness_access_log"
+# Requests recorded per check: a check that sends more (concurrency, rate limits) keeps its first ones.
+MAX_RECORDED_REQUESTS = 200
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,6 +86,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the throwaway workspace (prints how to remove it)")
     group.addoption("--harness-summary", default=None,
                     help="write a JSON summary (checks, phase timings, assumptions, versions) here")
+    group.addoption("--harness-run-kind", default=runs.DEFAULT_KIND,
+                    help="what started this session, named in its reports (e2e, nightly, localstack, bench)")
 
 
 def deploy_at_session_start(config: pytest.Config) -> None:
@@ -177,9 +193,14 @@ class HarnessSession:
         self.apply_named: bool = config.getoption("--apply")
         self.explicit_target = bool(config.getoption("--target") or config.getoption("--endpoint"))
         self.summary_path: str | None = config.getoption("--harness-summary")
+        self.kind: str = config.getoption("--harness-run-kind")
+        self.exitstatus: int | None = None
         self.started = time.time()
         self.session_started: float | None = None
         self.results: dict[str, dict[str, Any]] = {}
+        self.requests: dict[str, list[RequestIds]] = {}  # each check's answers, from its reports
+        self.access_log: dict[str, access_logs.CheckLog] = {}  # failed checks' lines, fetched at the end
+        self.access_log_problem: str | None = None  # why they could not be fetched
         self.spans: dict[str, list[tuple[float, float]]] = {}
         self.deploy: BackgroundDeploy | None = None
         self.progress: _Progress | None = None
@@ -348,6 +369,10 @@ class HarnessSession:
         if not self.controller:
             return
         self.spans.setdefault(report.nodeid, []).append((report.start, report.stop))
+        recorded = [RequestIds.from_json(str(value)) for name, value in report.user_properties
+                    if name == REQUEST_PROPERTY]
+        if recorded:  # each phase's report carries the check's properties so far
+            self.requests[report.nodeid] = recorded
         entry = self.results.setdefault(report.nodeid, {"outcome": "passed", "seconds": 0.0})
         entry["seconds"] = round(entry["seconds"] + report.duration, 3)
         if report.failed:
@@ -358,13 +383,25 @@ class HarnessSession:
         elif report.skipped and entry["outcome"] != "failed":
             entry["outcome"] = "skipped"
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
+        """Tear down before every other plugin finishes (the summary is written then); once the
+        JUnit report is written (junitxml's own finish), name the run in it."""
         if not self.controller:
-            return
+            return (yield)
         stop = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.NO_TESTS_COLLECTED)
+        self.interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        self.exitstatus = int(exitstatus)
+        if not stop:
+            self._fetch_access_log()
         report = self.tear_down(stop=stop, session_finished=True)
-        self.interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED or report.interrupted
+        self.interrupted = self.interrupted or report.interrupted
         session.exitstatus = exit_status(session.exitstatus, report)
+        self.exitstatus = int(session.exitstatus)
+        try:
+            return (yield)
+        finally:
+            self._annotate_junit()
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         """A Ctrl-C or SIGTERM, or a `pytest.exit` that ends the session as one (also before its finish)."""
@@ -376,6 +413,10 @@ class HarnessSession:
     def pytest_terminal_summary(self, exitstatus: int) -> None:
         if not self.controller:
             return
+        for nodeid, lines in self._access_log_text().items():
+            self.say(f"access log of {nodeid}:")
+            for line in lines:
+                self.say(f"  {line}")
         if self.report is not None and not self.interrupted:
             for message in self.report.messages:
                 self.say(message)
@@ -446,15 +487,72 @@ class HarnessSession:
 
     # --- the summary ------------------------------------------------------------------------
 
+    def identity(self) -> runs.RunIdentity:
+        """This session's run as its reports name it: id, kind, start, and how it ended (so far)."""
+        status = self.exitstatus
+        if status is not None and self.report is not None:
+            status = exit_status(status, self.report)
+        return runs.RunIdentity(self.run.id, self.kind, self.started,
+                                runs.status_from_exit(status, self.interrupted))
+
+    def _annotate_junit(self) -> None:
+        """The JUnit report (--junitxml) names its run in suite properties; a failed check gets its access-log lines."""
+        path = self.config.getoption("xmlpath", None)
+        if not path or not Path(path).exists():
+            return
+        cases = {nodeid: junit.CaseNotes([(ACCESS_LOG_PROPERTY, line) for line in lines],
+                                         "API Gateway access log of this check's requests:\n" + "\n".join(lines))
+                 for nodeid, lines in self._access_log_text().items()}
+        junit.annotate(Path(path), junit.run_properties(self.identity()), cases)
+
+    # --- the access log of failed checks ----------------------------------------------------
+
+    def _failed_requests(self) -> dict[str, list[RequestIds]]:
+        return {nodeid: self.requests.get(nodeid, []) for nodeid, result in self.results.items()
+                if result["outcome"] == "failed"}
+
+    def _fetch_access_log(self) -> None:
+        """Once, before the stack is destroyed: the access-log lines of every failed check's requests,
+        with one bounded wait for all (harness/client/access_logs.py). A run without a failed
+        check that sent a request makes no lookup at all."""
+        wanted = {nodeid: requests for nodeid, requests in self._failed_requests().items() if requests}
+        if not wanted:
+            return
+        try:
+            stack = (self.run.named_stack(self.named_workspace, False, self.explicit_target)
+                     if self.named_workspace else self.run.recorded_stack())
+            if stack is None:
+                self.access_log_problem = "the stack was never deployed"
+                return
+            group = access_logs.log_group(stack.outputs.values, stack.workspace)
+            self.access_log = access_logs.lines_for_requests(stack.client("logs"), group, wanted, self.started)
+        except Exception as exc:  # a report's extra must never fail the session; it says what went wrong
+            self.access_log_problem = f"access-log lines not fetched: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+
+    def _access_log_text(self) -> dict[str, list[str]]:
+        """Each failed check's access-log lines for a person (or why there are none); a check that sent no
+        request through the upload client has none to show."""
+        shown = {}
+        for nodeid, requests in self._failed_requests().items():
+            if nodeid in self.access_log:
+                shown[nodeid] = self.access_log[nodeid].text_lines()
+            elif requests and self.access_log_problem:
+                shown[nodeid] = [self.access_log_problem]
+        return shown
+
     def _write_summary(self) -> None:
         if not self.summary_path:
             return
         from harness.terraform import toolchain
 
         run, results = self.run, self.results
+        for nodeid, lines in self._access_log_text().items():
+            found = self.access_log.get(nodeid)
+            results[nodeid]["access_log"] = found.to_json() if found else [{"text": line} for line in lines]
         uploads = run.uploads()
         total_bytes, total_seconds = sum(u["bytes"] for u in uploads), sum(u["seconds"] for u in uploads)
         summary = {
+            "run": self.identity().to_dict(),
             "run_id": run.id,
             "started": self.started,
             "seconds": round(time.time() - self.started, 3),
@@ -563,12 +661,22 @@ def stack_outputs(deployed_stack: DeployedStack) -> StackOutputs:
 
 
 @pytest.fixture
-def upload_client(deployed_stack: DeployedStack, harness_run: Run) -> UploadClient:
-    """The upload client, carrying the API key or a SigV4 signature when the stack's caller check asks for it."""
+def upload_client(deployed_stack: DeployedStack, harness_run: Run, request: pytest.FixtureRequest) -> UploadClient:
+    """The upload client, carrying the API key or a SigV4 signature when the stack's caller check asks for it.
+
+    Each answer's request ids go into the check's own record (its user properties), which
+    its reports carry to the controller: a failed check's access-log lines are found by them.
+    """
     outputs = deployed_stack.outputs
     credentials = deployed_stack.target.session().get_credentials() if outputs.authorization == "AWS_IAM" else None
+    properties = request.node.user_properties
+
+    def record(ids: RequestIds) -> None:
+        if sum(1 for name, _ in properties if name == REQUEST_PROPERTY) < MAX_RECORDED_REQUESTS:
+            properties.append((REQUEST_PROPERTY, ids.to_json()))
+
     try:
-        return for_stack(outputs, credentials, on_upload=harness_run.record_upload)
+        return for_stack(outputs, credentials, on_upload=harness_run.record_upload, on_response=record)
     except ValueError as exc:
         pytest.fail(str(exc), pytrace=False)
 

@@ -108,6 +108,31 @@ class S3ReadBack:
                           interval=0.1, backoff=2, max_interval=1.0,
                           hint="S3 never had the object: the upload did not store it")
 
+    def checksum_sha256(self, key: str, bucket: str | None = None) -> str | None:
+        """The SHA-256 S3 recorded for the object (base64), or None if it recorded none.
+
+        HeadObject returns stored checksums only with ChecksumMode=ENABLED (recorded:
+        LocalStack tests/aws/services/s3/test_s3.snapshot.json, `test_put_object_checksum[SHA256]`,
+        head-object-with-checksum).
+        """
+        head = self.s3.head_object(Bucket=bucket or self.bucket, Key=key, ChecksumMode="ENABLED")
+        value = head.get("ChecksumSHA256")
+        return str(value) if value else None
+
+    def versions(self, key: str, bucket: str | None = None) -> list[dict[str, Any]]:
+        """Every version S3 keeps of exactly `key`, newest first (ListObjectVersions)."""
+        paginator = self.s3.get_paginator("list_object_versions")
+        return [version
+                for page in paginator.paginate(Bucket=bucket or self.bucket, Prefix=key)
+                for version in page.get("Versions", []) if version["Key"] == key]
+
+    def get_version(self, key: str, version_id: str, bucket: str | None = None) -> StoredObject:
+        """One version of the object (GetObject with VersionId)."""
+        response = self.s3.get_object(Bucket=bucket or self.bucket, Key=key, VersionId=version_id)
+        body = response["Body"].read()
+        return StoredObject(key, len(body), sha256(body), response.get("ContentType"),
+                            response.get("ETag", "").strip('"'))
+
     def exists(self, key: str, bucket: str | None = None) -> bool:
         try:
             self.s3.head_object(Bucket=bucket or self.bucket, Key=key)

@@ -88,13 +88,18 @@ def delete_iam_user(iam: Any, name: str) -> bool:
     return True
 
 
+def delete_versions(s3: Any, bucket: str, prefix: str = "") -> None:
+    """Delete every version and delete marker of the keys under `prefix` (all keys by default)."""
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix, EncodingType="url"):
+        for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            # One call per key: batch deletes travel as XML, which cannot carry every key.
+            s3.delete_object(Bucket=bucket, Key=unquote(version["Key"]), VersionId=version["VersionId"])
+
+
 def empty_and_delete_bucket(s3: Any, name: str) -> bool:
     """Empty and delete a bucket; False if it was already gone."""
     try:
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name, EncodingType="url"):
-            for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                # One call per key: batch deletes travel as XML, which cannot carry every key.
-                s3.delete_object(Bucket=name, Key=unquote(version["Key"]), VersionId=version["VersionId"])
+        delete_versions(s3, name)
         s3.delete_bucket(Bucket=name)
     except s3.exceptions.NoSuchBucket:
         return False

@@ -9,10 +9,18 @@ signature for service `execute-api` made with botocore's signer over the exact p
 sent (AWS_IAM; "Control access to a REST API with IAM permissions",
 https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html). Only `host`
 and `x-amz-date` (and a session token) are signed, so raw-socket checks can add header lines.
+
+Every upload of a body in memory carries its SHA-256 (base64, `x-amz-checksum-sha256`): the
+module maps it onto the S3 request, and S3 refuses a body that does not match it and stores
+nothing (PutObject API reference; docs/aws-behaviour.md, "Integrity headers reaching S3").
+A check that sends its own, or none, says so (`checksum=False`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 import socket
 import ssl
@@ -31,8 +39,21 @@ if TYPE_CHECKING:
     from harness.client.stack_outputs import StackOutputs
 
 DEFAULT_TIMEOUT = (5.0, 60.0)
+REQUEST_ID_HEADER = "x-amzn-RequestId"
+EXTENDED_REQUEST_ID_HEADER = "x-amz-apigw-id"
 EXECUTE_API_SERVICE = "execute-api"
 API_KEY_HEADER = "x-api-key"
+CHECKSUM_SHA256_HEADER = "x-amz-checksum-sha256"
+
+
+def sha256_base64(body: bytes) -> str:
+    """The body's SHA-256 as S3's checksum headers carry it: base64 of the 32 bytes."""
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def md5_base64(body: bytes) -> str:
+    """The body's MD5 as Content-MD5 carries it: base64 of the 16 bytes (RFC 1864)."""
+    return base64.b64encode(hashlib.md5(body).digest()).decode()  # S3's integrity check, not security
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,33 @@ def caller_auth(authorization: str, api_key: str | None, credentials: Credential
     return CallerAuth(authorization, api_key, credentials, region)
 
 
+@dataclass(frozen=True)
+class RequestIds:
+    """One answer of the gateway as its access log can be matched: what was sent, what came back, its ids
+    (empty when the answer carried none)."""
+
+    method: str
+    path: str
+    status: int
+    request_id: str
+    extended_request_id: str
+
+    @classmethod
+    def of(cls, response: requests.Response) -> RequestIds:
+        request = response.request
+        return cls(str(request.method), urlsplit(str(request.url)).path, response.status_code,
+                   response.headers.get(REQUEST_ID_HEADER, ""), response.headers.get(EXTENDED_REQUEST_ID_HEADER, ""))
+
+    def to_json(self) -> str:
+        return json.dumps({"method": self.method, "path": self.path, "status": self.status,
+                           "requestId": self.request_id, "extendedRequestId": self.extended_request_id})
+
+    @classmethod
+    def from_json(cls, text: str) -> RequestIds:
+        data = json.loads(text)
+        return cls(data["method"], data["path"], int(data["status"]), data["requestId"], data["extendedRequestId"])
+
+
 def encode_key(key: str) -> str:
     """One path segment: `/` and everything unsafe percent-encoded."""
     return quote(key, safe="")
@@ -82,6 +130,7 @@ class UploadClient:
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     on_upload: Callable[[int, float, int], None] | None = None  # (bytes, seconds, status)
     auth: CallerAuth = CallerAuth()
+    on_response: Callable[[RequestIds], None] | None = None  # every answer's ids, from any thread
 
     def __post_init__(self) -> None:
         self.invoke_url = self.invoke_url.rstrip("/")
@@ -90,7 +139,12 @@ class UploadClient:
     def fresh(self, auth: CallerAuth | None = None) -> UploadClient:
         """The same client with its own HTTP session (one per thread), as another caller if `auth` is given."""
         return UploadClient(self.invoke_url, self.bucket, None, self.timeout, self.on_upload,
-                            self.auth if auth is None else auth)
+                            self.auth if auth is None else auth, self.on_response)
+
+    def _answered(self, response: requests.Response) -> requests.Response:
+        if self.on_response is not None:
+            self.on_response(RequestIds.of(response))
+        return response
 
     def url(self, key: str, bucket: str | None = None) -> str:
         return f"{self.invoke_url}/{encode_key(bucket or self.bucket)}/{encode_key(key)}"
@@ -102,10 +156,13 @@ class UploadClient:
         content_type: str | None = None,
         bucket: str | None = None,
         headers: dict[str, str] | None = None,
+        checksum: bool = True,
     ) -> requests.Response:
         sent = dict(headers or {})
         if content_type is not None:
             sent["Content-Type"] = content_type
+        if checksum and isinstance(body, bytes) and not any(name.lower() == CHECKSUM_SHA256_HEADER for name in sent):
+            sent[CHECKSUM_SHA256_HEADER] = sha256_base64(body)
         assert self.session is not None
         url = self.url(key, bucket)
         if self.auth.kind == "AWS_IAM" and not isinstance(body, bytes):
@@ -115,7 +172,7 @@ class UploadClient:
         response = self.session.put(url, data=body, headers=sent, timeout=self.timeout)
         if self.on_upload and isinstance(body, bytes):
             self.on_upload(len(body), time.perf_counter() - started, response.status_code)
-        return response
+        return self._answered(response)
 
     def request(self, method: str, path: str, data: bytes = b"", headers: dict[str, str] | None = None,
                 sign: bool = True) -> requests.Response:
@@ -125,7 +182,7 @@ class UploadClient:
         sent = dict(headers or {})
         if sign:
             sent.update(self.auth.headers(method, url, data))
-        return self.session.request(method, url, data=data, headers=sent, timeout=self.timeout)
+        return self._answered(self.session.request(method, url, data=data, headers=sent, timeout=self.timeout))
 
 
 @dataclass
@@ -225,8 +282,10 @@ def raw_put(url: str, headers: list[str], body: bytes) -> bytes:
 
 
 def for_stack(outputs: StackOutputs, credentials: Credentials | None,
-              on_upload: Callable[[int, float, int], None] | None = None) -> UploadClient:
+              on_upload: Callable[[int, float, int], None] | None = None,
+              on_response: Callable[[RequestIds], None] | None = None) -> UploadClient:
     """The client for a deployed stack, carrying what its caller check (`outputs.authorization`) asks for."""
     auth = caller_auth(outputs.authorization, outputs.api_key,
                        credentials if outputs.authorization == "AWS_IAM" else None, outputs.region)
-    return UploadClient(outputs.invoke_url, outputs.bucket_name, on_upload=on_upload, auth=auth)
+    return UploadClient(outputs.invoke_url, outputs.bucket_name, on_upload=on_upload, auth=auth,
+                        on_response=on_response)

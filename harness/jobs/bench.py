@@ -239,7 +239,7 @@ def measure_scaling(worker_counts: list[int], rounds: int, deadline: float) -> d
                 break
             env = child_run_environment()
             command = [sys.executable, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider",
-                       f"--harness-summary={summary}",
+                       f"--harness-summary={summary}", "--harness-run-kind", "bench",
                        *(["-n", str(workers)] if workers > 1 else ["-p", "no:xdist"])]
             started = time.perf_counter()
             completed = subprocess.run(command, cwd=paths.project_root(), env=env, capture_output=True, text=True,

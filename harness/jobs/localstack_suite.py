@@ -150,6 +150,7 @@ def run_suite(target_kind: str = "localstack", cli_target_kind: str = "localstac
             junit.unlink(missing_ok=True)
             code, last = _run([sys.executable, "-m", "pytest", "tests/e2e", "-n", workers, "-p", "no:cacheprovider",
                                "--target", target_kind, "--endpoint", endpoint, f"--junitxml={junit}",
+                               "--harness-run-kind", "localstack",
                                f"--harness-summary={reports / 'localstack-summary.json'}", *(pytest_args or [])],
                               log)
             step("e2e", began, code == 0, f"pytest exit {code}: {last}")

@@ -25,6 +25,7 @@ from harness import paths
 from harness.errors import HarnessError
 from harness.lifecycle.workspace import child_run_environment
 from harness.options import RunOptions
+from harness.reporting import runs
 from harness.reporting.history import PHASES, append_record, load_history
 from harness.terraform import toolchain
 
@@ -78,7 +79,8 @@ def run_suite(extra_args: list[str], junit: Path) -> tuple[dict[str, Any], int]:
         summary_file = Path(scratch) / "summary.json"
         env = child_run_environment()
         command = [sys.executable, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider", "-n", "2",
-                   f"--junitxml={junit}", f"--harness-summary={summary_file}", *extra_args]
+                   "--harness-run-kind", "nightly", f"--junitxml={junit}", f"--harness-summary={summary_file}",
+                   *extra_args]
         completed = subprocess.run(command, cwd=paths.project_root(), env=env, timeout=3600)
         if not summary_file.exists():
             return {"checks": {}, "phases": {}, "seconds": 0.0, "uploads": {}}, completed.returncode
@@ -100,6 +102,10 @@ def run(options: RunOptions, workspace: str | None = None, factor: float = 2.0,
                      "python": sys.version.split()[0]},
         "target": summary.get("target", options.target_kind),
         "suite_exit_code": suite_exit,
+        # Which suite run this is, and how it ended: a suite that wrote no summary (killed,
+        # or its session failed to start) is named by its exit code alone.
+        "run_id": (summary.get("run") or {}).get("id") or summary.get("run_id"),
+        "suite_status": (summary.get("run") or {}).get("status") or runs.status_from_exit(suite_exit),
         "checks": summary["checks"],
         "phases": phase_timings(summary) if summary["phases"] else {},
         "upload_MiB_per_s": summary.get("uploads", {}).get("MiB_per_s"),

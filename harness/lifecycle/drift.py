@@ -46,11 +46,23 @@ EMPTY_VALUES: tuple[Any, ...] = (None, {}, [], "")
 UNKNOWN = "(known after apply)"
 
 
+def _equal_but_empties(before: Any, after: Any) -> bool:
+    """Equal once null, {}, [] and "" count as one value, at any depth of blocks and maps."""
+    if before in EMPTY_VALUES and after in EMPTY_VALUES:
+        return True
+    if isinstance(before, dict) and isinstance(after, dict):
+        return all(_equal_but_empties(before.get(key), after.get(key)) for key in before.keys() | after.keys())
+    if isinstance(before, list) and isinstance(after, list):
+        return len(before) == len(after) and all(map(_equal_but_empties, before, after))
+    return bool(before == after)
+
+
 def _null_vs_empty(address: str, attribute: str, before: Any, after: Any) -> bool:
     """The provider stores null at create and reads back {}/[]/"" (or the reverse) for
     optional arguments that were never set: request_templates, response_models,
-    authorizer_id, stage variables, ... Seen with provider 3.39 against the local AWS."""
-    return before in EMPTY_VALUES and after in EMPTY_VALUES
+    authorizer_id, stage variables, ... and inside blocks (a bucket lifecycle_rule's `tags`
+    after an update). Seen with provider 3.39 against the local AWS."""
+    return _equal_but_empties(before, after)
 
 
 def _role_inline_policy_mirror(address: str, attribute: str, before: Any, after: Any) -> bool:

@@ -9,8 +9,10 @@ docs/aws-behaviour.md, "Real AWS is not a perfect world").
 
 The gate sends a sentinel PUT through the real API, under a reserved prefix, with
 backoff, bounded in attempts and time, until it gets 200 twice in a row (one 200 can be
-a flap). It then removes the sentinel. If the API never becomes ready, one error names
-the likely cause from the last answer and the time waited.
+a flap). Each attempt writes a key of its own: with overwrite_policy reject a second PUT of
+one key is refused with 412, whatever the API's readiness. It then removes the sentinels it
+wrote. If the API never becomes ready, one error names the likely cause from the last answer
+and the time waited.
 """
 
 from __future__ import annotations
@@ -66,30 +68,35 @@ def wait_until_ready(
     """Probe until two 200s in a row; raise HarnessError with the likely cause if never."""
     started = time.monotonic()
     deadline = started + timeout
-    key = f"{SENTINEL_PREFIX}{uuid.uuid4().hex}"
+    run = uuid.uuid4().hex
+    written: list[str] = []  # the sentinels a 200 stored
     delay = FIRST_DELAY_SECONDS
     answers: list[str] = []
     successes = 0
     status: int | None = None
     body = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        key = f"{SENTINEL_PREFIX}{run}-{attempt:03d}"  # no key a prefix of another
         try:
             response = client.put(key, b"ready?", content_type="text/plain")
             status, body = response.status_code, response.text
         except requests.RequestException as exc:
             status, body = None, type(exc).__name__
         answers.append(str(status) if status is not None else body)
+        if status == 200:
+            written.append(key)
         if status != 200 and successes:
             delay = FIRST_DELAY_SECONDS  # a flap right after a 200: the API is nearly ready, probe again soon
         successes = successes + 1 if status == 200 else 0
         if successes >= CONSECUTIVE_SUCCESSES:
-            remove_sentinel(key)
+            for key in written:
+                remove_sentinel(key)
             return Readiness(time.monotonic() - started, attempt, answers)
         if time.monotonic() + delay > deadline:
             break
         sleep(delay if successes == 0 else FIRST_DELAY_SECONDS)
         delay = min(delay * 2, MAX_DELAY_SECONDS)
-    if successes:
+    for key in written:
         remove_sentinel(key)
     waited = time.monotonic() - started
     raise HarnessError(

@@ -5,8 +5,9 @@ A run (a `pytest` session, with or without xdist workers) owns `.harness/runs/<r
 - `stack.lock`: file lock taken by whichever process deploys: one apply per run;
 - `workspace.json`: the throwaway workspace and its target, written before apply, so
   teardown and `harness sweep` find it even when the apply never finished;
-- `stack.json` / `stack.error`: outputs for the other workers, or the error every check
-  reports;
+- `stack.json` / `stack.error`: outputs for the other workers (sensitive ones named, never
+  written: a worker reads them from the workspace's Terraform state), or the error every
+  check reports;
 - `localaws.json`: the local AWS started for the run (endpoint, pid);
 - `phases.jsonl`, `uploads.jsonl`: Terraform phase timings, upload throughput;
 - `timings.jsonl`: other moments and durations of the run (toolchain, stack ready, workers
@@ -166,6 +167,9 @@ class Run:
     options: RunOptions
     # Set when the session is interrupted while this process deploys in a background thread.
     cancelled: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+    # The shared stack as this process applied or read it, sensitive outputs included (kept in
+    # memory: stack.json never holds them).
+    _stack: DeployedStack | None = field(default=None, compare=False, repr=False)
 
     @property
     def dir(self) -> Path:
@@ -260,11 +264,9 @@ class Run:
             if self.file(STACK_ERROR).exists():
                 raise HarnessError(f"the shared stack failed to deploy: {self.file(STACK_ERROR).read_text()}",
                                    "see the first failing check's output")
-            if self.file(STACK_FILE).exists():
-                data = json.loads(self.file(STACK_FILE).read_text())
-                return DeployedStack(Target.from_record(data["target"]),
-                                     StackOutputs(data["outputs"], data["invoke_url"], frozenset(data["sensitive"])),
-                                     data["workspace"])
+            recorded = self.recorded_stack()
+            if recorded is not None:
+                return recorded
             try:
                 target = self.options.target()
                 pending = None
@@ -301,13 +303,40 @@ class Run:
             except BaseException as exc:
                 self.file(STACK_ERROR).write_text(str(exc))
                 raise
+            # Sensitive values (the API key) stay in Terraform's state: the file names them, and
+            # a worker that needs them reads them from the state (`_withheld_outputs`).
             self.file(STACK_FILE).write_text(json.dumps({
-                "target": target.to_record(), "outputs": outputs.values,
-                "invoke_url": outputs.invoke_url, "workspace": workspace.name,
+                "target": target.to_record(), "invoke_url": outputs.invoke_url, "workspace": workspace.name,
+                "outputs": {name: None if name in outputs.sensitive else value
+                            for name, value in outputs.values.items()},
                 "sensitive": sorted(outputs.sensitive),
+                "withheld": sorted(name for name in outputs.sensitive if outputs.values.get(name) is not None),
             }))
             self.record_timing("stack_ready")
-            return DeployedStack(target, outputs, workspace.name)
+            self._stack = DeployedStack(target, outputs, workspace.name)
+            return self._stack
+
+    def _withheld_outputs(self, target: Target, workspace: str, names: list[str]) -> dict[str, Any]:
+        """The sensitive outputs `stack.json` leaves out, read from the workspace's state (`terraform output`)."""
+        if not names:
+            return {}
+        deployer = Deployer(target, self.options)
+        deployer.prepare()
+        values = Workspace(workspace, deployer, self.id).outputs().values
+        return {name: values.get(name) for name in names}
+
+    def recorded_stack(self) -> DeployedStack | None:
+        """The shared stack as its deploy recorded it, or None when it was never deployed (nothing is applied)."""
+        if not self.file(STACK_FILE).exists():
+            return None
+        if self._stack is not None:
+            return self._stack
+        data = json.loads(self.file(STACK_FILE).read_text())
+        target = Target.from_record(data["target"])
+        values = {**data["outputs"], **self._withheld_outputs(target, data["workspace"], data["withheld"])}
+        self._stack = DeployedStack(target, StackOutputs(values, data["invoke_url"], frozenset(data["sensitive"])),
+                                    data["workspace"])
+        return self._stack
 
     @contextlib.contextmanager
     def _stack_lock(self) -> Iterator[None]:
@@ -538,7 +567,8 @@ def readiness_gate(target: Target, outputs: StackOutputs, timeout: float,
     return readiness.wait_until_ready(
         upload_client.for_stack(
             outputs, target.session().get_credentials() if outputs.authorization == "AWS_IAM" else None),
-        remove_sentinel=lambda key: s3.delete_object(Bucket=outputs.bucket_name, Key=key),
+        # Every version: with overwrite_policy keep_versions a plain delete would leave one behind.
+        remove_sentinel=lambda key: scratch.delete_versions(s3, outputs.bucket_name, key),
         timeout=timeout, sleep=sleep)
 
 

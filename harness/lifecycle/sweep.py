@@ -46,10 +46,11 @@ DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--older-than") -> float:
+    """`30s`, `10m`, `2h`, `1d` in seconds; a HarnessError naming `option` otherwise."""
     match = DURATION.match(text.strip())
     if not match:
-        raise HarnessError(f"--older-than {text!r} is not a duration", "use e.g. 30m, 2h or 1d")
+        raise HarnessError(f"{option} {text!r} is not a duration", "use e.g. 30m, 2h or 1d")
     return int(match.group(1)) * UNITS[match.group(2)]
 
 
@@ -164,7 +165,7 @@ def sweep(older_than: float, dry_run: bool, run_id: str | None = None, say: Call
 
 @dataclass
 class TaggedResource:
-    kind: str  # "bucket", "rest-api", "role" or "user" (scratch users only)
+    kind: str  # "bucket", "rest-api", "log-group", "role" or "user" (scratch users only)
     name: str
     workspace: str
     run_id: str
@@ -186,8 +187,12 @@ def _age(created: datetime | str | None) -> float:
     return time.time() - created.timestamp()
 
 
+# The module names its access log group `API-Gateway-Access-Logs_{rest-api-id}/{stage}`.
+ACCESS_LOG_GROUP_PREFIX = "API-Gateway-Access-Logs_"
+
+
 def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedResource]:
-    """Every bucket, REST API and role carrying a `harness:workspace` tag (any workspace)."""
+    """Every bucket, REST API, access log group and role carrying a `harness:workspace` tag (any workspace)."""
     found: list[TaggedResource] = []
     tagging = target.client("resourcegroupstaggingapi")
     filters = [{"Key": TAG_RUN_ID, "Values": [run_id]}] if run_id else [{"Key": TAG_WORKSPACE}]
@@ -214,6 +219,18 @@ def tagged_resources(target: Target, run_id: str | None = None) -> list[TaggedRe
                     continue
                 found.append(TaggedResource("rest-api", api_id, tags[TAG_WORKSPACE], tags.get(TAG_RUN_ID, "?"),
                                             _age(api.get("createdDate")), state=tags.get(TAG_STATE)))
+    # The stack's access log groups (terraform/modules/s3_upload_api: named after the API), by
+    # their name prefix: the tagging API is not asked, which not every endpoint answers for logs.
+    logs = target.client("logs")
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=ACCESS_LOG_GROUP_PREFIX):
+        for group in page["logGroups"]:
+            arn = group["arn"].removesuffix(":*")
+            tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
+            if TAG_WORKSPACE in tags and (run_id is None or tags.get(TAG_RUN_ID) == run_id):
+                created_ms = group.get("creationTime")
+                age = time.time() - created_ms / 1000 if created_ms else 0.0
+                found.append(TaggedResource("log-group", group["logGroupName"], tags[TAG_WORKSPACE],
+                                            tags.get(TAG_RUN_ID, "?"), age, state=tags.get(TAG_STATE)))
     iam = target.client("iam")
     for page in iam.get_paginator("list_users").paginate():
         for user in page["Users"]:
@@ -237,6 +254,8 @@ def remove_tagged(target: Target, resource: TaggedResource) -> None:
         empty_and_delete_bucket(target.client("s3"), resource.name)
     elif resource.kind == "rest-api":
         target.client("apigateway").delete_rest_api(restApiId=resource.name)
+    elif resource.kind == "log-group":
+        target.client("logs").delete_log_group(logGroupName=resource.name)
     elif resource.kind == "user":
         delete_iam_user(target.client("iam"), resource.name)
     elif resource.kind == "role":
@@ -259,7 +278,8 @@ def sweep_tagged(target: Target, older_than: float, dry_run: bool, run_id: str |
     """
     stack_dir = stack_dir or paths.stack_dir()
     known = options.backend if options else None
-    order = {"rest-api": 0, "role": 1, "user": 2, "bucket": 3}  # the API refers to the role; buckets last
+    # The API refers to the role; buckets last.
+    order = {"rest-api": 0, "log-group": 1, "role": 2, "user": 3, "bucket": 4}
     answers: dict[tuple[str | None, str], bool | None] = {}
     removed = 0
     for resource in sorted(tagged_resources(target, run_id), key=lambda r: order[r.kind]):

@@ -90,6 +90,9 @@ class CallerRequest:
     region: str
     account_id: str
     policy: str | None = None
+    # Who the checks found, for the access log: a signed caller's ARN, the API key's id.
+    caller_arn: str | None = None
+    api_key_id: str | None = None
 
 
 def access_denied(principal: str, resource_arn: str, explicit: bool) -> GatewayResponse:
@@ -315,6 +318,7 @@ class CallerChecks:
             if found is None:
                 return forbidden()
             plan, key_id = found
+            request.api_key_id = key_id
         return self._throttle(request, plan, key_id)
 
     # --- steps ---------------------------------------------------------------------------
@@ -335,6 +339,7 @@ class CallerChecks:
                 request, signature, caller.secret_access_key, token)
             if expected != signature.signature:
                 return invalid_signature(canonical, string_to_sign)
+        request.caller_arn = caller.arn  # authenticated ($context.identity.userArn)
         policy_verdict = resource_policy_verdict(request.policy, resource, caller.arn, context)
         identity_verdict = caller.is_invoke_permitted(resource)
         if "deny" in (policy_verdict, identity_verdict):

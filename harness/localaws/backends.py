@@ -179,6 +179,30 @@ def stage_method_settings(account_id: str, region: str, api_id: str, stage: str)
     return copy.deepcopy(found.method_settings) if found is not None else {}
 
 
+def stage_access_log_settings(account_id: str, region: str, api_id: str, stage: str) -> dict[str, str] | None:
+    """The stage's accessLogSettings (destinationArn, format) as they are now, or None."""
+    backend = rest_api_backend(account_id, region)
+    api = backend.apis.get(api_id) if backend is not None else None
+    found = api.stages.get(stage) if api is not None else None
+    settings = getattr(found, "access_log_settings", None) if found is not None else None
+    return dict(settings) if settings else None
+
+
+def append_log_event(account_id: str, region: str, group_name: str, stream_name: str, timestamp_ms: int,
+                     message: str) -> bool:
+    """Append one event to a CloudWatch Logs stream (created when missing); False if the
+    group does not exist."""
+    from moto.logs.models import logs_backends
+
+    group = logs_backends[account_id][region].groups.get(group_name)
+    if group is None:
+        return False
+    if stream_name not in group.streams:
+        group.create_log_stream(stream_name)
+    group.streams[stream_name].put_log_events([{"timestamp": timestamp_ms, "message": message}])
+    return True
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who signed a request: an IAM user or an STS session, or an account administrator."""

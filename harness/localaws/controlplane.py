@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.localaws import backends, moto_boundary
+from harness.localaws import backends, moto_boundary, s3_integrity
 from harness.localaws.moto_boundary import MotoName
 
 # AWS's defaults for fields moto leaves empty (PutIntegration reference:
@@ -182,18 +182,35 @@ def _patch_enforce_iam_for_session_credentials() -> None:
 # The local endpoint speaks plain HTTP but stands in for AWS's TLS endpoints (API Gateway
 # calls S3 over TLS), so bucket-policy conditions see aws:SecureTransport = true.
 REQUEST_CONDITION_CONTEXT = {"aws:SecureTransport": "true"}
+# Condition keys S3 takes from a request's headers ("Enforce conditional writes on Amazon S3
+# buckets", https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html):
+# absent when the request does not carry the header, which the Null operator tests.
+HEADER_CONDITION_KEYS = {"If-None-Match": "s3:if-none-match", "If-Match": "s3:if-match"}
+_request = threading.local()  # the condition keys of the S3 request this thread is serving
+
+
+def request_condition_context() -> dict[str, str]:
+    """The condition context of the S3 request being served: the fixed keys and its header keys."""
+    return {**REQUEST_CONDITION_CONTEXT, **getattr(_request, "condition_keys", {})}
 
 
 def conditions_hold(conditions: dict[str, Any], context: dict[str, str]) -> bool:
     """IAM condition block against a context; unknown operators or keys do not hold.
 
-    Supports Bool, StringEquals, StringNotEquals and StringLike (what bucket policies of
-    this project use); anything else makes the statement not apply, and says so here.
+    Supports Bool, Null, StringEquals, StringNotEquals and StringLike (what bucket policies
+    of this project use); anything else makes the statement not apply, and says so here.
+    Null "true" holds when the key is absent from the request, "false" when it is present
+    ("IAM JSON policy elements: Condition operators", Condition operator to check existence
+    of condition keys).
     """
     for operator, clauses in conditions.items():
         for key, expected in clauses.items():
-            values = [str(v).lower() if operator == "Bool" else str(v)
+            values = [str(v).lower() if operator in ("Bool", "Null") else str(v)
                       for v in (expected if isinstance(expected, list) else [expected])]
+            if operator == "Null":
+                if ("false" if key in context else "true") not in values:
+                    return False
+                continue
             actual = context.get(key)
             if actual is None:
                 return False
@@ -231,9 +248,10 @@ def _patch_bucket_policy_conditions() -> None:
         if not any(statement.get("Condition") for statement in statements):
             return original(self, action, resource)
         result = PermissionResult.NEUTRAL
+        context = request_condition_context()
         for statement in statements:
             condition = statement.get("Condition")
-            if condition and not conditions_hold(condition, REQUEST_CONDITION_CONTEXT):
+            if condition and not conditions_hold(condition, context):
                 continue
             plain = {k: v for k, v in statement.items() if k != "Condition"}
             verdict = IAMPolicyStatement(plain).is_action_permitted(action, resource)
@@ -387,6 +405,61 @@ def _patch_atomic_conditional_put() -> None:
             return original(self)
 
     s3_responses.S3Response.put_object = put_object
+
+
+def _patch_request_condition_keys() -> None:
+    """Gap: moto evaluates a bucket policy without the request's own condition keys, so a
+    policy that requires `If-None-Match` (s3:if-none-match) could not be enforced. The keys of
+    the request's headers are kept for the thread serving it while moto handles the object
+    request (where it checks the bucket policy)."""
+    from moto.s3 import responses as s3_responses
+
+    original = s3_responses.S3Response._key_response
+
+    def _key_response(self: Any, request: Any, full_url: str) -> Any:
+        _request.condition_keys = {key: self.headers[header] for header, key in HEADER_CONDITION_KEYS.items()
+                                   if self.headers.get(header) is not None}
+        try:
+            return original(self, request, full_url)
+        finally:
+            _request.condition_keys = {}
+
+    s3_responses.S3Response._key_response = _key_response
+
+
+def _patch_put_object_checks() -> None:
+    """Gap: moto stores a PutObject whatever its Content-MD5 or x-amz-checksum-sha256 says, and
+    takes any If-None-Match value but `*` as no condition. S3 refuses each before storing
+    anything (`s3_integrity.put_refusal`, with the recorded answers)."""
+    from moto.s3 import responses as s3_responses
+
+    original = s3_responses.S3Response.put_object
+
+    def put_object(self: Any) -> Any:
+        refusal = s3_integrity.put_refusal(self.headers, self.body or b"")
+        return refusal if refusal is not None else original(self)
+
+    s3_responses.S3Response.put_object = put_object
+
+
+def _patch_checksum_without_sdk_algorithm() -> None:
+    """Gap: moto reads an x-amz-checksum-* header only next to x-amz-sdk-checksum-algorithm
+    (which SDKs add, a plain HTTP client or API Gateway does not), so the SHA-256 a request
+    carries was neither stored nor returned. S3 stores it and answers it to HeadObject with
+    ChecksumMode=ENABLED (`s3_integrity.sent_checksum`)."""
+    from moto.s3 import responses as s3_responses
+
+    original = s3_responses.S3Response._get_checksum
+
+    def _get_checksum(self: Any, response_headers: dict[str, Any]) -> tuple[str, str | None]:
+        algorithm, value = original(self, response_headers)
+        sent = None if algorithm else s3_integrity.sent_checksum(self.headers)
+        if sent is None:
+            return algorithm, value
+        response_headers[f"x-amz-checksum-{sent[0].lower()}"] = sent[1]
+        return sent
+
+    s3_responses.S3Response._get_checksum = _get_checksum
 
 
 def _patch_keys_with_line_breaks() -> None:
@@ -1045,6 +1118,54 @@ def _patch_usage_plan_rate_limit() -> None:
     apigw_models.UsagePlan.apply_patch_operations = apply_patch_operations
 
 
+# The local AWS's account, in every region, starts with API Gateway's CloudWatch role set, as an
+# account does once anyone has turned on API Gateway logging there: the e2e stack logs by
+# default and never sets this account-wide role itself (terraform/stacks/e2e/variables.tf).
+# A test clears it (UpdateAccount `replace /cloudwatchRoleArn ""`) to see a fresh account's
+# refusal. The role is not created in IAM: the local AWS never assumes it (on AWS, API Gateway
+# does, to write the lines).
+ACCOUNT_CLOUDWATCH_ROLE_NAME = "localaws-apigateway-cloudwatch"
+# What AWS answers UpdateStage when access log settings are set while the region's account has
+# no CloudWatch role (400 BadRequestException; recorded by users in
+# aws-solutions/virtual-waiting-room-on-aws#74 and anomalyco/sst#1556; the requirement itself:
+# "Set up CloudWatch logging for REST APIs", Permissions for CloudWatch logging,
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+MISSING_CLOUDWATCH_ROLE_MESSAGE = "CloudWatch Logs role ARN must be set in account settings to enable logging"
+
+
+def account_cloudwatch_role_arn(partition: str, account_id: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{ACCOUNT_CLOUDWATCH_ROLE_NAME}"
+
+
+def _patch_account_cloudwatch_role() -> None:
+    """Gaps: moto's API Gateway account has no CloudWatch role and accepts access log settings
+    without one; AWS refuses them (MISSING_CLOUDWATCH_ROLE_MESSAGE). The local account starts
+    with a role set (ACCOUNT_CLOUDWATCH_ROLE_NAME). CreateStage takes no access log settings
+    (https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html): only UpdateStage
+    sets them, and removing them needs no role."""
+    from moto.apigateway import models as apigw_models
+    from moto.apigateway.exceptions import BadRequestException
+    from moto.utilities.utils import get_partition
+
+    original_init = apigw_models.APIGatewayBackend.__init__
+    original_update = apigw_models.APIGatewayBackend.update_stage
+
+    def __init__(self: Any, region_name: str, account_id: str) -> None:
+        original_init(self, region_name, account_id)
+        self.account.cloudwatch_role_arn = account_cloudwatch_role_arn(get_partition(region_name), account_id)
+
+    def update_stage(self: Any, function_id: str, stage_name: str, patch_operations: Any) -> Any:
+        enables_logging = any(
+            op.get("op") in ("add", "replace") and str(op.get("path", "")).startswith("/accessLogSettings")
+            for op in patch_operations or [])
+        if enables_logging and not self.account.cloudwatch_role_arn:
+            raise BadRequestException(MISSING_CLOUDWATCH_ROLE_MESSAGE)
+        return original_update(self, function_id, stage_name, patch_operations)
+
+    apigw_models.APIGatewayBackend.__init__ = __init__
+    apigw_models.APIGatewayBackend.update_stage = update_stage
+
+
 @dataclass(frozen=True)
 class Patch:
     """One correction: its name, the function applying it, and the moto names it touches."""
@@ -1082,6 +1203,17 @@ PATCHES: list[Patch] = [
     )),
     Patch("atomic conditional PUT", _patch_atomic_conditional_put, (
         MotoName(_S3_RESPONSE, "S3Response.put_object"),
+    )),
+    Patch("S3 write checks", _patch_put_object_checks, (
+        MotoName(_S3_RESPONSE, "S3Response.put_object"),
+        # setup_class sets `self.body` to the payload as stored (aws-chunked framing removed).
+        MotoName(_S3_RESPONSE, "S3Response.setup_class"),
+    )),
+    Patch("checksum without SDK algorithm", _patch_checksum_without_sdk_algorithm, (
+        MotoName(_S3_RESPONSE, "S3Response._get_checksum"),
+    )),
+    Patch("request condition keys", _patch_request_condition_keys, (
+        MotoName(_S3_RESPONSE, "S3Response._key_response"),
     )),
     Patch("tagging API lists REST APIs", _patch_tagging_api_lists_rest_apis, (
         MotoName("moto.resourcegroupstaggingapi.models", "iter_taggable_backends"),
@@ -1165,6 +1297,15 @@ PATCHES: list[Patch] = [
     Patch("usage plan rate limit", _patch_usage_plan_rate_limit, (
         MotoName(_APIGW_MODELS, "UsagePlan.apply_patch_operations"),
     )),
+    Patch("account CloudWatch role", _patch_account_cloudwatch_role, (
+        MotoName(_APIGW_MODELS, "APIGatewayBackend.__init__"),
+        MotoName(_APIGW_MODELS, "APIGatewayBackend.update_stage"),
+        # Its `cloudwatch_role_arn`, which UpdateAccount sets and GetAccount returns.
+        MotoName(_APIGW_MODELS, "Account.apply_patch_operations"),
+        MotoName(_APIGW_MODELS, "Account.to_json"),
+        MotoName("moto.apigateway.exceptions", "BadRequestException"),
+        MotoName("moto.utilities.utils", "get_partition"),
+    )),
     Patch("IAM for session credentials", _patch_enforce_iam_for_session_credentials, (
         MotoName("moto.core.authorization", "ActionAuthenticatorMixin._authenticate_and_authorize_action",
                  source_sha256="f8cfc0296ca017fa"),
@@ -1183,6 +1324,9 @@ READS: list[tuple[str, MotoName]] = [
     ("backends", MotoName("moto.iam.access_control", "CreateAccessKeyFailure")),
     ("backends", MotoName("moto.iam.access_control", "IAMPolicy")),
     ("backends", MotoName(_APIGW_MODELS, "APIGatewayBackend")),
+    ("backends", MotoName("moto.logs.models", "logs_backends")),
+    ("backends", MotoName("moto.logs.models", "LogGroup.create_log_stream")),
+    ("backends", MotoName("moto.logs.models", "LogStream.put_log_events")),
     ("server", MotoName("moto.moto_server.werkzeug_app", "DomainDispatcherApplication")),
     ("server", MotoName("moto.moto_server.werkzeug_app", "create_backend_app")),
 ]

@@ -75,6 +75,12 @@ class GatewayResponse:
     from_integration: bool = False
     # The gateway response type, where the x-amzn-ErrorType does not tell it.
     response_type: str | None = None
+    # The integration's outcome, for the access log (access_log.py): S3's status, the call's
+    # latency, S3's request id, and why a call API Gateway could not complete failed.
+    integration_status: int | None = None
+    integration_latency_ms: int | None = None
+    integration_request_id: str | None = None
+    integration_error: str | None = None
 
 
 def json_message(status: int, message: str, error_type: str) -> GatewayResponse:

@@ -30,7 +30,7 @@ MOTO_VERSION = "5.2.5"
 # `resourcegroupstaggingapi` needs no extra of its own at this version: its extra lists every
 # service's requirements, but GetResources walks only the backends in use
 # (moto/core/resource_tagging.py `iter_taggable_backends`).
-SERVED_SERVICES = ("apigateway", "iam", "resourcegroupstaggingapi", "s3", "sts")
+SERVED_SERVICES = ("apigateway", "iam", "logs", "resourcegroupstaggingapi", "s3", "sts")
 SERVER_MODULES = ("moto.moto_server.werkzeug_app", "moto.moto_server.utilities", "flask_cors")
 INSTALL_COMMAND = "make setup"
 

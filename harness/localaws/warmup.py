@@ -42,11 +42,13 @@ class WarmUpCall:
     method: str
     path: str
     form: str = ""
+    target: str = ""  # X-Amz-Target of a JSON-protocol call (the body is then `form`, JSON)
 
 
 # What `terraform apply` of the stack calls first on each service (TF_LOG=debug):
 # iam GetUser (the provider's account lookup), sts as its fallback, s3 bucket reads after
-# CreateBucket, apigateway CreateRestApi.
+# CreateBucket, apigateway CreateRestApi, logs CreateLogGroup (its first call: ~100 ms cold,
+# 7 ms warm, measured).
 CALLS: tuple[WarmUpCall, ...] = (
     WarmUpCall("apigateway", "GET", "/restapis"),
     WarmUpCall("s3", "GET", "/"),
@@ -54,6 +56,7 @@ CALLS: tuple[WarmUpCall, ...] = (
     WarmUpCall("iam", "POST", "/", "Action=GetUser&Version=2010-05-08"),
     WarmUpCall("iam", "POST", "/", "Action=ListRoles&Version=2010-05-08"),
     WarmUpCall("sts", "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15"),
+    WarmUpCall("logs", "POST", "/", "{}", "Logs_20140328.DescribeLogGroups"),
 )
 
 App = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -69,6 +72,8 @@ def environ_for(call: WarmUpCall, host: str) -> dict[str, Any]:
 
     body = call.form.encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"} if body else {}
+    if call.target:
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": call.target}
     request = AWSRequest(method=call.method, url=f"http://{host}{call.path}", data=body, headers=headers)
     signer = S3SigV4Auth if call.service == "s3" else SigV4Auth
     signer(Credentials(_ACCESS_KEY, _SECRET_KEY), call.service, _REGION).add_auth(request)

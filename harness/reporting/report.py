@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.reporting import runs
 from harness.reporting.history import PHASES, load_history
 
 GRID_RUNS = 60
@@ -110,23 +111,30 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def assumption_rows(history: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Each unconfirmed AWS assumption with its latest outcome on every target it ran on."""
-    latest: dict[str, dict[str, dict[str, Any]]] = {}  # id -> target -> entry
+    """Each unconfirmed AWS assumption with its latest outcome on every target it ran on, naming that run."""
+    latest: dict[str, dict[str, dict[str, Any]]] = {}  # id -> target -> entry (with the run that observed it)
     statements: dict[str, str] = {}
     for record in history:
+        run = runs.RunIdentity.from_nightly_record(record)
         for entry in record.get("assumptions", []):
             statements[entry["id"]] = entry["statement"]
             if entry["outcome"] != "not-run":
-                latest.setdefault(entry["id"], {})[entry["target"]] = entry
+                latest.setdefault(entry["id"], {})[entry["target"]] = {**entry, "run": run}
     targets = sorted({t for per_target in latest.values() for t in per_target})
     rows = []
     for assumption_id, statement in statements.items():
         cells = []
         for target in targets:
             entry = latest.get(assumption_id, {}).get(target)
-            cells.append(f"{entry['outcome']}: {'; '.join(entry['observed'])}" if entry else "not run")
+            cells.append(f"{entry['outcome']}: {'; '.join(entry['observed'])} (run {entry['run'].id}, "
+                         f"{runs.utc(entry['run'].started)})" if entry else "not run")
         rows.append([assumption_id, statement, *cells])
     return targets, rows
+
+
+def _run_name(run: runs.RunIdentity) -> str:
+    """A run as a heading names it, HTML-escaped: `run ID (kind, time)`."""
+    return f"run <code>{html.escape(run.id)}</code> ({html.escape(run.kind)}, {html.escape(runs.utc(run.started))})"
 
 
 def render(history: list[dict[str, Any]]) -> str:
@@ -144,18 +152,32 @@ def render(history: list[dict[str, Any]]) -> str:
 
     matplotlib.use("Agg")
     latest = history[-1]
+    run = runs.RunIdentity.from_nightly_record(latest)
+    named = _run_name(run)
     counts = {o: sum(1 for c in latest["checks"].values() if c["outcome"] == o) for o in OUTCOME_CODES}
-    parts.append(f"<p>{len(history)} run(s). Latest: {_labels([latest])[0]} UTC, commit "
+    parts.append(f"<p>{len(history)} run(s). Latest: {named}, commit "
                  f"<code>{html.escape(str(latest.get('commit'))[:12])}</code>, Terraform "
-                 f"{html.escape(latest['versions']['terraform'])}, {counts['passed']} passed, "
-                 f"{counts['failed']} failed, {counts['skipped']} skipped.</p>")
+                 f"{html.escape(latest['versions']['terraform'])}, status {html.escape(run.status)}: "
+                 f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped.</p>")
+    note = runs.incomplete_note(run)
+    if note:
+        parts.append(f"<div class='regressed incomplete'><h2>Latest run {html.escape(run.status)}</h2>"
+                     f"<p>{html.escape(note)}.</p></div>")
     if latest.get("regressions"):
         rows = [[r["kind"], r["name"], r["detail"]] for r in latest["regressions"]]
-        parts.append("<div class='regressed'><h2>Regressed in the last run</h2>"
+        parts.append(f"<div class='regressed'><h2>Regressed in the last run ({named})</h2>"
                      + _table(rows, ["kind", "what", "detail"]) + "</div>")
     else:
-        parts.append("<div class='clean'><h2>No regression in the last run</h2></div>")
-    parts.append("<h2>Latest drift</h2>")
+        parts.append(f"<div class='clean'><h2>No regression in the last run ({named})</h2></div>")
+    logged = {name: c["access_log"] for name, c in sorted(latest["checks"].items())
+              if c.get("outcome") == "failed" and c.get("access_log")}
+    if logged:
+        parts.append(f"<div class='regressed'><h2>API Gateway access log of the failed checks ({named})</h2>")
+        for name, entries in logged.items():
+            parts.append(f"<h3><code>{html.escape(name)}</code></h3><pre>"
+                         + html.escape("\n".join(str(e.get("text", "")) for e in entries)) + "</pre>")
+        parts.append("</div>")
+    parts.append(f"<h2>Latest drift ({named})</h2>")
     if latest.get("drift"):
         rows = [[f["kind"], f["address"], f["attribute"], f["before"], f["after"]] for f in latest["drift"]]
         parts.append("<div class='regressed'>" + _table(rows, ["kind", "resource", "attribute", "before", "after"])
@@ -165,7 +187,8 @@ def render(history: list[dict[str, Any]]) -> str:
         parts.append(f"<p>{'Clean on ' + html.escape(workspace) if workspace else 'No named workspace checked.'}</p>")
     targets, rows = assumption_rows(history)
     parts.append("<h2>Unconfirmed AWS assumptions</h2><p>What the checks assume where AWS's answer is not "
-                 "recorded, and the latest outcome on each target. Only an outcome on <code>aws</code> confirms or "
+                 "recorded, and the latest outcome on each target, with the run that observed it. Only an outcome on "
+                 "<code>aws</code> confirms or "
                  "refutes one; elsewhere it says whether that endpoint agrees.</p>")
     parts.append(_table(rows, ["assumption", "statement", *targets]) if rows else "<p>None recorded yet.</p>")
     for title, png in (("Checks", check_grid(history)), ("Phases", phase_plot(history)),

@@ -15,7 +15,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from harness import paths
 from harness.errors import HarnessError
 from harness.plumbing import jsonl
+from harness.reporting import runs
 from harness.reporting.history import HISTORY_FILE
 
 SUMMARY_FILE = "e2e-summary.json"
@@ -30,6 +30,7 @@ JUNIT_FILE = "e2e-junit.xml"
 OUTCOMES = ("passed", "failed", "skipped")
 PHASE_ORDER = ("init", "apply", "checks", "destroy")
 MAX_LISTED = 50  # a job summary is capped at 1 MiB; a broken stack fails every check
+MAX_LOG_LINES = 10  # access-log lines shown per failed check
 
 
 def _cell(value: object) -> str:
@@ -53,32 +54,61 @@ def load_summary(path: Path) -> dict[str, Any] | None:
                            "run `make e2e` again; it rewrites the file") from exc
 
 
-def _checks_section(summary: dict[str, Any]) -> list[str]:
+def _counts_line(counts: dict[str, int], run: runs.RunIdentity) -> str:
+    """The counts, led by the run's status when they do not tell it (interrupted, errored)."""
+    text = f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
+    return f"{run.status.upper()} after {text}" if run.status in runs.INCOMPLETE else text
+
+
+def _checks_section(summary: dict[str, Any], later_nightly: dict[str, Any] | None = None) -> list[str]:
+    """The e2e run's checks; `later_nightly`: the nightly record this section is shown next to, if newer."""
     checks: dict[str, dict[str, Any]] = summary.get("checks", {})
     counts = {o: sum(1 for c in checks.values() if c.get("outcome") == o) for o in OUTCOMES}
-    mark = "❌" if counts["failed"] else ("✅" if counts["passed"] else "⚠️")
-    lines = [f"## {mark} e2e checks: {counts['passed']} passed, {counts['failed']} failed, "
-             f"{counts['skipped']} skipped ({summary.get('seconds', 0):.1f} s)", ""]
+    run = runs.RunIdentity.from_summary(summary)
+    incomplete = run.status in runs.INCOMPLETE
+    mark = "❌" if counts["failed"] else ("⚠️" if incomplete or not counts["passed"] else "✅")
+    lines = [f"## {mark} e2e checks, {runs.label(run)}: {_counts_line(counts, run)} "
+             f"({summary.get('seconds', 0):.1f} s)", ""]
+    note = runs.incomplete_note(run)
+    if note:
+        lines += [f"**{note}.**", ""]
+    if later_nightly is not None:
+        lines += [f"> This e2e section is an earlier run than the nightly run below "
+                  f"({runs.utc(later_nightly.get('time'))}): `make nightly` records its own suite in the history, "
+                  f"not in {SUMMARY_FILE}.", ""]
     versions = summary.get("versions", {})
     details = [f"Terraform {summary['terraform']}" if summary.get("terraform") else None,
                f"moto {versions['moto']}" if versions.get("moto") else None,
                f"Python {versions['python']}" if versions.get("python") else None,
-               f"run `{summary['run_id']}`" if summary.get("run_id") else None]
+               f"target {summary['target']}" if summary.get("target") else None]
     if any(details):
         lines += [", ".join(d for d in details if d), ""]
-    failed = sorted(name for name, c in checks.items() if c.get("outcome") == "failed")
-    if failed:
-        lines += ["### Failed checks", ""]
-        lines += [f"- {_code(name)} ({checks[name].get('seconds', 0):.2f} s)" for name in failed[:MAX_LISTED]]
-        if len(failed) > MAX_LISTED:
-            lines.append(f"- … and {len(failed) - MAX_LISTED} more (see the JUnit report)")
-        lines.append("")
+    lines += _failed_checks(checks)
     skipped = sorted(name for name, c in checks.items() if c.get("outcome") == "skipped")
     if skipped:
         lines += ["<details><summary>Skipped checks</summary>", ""]
         lines += [f"- {_code(name)}" for name in skipped[:MAX_LISTED]]
         lines += ["", "</details>", ""]
     return lines
+
+
+def _failed_checks(checks: dict[str, dict[str, Any]]) -> list[str]:
+    """The failed checks, each with API Gateway's access-log lines of its requests when the run fetched them."""
+    failed = sorted(name for name, c in checks.items() if c.get("outcome") == "failed")
+    if not failed:
+        return []
+    lines = ["### Failed checks", ""]
+    for name in failed[:MAX_LISTED]:
+        lines.append(f"- {_code(name)} ({checks[name].get('seconds', 0):.2f} s)")
+        logged = checks[name].get("access_log") or []
+        if logged:
+            lines.append("  - API Gateway access log:")
+            lines += [f"    - {_code(entry.get('text', ''))}" for entry in logged[:MAX_LOG_LINES]]
+            if len(logged) > MAX_LOG_LINES:
+                lines.append(f"    - … and {len(logged) - MAX_LOG_LINES} more (see the e2e summary JSON)")
+    if len(failed) > MAX_LISTED:
+        lines.append(f"- … and {len(failed) - MAX_LISTED} more (see the JUnit report)")
+    return [*lines, ""]
 
 
 def _phases_section(summary: dict[str, Any]) -> list[str]:
@@ -121,15 +151,19 @@ def _nightly_section(history: list[dict[str, Any]]) -> list[str]:
     last, earlier = history[-1], history[:-1]
     checks = last.get("checks", {})
     counts = {o: sum(1 for c in checks.values() if c.get("outcome") == o) for o in OUTCOMES}
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last["time"])) if last.get("time") else "unknown time"
+    run = runs.RunIdentity.from_nightly_record(last)
     commit = (last.get("commit") or "")[:12] or "unknown commit"
     regressions = last.get("regressions", [])
-    lines = [f"## {'❌' if regressions else '✅'} Nightly run #{len(history)} ({when}, {_code(commit)})", "",
-             f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
-             f"suite exit code {last.get('suite_exit_code', '?')}", ""]
+    mark = "❌" if regressions else ("⚠️" if run.status in runs.INCOMPLETE else "✅")
+    lines = [f"## {mark} Nightly run #{len(history)}, {runs.label(run)}, commit {_code(commit)}", "",
+             f"{_counts_line(counts, run)}; suite exit code {last.get('suite_exit_code', '?')}", ""]
+    note = runs.incomplete_note(run)
+    if note:
+        lines += [f"**{note}.**", ""]
     versions = last.get("versions") or {}
     if versions:
         lines += ["Versions: " + ", ".join(f"{k} {_cell(v)}" for k, v in sorted(versions.items())), ""]
+    lines += _failed_checks(checks)
     lines += ["### Regressions", ""]
     if regressions:
         lines += ["| kind | what | detail |", "|---|---|---|"]
@@ -165,7 +199,10 @@ def _nightly_section(history: list[dict[str, Any]]) -> list[str]:
 def markdown(summary: dict[str, Any] | None, history: list[dict[str, Any]]) -> str:
     lines: list[str] = []
     if summary is not None:
-        lines += _checks_section(summary) + _phases_section(summary) + _assumptions_section(summary)
+        run = runs.RunIdentity.from_summary(summary)
+        later = history[-1] if history and float(history[-1].get("time") or 0) > run.started \
+            and history[-1].get("run_id") != run.id else None
+        lines += _checks_section(summary, later) + _phases_section(summary) + _assumptions_section(summary)
     lines += _nightly_section(history)
     return "\n".join(lines).rstrip() + "\n"
 

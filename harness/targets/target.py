@@ -43,7 +43,9 @@ DEFAULT_LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
 CONNECT_TIMEOUT_SECONDS = 3.0
 FIRST_ANSWER_TIMEOUT_SECONDS = 120.0
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-ENDPOINT_SERVICES = ("apigateway", "ec2", "iam", "resourcegroupstaggingapi", "s3", "sts")
+# `cloudwatchlogs` is CloudWatch Logs' endpoint key on every supported provider (3.x's only
+# name for it; an alias of `logs` in 5.x and 6.x: custom-service-endpoints guide).
+ENDPOINT_SERVICES = ("apigateway", "cloudwatchlogs", "ec2", "iam", "resourcegroupstaggingapi", "s3", "sts")
 
 ENDPOINT_VARIABLE_FILE = "harness_endpoint.tf"
 OVERRIDE_FILE = "harness_provider_override.tf"

@@ -118,6 +118,15 @@ RETRYABLE_ERRORS: dict[str, str] = {
         "IAM propagation delay",
 }
 MAX_RETRIES = 2
+# API Gateway refuses a stage's access log settings while the region's account has no
+# CloudWatch role (docs/aws-behaviour.md, "Access logging"); the stack logs by default.
+MISSING_CLOUDWATCH_ROLE = "CloudWatch Logs role ARN must be set in account settings to enable logging"
+MISSING_CLOUDWATCH_ROLE_HINT = (
+    "this region's API Gateway account settings have no CloudWatch role, which access logging needs. "
+    "Set one for the account once (`aws apigateway get-account` shows it), or apply with "
+    "--stack-var manage_account_cloudwatch_role=true to let the stack set it (account-wide: it replaces any "
+    "role there, for every API in the region), or with --stack-var access_logging=false"
+)
 RETRY_SLEEP_SECONDS = 3.0
 
 # Terraform processes running now, in any thread: a run that deploys in a background
@@ -400,6 +409,8 @@ class TerraformRunner:
                 + (f" ({holder.group(1).strip()}, since {created.group(1).strip()})" if holder and created else "")
                 + f"; wait for it to finish, or retry with --lock-timeout 5m to wait for it. {stale}",
             )
+        if MISSING_CLOUDWATCH_ROLE in result.stderr:
+            return TerraformError(label, result.returncode, result.stdout, result.stderr, MISSING_CLOUDWATCH_ROLE_HINT)
         return TerraformError(label, result.returncode, result.stdout, result.stderr)
 
     def _run_once(self, argv: list[str], with_workspace: bool | str) -> CommandResult:

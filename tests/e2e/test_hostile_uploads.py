@@ -9,6 +9,7 @@ assert what must hold whatever AWS answers, and record the answer as an assumpti
 
 import pytest
 
+from harness.client import scratch
 from harness.client.readback import sha256
 from harness.client.upload_client import encode_key, raw_put, send_raw
 
@@ -41,8 +42,9 @@ def test_hostile_control_characters_in_keys_land_verbatim(name, upload_client, s
     finally:
         # XML 1.0 cannot carry most control characters, so a bucket holding such a key
         # cannot be emptied by list-and-batch-delete (Terraform's force_destroy). Single
-        # DeleteObject calls name the key in the URL instead.
-        s3_readback.s3.delete_object(Bucket=s3_readback.bucket, Key=key)
+        # DeleteObject calls name the key in the URL instead; one per version, since with
+        # overwrite_policy keep_versions a plain delete only adds a delete marker.
+        scratch.delete_versions(s3_readback.s3, s3_readback.bucket, key)
 
 
 def test_hostile_raw_dot_segments_stay_inside_the_bucket(upload_client, s3_readback, object_key, assumption):

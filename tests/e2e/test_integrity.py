@@ -5,6 +5,7 @@ import os
 import pytest
 
 from harness.client.readback import MAX_PAYLOAD_BYTES, integrity_bodies, sha256
+from harness.client.upload_client import sha256_base64
 
 BODIES = integrity_bodies()
 
@@ -16,6 +17,9 @@ def test_integrity_body_arrives_unchanged(name, upload_client, s3_readback, obje
     assert response.status_code == 200, response.text
     stored = s3_readback.get(object_key)
     assert (stored.size, stored.sha256) == (len(body), sha256(body))
+    # The client sent the body's SHA-256 and S3 checked it against what arrived: the checksum
+    # S3 recorded is the client's (HeadObject with ChecksumMode=ENABLED; tests/e2e/test_checksums.py).
+    assert s3_readback.checksum_sha256(object_key) == sha256_base64(body)
 
 
 @pytest.mark.parametrize("content_type", ["image/png", "text/plain", "application/json"])

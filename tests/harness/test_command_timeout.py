@@ -43,7 +43,8 @@ INTERRUPT_GRACE = 5
 START_ROOM_SECONDS = 120
 MARK = "HARNESS_TIMEOUT_TEST_MARK"  # every process of one `harness up` inherits it
 # What harness/lifecycle/sweep.py finds by tag, by the Terraform type that creates it (its id is the name).
-TAGGED_KINDS = {"aws_s3_bucket": "bucket", "aws_iam_role": "role", "aws_api_gateway_rest_api": "rest-api"}
+TAGGED_KINDS = {"aws_s3_bucket": "bucket", "aws_iam_role": "role", "aws_api_gateway_rest_api": "rest-api",
+                "aws_cloudwatch_log_group": "log-group"}
 # The other calls (bucket, role) count as done once the proxy has forwarded none for this long.
 OTHERS_QUIET_SECONDS = 2.0
 INTERNAL_FAILURE = Answer(500, [("x-amzn-ErrorType", "InternalFailure"), ("Content-Type", "application/json")],

@@ -210,7 +210,7 @@ def test_sigkill_then_sweep_leaves_no_workspace_and_no_tagged_resource(local_tar
     child.signal_group(signal.SIGKILL)  # no teardown can run
     child.finish(timeout=30)
     target = Target("endpoint", local_target.endpoint, "us-east-1")
-    assert sorted(r.kind for r in tagged_resources(target, run_id)) == ["bucket", "rest-api", "role"]
+    assert sorted(r.kind for r in tagged_resources(target, run_id)) == ["bucket", "log-group", "rest-api", "role"]
     swept = harness_cli.harness("sweep", "--older-than", "0s", "--run-id", run_id, "--endpoint", local_target.endpoint)
     assert swept.returncode == 0, swept.stderr
     assert f"destroyed and deleted t-{run_id}-main" in swept.stdout

@@ -10,6 +10,7 @@ import re
 import subprocess
 
 import pytest
+import requests
 
 from harness.lifecycle.workspace import new_run_id
 from harness.localaws.process import LocalAwsProcess
@@ -103,6 +104,38 @@ def test_pytest_checks_the_workspace_at_configure(cli, workspace):
 
     present = cli.pytest("tests/e2e/test_keys.py", "--workspace", workspace, "-q")
     assert present.returncode == 0, present.stdout[-2000:]
+
+
+def test_narrowing_the_source_ranges_takes_effect_with_up(cli, workspace):
+    """The resource policy follows `allowed_source_cidrs` through `harness up`: the deployment
+    depends on the policy and hashes it, because AWS applies a policy change only with the next
+    deployment ("Create and attach an API Gateway resource policy to an API",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-create-attach.html).
+    Loopback callers are let in by 127.0.0.0/8, then refused once the ranges exclude them."""
+
+    def put(key: str) -> requests.Response:
+        outputs = json.loads(cli.harness("outputs", "--workspace", workspace).stdout)
+        return requests.put(f"{outputs['harness_invoke_url']}/{outputs['bucket_name']}/{key}", data=b"x",
+                            timeout=30)
+
+    allowed = cli.harness("up", "--workspace", workspace, "--stack-var", 'allowed_source_cidrs=["127.0.0.0/8"]')
+    assert allowed.returncode == 0, allowed.stderr
+    assert put("policy-allowed").status_code == 200
+    assert cli.harness("drift", "--workspace", workspace).returncode == 0
+
+    # The readiness gate probes from loopback too, which the narrowed policy refuses by design.
+    narrowed = cli.harness("up", "--workspace", workspace, "--no-readiness-gate",
+                       "--stack-var", 'allowed_source_cidrs=["10.0.0.0/8"]')
+    assert narrowed.returncode == 0, narrowed.stderr
+    assert 'stack variable allowed_source_cidrs: ["127.0.0.0/8"] -> ["10.0.0.0/8"]' in narrowed.stderr
+    refused = put("policy-refused")
+    assert refused.status_code == 403, refused.text
+    assert cli.harness("drift", "--workspace", workspace).returncode == 0
+
+    # Back to every address, so the workspace's other checks still reach it.
+    reopened = cli.harness("up", "--workspace", workspace, "--unset-stack-var", "allowed_source_cidrs")
+    assert reopened.returncode == 0, reopened.stderr
+    assert put("policy-reopened").status_code == 200
 
 
 def test_down_and_drift_of_a_workspace_that_does_not_exist(cli):

@@ -8,6 +8,7 @@ import tempfile
 import pytest
 
 from harness import paths
+from harness.reporting import junit
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,19 +31,23 @@ def test_a_clean_run_records_everything_and_no_regression(two_runs):
     assert clean.returncode == 0, clean.stdout + clean.stderr
     first = json.loads((reports / "history.jsonl").read_text().splitlines()[0])
     assert first["checks"] and first["regressions"] == []
-    assert first["suite_exit_code"] == 0
+    assert first["suite_exit_code"] == 0 and first["suite_status"] == "passed" and first["run_id"]
+    assert f"nightly: run {first['run_id']} passed: " in clean.stdout, clean.stdout
     assert set(first["phases"]) == {"init", "apply", "ready", "checks", "destroy"} and first["upload_MiB_per_s"] > 0
     assert first["commit"] and first["versions"]["terraform"] and first["versions"]["python"]
-    assert (reports / "nightly-junit.xml").exists()
+    # The JUnit report names the suite's run as a nightly one (the last run wrote it: the broken one).
+    assert junit.suite_property(reports / "nightly-junit.xml", "harness_run_kind") == "nightly"
 
 
 def test_broken_module_run_flags_the_regression_and_fails(two_runs):
     reports, (_, broken) = two_runs
     assert broken.returncode == 1
     assert "REGRESSION [check]" in broken.stdout and "test_integrity" in broken.stdout
+    assert " failed: " in broken.stdout.split("nightly: run ", 1)[1].splitlines()[0], broken.stdout
     records = (reports / "history.jsonl").read_text().splitlines()
     assert len(records) == 2  # appended to the clean run's record, not written over it
     assert json.loads(records[1])["regressions"]
+    assert junit.suite_property(reports / "nightly-junit.xml", "harness_run_id") == json.loads(records[1])["run_id"]
     page = (reports / "index.html").read_text()
     assert "Regressed in the last run" in page
 

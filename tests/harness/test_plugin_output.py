@@ -5,6 +5,7 @@ Each case runs pytest in a child process with its own run id on the run's own lo
 as `make e2e` does, and reads its whole output.
 """
 
+import json
 import signal
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from harness import paths
 from harness.lifecycle.workspace import new_run_id
+from harness.reporting import junit
 from harness.terraform.backend import LocalState
 
 pytestmark = pytest.mark.slow
@@ -38,6 +40,21 @@ def _start(harness_cli, run_id: str, tmp_path: Path, *extra: str):
                                     env={"HARNESS_RUN_ID": run_id})
 
 
+def _reports(tmp_path: Path) -> list[str]:
+    return [f"--harness-summary={tmp_path / 'summary.json'}", f"--junitxml={tmp_path / 'junit.xml'}",
+            "--harness-run-kind", "plugin-output"]
+
+
+def _assert_reports_name_the_run(tmp_path: Path, run_id: str, status: str) -> None:
+    """The summary JSON and the JUnit suite properties say which run they describe and how it ended."""
+    run = json.loads((tmp_path / "summary.json").read_text())["run"]
+    assert (run["id"], run["kind"], run["status"]) == (run_id, "plugin-output", status), run
+    assert run["started_utc"].endswith(" UTC")
+    properties = {name: junit.suite_property(tmp_path / "junit.xml", f"harness_run_{name}")
+                  for name in ("id", "kind", "status", "started")}
+    assert properties == {"id": run_id, "kind": "plugin-output", "status": status, "started": run["started_utc"]}
+
+
 def _assert_nothing_left(run_id: str) -> None:
     workspace = f"t-{run_id}-main"
     assert not LocalState(paths.stack_dir()).state_file(workspace).parent.exists(), "state left"
@@ -48,9 +65,11 @@ def _assert_nothing_left(run_id: str) -> None:
 @pytest.mark.parametrize("workers", [None, "2"], ids=["one-process", "xdist"])
 def test_every_harness_line_is_a_line_of_its_own_and_says_what_it_timed(workers, tmp_path, harness_cli):
     run_id = new_run_id()
-    child = _start(harness_cli, run_id, tmp_path, *(["-n", workers] if workers else ["-p", "no:xdist"]))
+    child = _start(harness_cli, run_id, tmp_path, *(["-n", workers] if workers else ["-p", "no:xdist"]),
+                   *_reports(tmp_path))
     output = child.finish()
     assert child.returncode == 0, output
+    _assert_reports_name_the_run(tmp_path, run_id, "passed")
     lines = output.splitlines()
     # Not swallowed by the first check's captured output, nor glued to pytest's progress.
     assert any(line.startswith("harness: terraform apply took ") for line in lines), output
@@ -66,7 +85,7 @@ def test_ctrl_c_while_a_check_waits_for_the_stack_ends_with_what_was_cleaned_up(
     # The readiness gate waits for a stage that answers only after 60 s: the stack lock stays
     # held by the session-start deploy for as long as this test needs.
     child = _start(harness_cli, run_id, tmp_path, "-p", "no:xdist",
-                   "--localaws-profile", "aws-like:role=0s,stage=60s,flap=0")
+                   "--localaws-profile", "aws-like:role=0s,stage=60s,flap=0", *_reports(tmp_path))
     phases = paths.runs_dir() / run_id / "phases.jsonl"
     try:
         # Applied (its outputs read), the gate waiting, and the first check waiting for the stack.
@@ -85,3 +104,4 @@ def test_ctrl_c_while_a_check_waits_for_the_stack_ends_with_what_was_cleaned_up(
         output
     assert last.endswith(f"nothing of run {run_id} is left"), output
     _assert_nothing_left(run_id)
+    _assert_reports_name_the_run(tmp_path, run_id, "interrupted")

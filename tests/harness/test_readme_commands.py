@@ -96,6 +96,16 @@ def _check_oversize(result: subprocess.CompletedProcess, session: Session) -> No
     assert "test_integrity.py" not in result.stdout  # the `-k oversize` after `--` reached pytest
 
 
+def _logs_shown(result: subprocess.CompletedProcess, session: Session) -> None:
+    """The checks run just before (integrity: 200s, oversize: 413s) are in the access log, one line each."""
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    shape = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  [A-Z]+  \S+  status \d{3}  integration \S+  ")
+    assert lines and all(shape.match(line) for line in lines), lines
+    assert any(" status 200  integration 200 " in line for line in lines), lines
+    assert any(" status 413  integration -  " in line for line in lines), lines  # refused by the gateway
+
+
 def _same_stack_applied(result: subprocess.CompletedProcess, session: Session, change: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"stack variable {change}" in result.stderr, result.stderr[-3000:]
@@ -131,6 +141,7 @@ RUN: dict[str, Check] = {
     "pytest tests/e2e -k integrity --workspace demo": _checks_on_named_workspace,
     "harness outputs --workspace demo": _outputs,
     "harness check --workspace demo -- -k oversize": _check_oversize,
+    "harness logs --workspace demo --since 10m": _logs_shown,
     "harness up --workspace demo --stack-var throttle_rate_limit=20": _stack_var_set,
     "harness workspaces": _workspaces_listed,
     "harness up --workspace demo --unset-stack-var throttle_rate_limit": _stack_var_unset,

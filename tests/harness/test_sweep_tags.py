@@ -32,7 +32,7 @@ def test_sweep_removes_tagged_resources_without_state_and_nothing_else(local_tar
     deployer.runner.run("workspace delete", workspace.name, with_workspace=False, force=True)  # state lost
 
     left = tagged_resources(target, run_id)
-    assert sorted(r.kind for r in left) == ["bucket", "rest-api", "role"]
+    assert sorted(r.kind for r in left) == ["bucket", "log-group", "rest-api", "role"]
 
     def sweep(*extra: str):
         return harness_cli.harness("sweep", "--older-than", "0s", "--run-id", run_id, "--endpoint", target.endpoint,
@@ -40,8 +40,8 @@ def test_sweep_removes_tagged_resources_without_state_and_nothing_else(local_tar
 
     dry = sweep("--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "would remove 3 tagged resource(s)" in dry.stdout
-    assert len(tagged_resources(target, run_id)) == 3
+    assert "would remove 4 tagged resource(s)" in dry.stdout
+    assert len(tagged_resources(target, run_id)) == 4
 
     swept = sweep()
     assert swept.returncode == 0, swept.stderr

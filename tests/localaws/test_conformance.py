@@ -97,6 +97,35 @@ def test_deployment_is_a_snapshot(aws, build_api):
     assert stored(aws, api.bucket, "moved/b")[0] == b"2"
 
 
+def test_resource_policy_change_takes_effect_with_the_next_deployment(aws, build_api):
+    """"Create and attach an API Gateway resource policy to an API": a changed policy applies
+    only after the API is deployed again
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-resource-policies-create-attach.html)."""
+    api = build_api()
+    apigw = aws("apigateway")
+    arn = f"arn:aws:execute-api:us-east-1:*:{api.api_id}/*"
+
+    def put_policy(ranges: list[str]) -> None:
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": arn},
+            {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": arn,
+             "Condition": {"NotIpAddress": {"aws:SourceIp": ranges}}}]}
+        apigw.update_rest_api(restApiId=api.api_id, patchOperations=[
+            {"op": "replace", "path": "/policy", "value": json.dumps(policy)}])
+
+    put_policy(["127.0.0.0/8"])
+    assert requests.put(f"{api.url}/{api.bucket}/a", data=b"1").status_code == 200  # no policy deployed yet
+    apigw.create_deployment(restApiId=api.api_id, stageName="dev")
+    assert requests.put(f"{api.url}/{api.bucket}/b", data=b"2").status_code == 200  # loopback is in range
+    put_policy(["10.0.0.0/8"])
+    assert requests.put(f"{api.url}/{api.bucket}/c", data=b"3").status_code == 200  # the deployed policy still
+    apigw.create_deployment(restApiId=api.api_id, stageName="dev")
+    refused = requests.put(f"{api.url}/{api.bucket}/d", data=b"4")
+    assert refused.status_code == 403
+    keys = [o["Key"] for o in aws("s3").list_objects_v2(Bucket=api.bucket).get("Contents", [])]
+    assert keys == ["a", "b", "c"]
+
+
 @pytest.mark.parametrize(("method", "path"), [("GET", "/bkt/k"), ("PUT", "/bkt"), ("PUT", "/a/b/c"), ("PUT", "/")])
 def test_routing_misses_answer_missing_authentication_token(build_api, method, path):
     api = build_api()

@@ -177,5 +177,5 @@ def test_a_missing_service_package_is_one_line_naming_the_install_command(missin
 def test_the_served_services_are_those_whose_extras_pyproject_installs():
     moto = next(r for r in base_requirements() if canonicalize_name(r.name) == "moto")
     # The tagging service's extra is left out on purpose (see moto_boundary.SERVED_SERVICES).
-    assert set(moto.extras) == set(moto_boundary.SERVED_SERVICES) - {"resourcegroupstaggingapi"} | {"logs"}
+    assert set(moto.extras) == set(moto_boundary.SERVED_SERVICES) - {"resourcegroupstaggingapi"}
     assert str(moto.specifier) == f"=={moto_boundary.MOTO_VERSION}"

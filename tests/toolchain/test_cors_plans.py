@@ -19,7 +19,7 @@ E2E_STACK_ORIGIN = "http://127.0.0.1:14263"  # terraform/stacks/e2e/variables.tf
 ORIGIN = "method.response.header.Access-Control-Allow-Origin"
 ALLOW_HEADERS = "method.response.header.Access-Control-Allow-Headers"
 ALLOW_METHODS = "method.response.header.Access-Control-Allow-Methods"
-ERROR_STATUSES = ("400", "403", "404", "500")
+ERROR_STATUSES = ("400", "403", "404", "409", "412", "500")
 CORS_ADDRESSES = ("aws_api_gateway_method.options[0]", "aws_api_gateway_integration.options[0]",
                   "aws_api_gateway_method_response.options[0]", "aws_api_gateway_integration_response.options[0]",
                   'aws_api_gateway_gateway_response.cors["DEFAULT_4XX"]',
@@ -77,7 +77,7 @@ def test_e2e_stack_default_allows_its_loopback_test_origin(plan):  # noqa: F811
     preflight = resources["aws_api_gateway_integration_response.options[0]"]
     assert preflight["status_code"] == "200"
     assert preflight["response_parameters"] == {
-        ALLOW_HEADERS: "'Content-Type,Content-MD5,x-amz-checksum-sha256'",
+        ALLOW_HEADERS: "'Content-Type,X-Content-MD5,x-amz-checksum-sha256'",
         ALLOW_METHODS: "'PUT,OPTIONS'",
         ORIGIN: f"'{E2E_STACK_ORIGIN}'",
     }
@@ -97,7 +97,7 @@ def test_preflight_needs_no_credentials_and_allows_the_caller_check_headers(plan
     options = resources["aws_api_gateway_method.options[0]"]
     assert (options["authorization"], options["api_key_required"]) == ("NONE", False)
     headers = resources["aws_api_gateway_integration_response.options[0]"]["response_parameters"][ALLOW_HEADERS]
-    assert headers == f"'Content-Type,{caller_headers},Content-MD5,x-amz-checksum-sha256'"
+    assert headers == f"'Content-Type,{caller_headers},X-Content-MD5,x-amz-checksum-sha256'"
     _origin_everywhere(resources, "https://app.example.com")
 
 

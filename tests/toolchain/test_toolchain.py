@@ -169,7 +169,8 @@ def test_plan_has_expected_resources_and_least_privilege(bundled_toolchain, stac
         "aws_api_gateway_resource",
         "aws_api_gateway_rest_api", "aws_api_gateway_rest_api_policy", "aws_api_gateway_stage", "aws_iam_role",
         "aws_iam_role_policy",
-        "aws_s3_bucket", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block"])
+        "aws_s3_bucket", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block",
+        "aws_cloudwatch_log_group"])  # the access log: the e2e stack logs by default
     api = changes["module.upload_api.aws_api_gateway_rest_api.this"]
     assert api["binary_media_types"] == ["*/*"]
     assert api["tags"]["harness:run-id"] == "plan-test"

@@ -39,6 +39,17 @@ def test_null_vs_empty_is_noise():
     assert drift.findings(plan) == []
 
 
+def test_null_vs_empty_inside_a_block_is_noise_but_a_value_is_not():
+    rule = {"id": "expire-replaced-versions", "enabled": True, "noncurrent_version_expiration": [{"days": 30}]}
+    quiet = plan_with([change("m.aws_s3_bucket.this", {"lifecycle_rule": [{**rule, "tags": None}]},
+                              {"lifecycle_rule": [{**rule, "tags": {}}]})])
+    assert drift.findings(quiet) == []
+    changed = plan_with([change("m.aws_s3_bucket.this", {"lifecycle_rule": [{**rule, "tags": None}]},
+                                {"lifecycle_rule": [{**rule, "tags": {}, "noncurrent_version_expiration": [
+                                    {"days": 1}]}]})])
+    assert attrs(drift.findings(changed)) == [("drift", "m.aws_s3_bucket.this", "lifecycle_rule")]
+
+
 def test_real_drift_is_reported_with_before_and_after():
     plan = plan_with([change("m.aws_api_gateway_rest_api.this", {"binary_media_types": ["*/*"]},
                              {"binary_media_types": []})])

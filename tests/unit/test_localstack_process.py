@@ -22,7 +22,7 @@ def test_host_mode_env_keeps_localstack_on_loopback_inside_the_run_dir(tmp_path:
     assert env["FILESYSTEM_ROOT"] == str(tmp_path / "localstack-fs")
     assert env["OVERRIDE_IN_DOCKER"] == "0"
     assert env["ACTIVATE_PRO"] == "0" and env["DNS_ADDRESS"] == "0" and env["DISABLE_EVENTS"] == "1"
-    assert set(env["SERVICES"].split(",")) == {"s3", "apigateway", "iam", "sts", "resourcegroupstaggingapi"}
+    assert set(env["SERVICES"].split(",")) == {"s3", "apigateway", "iam", "sts", "resourcegroupstaggingapi", "logs"}
     assert "AWS_PROFILE" not in env and "LOCALSTACK_AUTH_TOKEN" not in env
     assert env["PATH"] == "/bin"
 

@@ -102,6 +102,33 @@ def test_report_lists_each_assumption_with_its_latest_outcome_per_target():
     targets, rows = report.assumption_rows([local, aws_old, aws_new])
     assert targets == ["aws", "local"]
     assert rows == [["folded-header-refused", "A folded header is refused with 400.",
-                     "differed: status 200", "held: status 400"]]
+                     "differed: status 200 (run id not recorded, 2026-09-21 14:13:23 UTC)",
+                     "held: status 400 (run id not recorded, 2026-09-21 14:13:21 UTC)"]]
     page = report.render([local, aws_old, aws_new])
     assert "Unconfirmed AWS assumptions" in page and "differed: status 200" in page
+
+
+def test_report_names_the_latest_run_and_says_when_it_was_interrupted():
+    earlier = {**record({"a": "passed"}), "run_id": "r-earlier", "suite_exit_code": 0, "suite_status": "passed"}
+    cut = {**record({}, when=60), "run_id": "r-cut", "suite_exit_code": 2, "suite_status": "interrupted"}
+    page = report.render([earlier, cut])
+    assert "Latest: run <code>r-cut</code> (nightly, 2026-09-21 14:14:20 UTC)" in page
+    assert "status interrupted: 0 passed, 0 failed, 0 skipped" in page
+    assert "<h2>Latest run interrupted</h2><p>INTERRUPTED: the run stopped before its end" in page
+    assert "No regression in the last run (run <code>r-cut</code>" in page
+    assert "Latest drift (run <code>r-cut</code> (nightly, 2026-09-21 14:14:20 UTC))" in page
+    # A record written before runs named themselves: status from its exit code, never "passed".
+    old = {**record({}, when=120), "suite_exit_code": 4}
+    page = report.render([earlier, old])
+    assert "status errored" in page and "<h2>Latest run errored</h2>" in page
+    finished = report.render([cut, earlier])
+    assert "Latest run" not in finished and "status passed: 1 passed" in finished
+
+
+def test_report_shows_the_failed_checks_access_log_lines_of_the_latest_run():
+    latest = {**record({"a": "failed", "b": "passed"}), "run_id": "r-broken"}
+    latest["checks"]["a"]["access_log"] = [{"text": "18:00:00Z  PUT  /e2e/b/k  status 500  integration 503  <x>"}]
+    page = report.render([record({"a": "passed"}), latest])
+    assert "API Gateway access log of the failed checks (run <code>r-broken</code>" in page
+    assert "<h3><code>a</code></h3><pre>18:00:00Z  PUT  /e2e/b/k  status 500  integration 503  &lt;x&gt;</pre>" in page
+    assert "access log" not in report.render([record({"a": "passed"})])

@@ -40,7 +40,8 @@ def test_markdown_lists_counts_failures_phases_regressions_and_drift():
 def test_clean_run_and_absent_history_or_assumptions():
     clean = {**SUMMARY, "checks": {k: {"outcome": "passed", "seconds": 0.1} for k in SUMMARY["checks"]}}
     text = summary.markdown(clean, [])
-    assert text.startswith("## ✅ e2e checks: 3 passed, 0 failed, 0 skipped")
+    assert text.startswith("## ✅ e2e checks, run `abc123` (kind not recorded, unknown time): "
+                           "3 passed, 0 failed, 0 skipped")
     assert "Failed checks" not in text and "Nightly" not in text and "assumptions" not in text
     first = summary.markdown(None, [{**RECORD, "regressions": [], "drift": [], "drift_workspace": None}])
     assert "first run: nothing to compare" in first and "Not checked" in first
@@ -88,3 +89,81 @@ def test_github_annotations_escape_messages_so_they_cannot_start_commands(tmp_pa
     assert lines == ["::error title=tests.e2e.test_keys%3A%3Atest_b[x%2Cy]::assert 500 == 200%0A::add-mask::secret",
                      "::error title=tests.e2e.test_errors%3A%3Atest_c::last line"]
     assert all("\n" not in line for line in lines)
+
+
+def test_every_section_names_its_run_and_an_older_e2e_run_says_so():
+    e2e = {**SUMMARY, "run": {"id": "e2e-old", "kind": "e2e", "started": RECORD["time"] - 3600, "status": "failed"}}
+    nightly = {**RECORD, "run_id": "nightly-new", "suite_status": "failed"}
+    text = summary.markdown(e2e, [nightly])
+    assert "## ❌ e2e checks, run `e2e-old` (e2e, 2026-09-21 13:13:20 UTC): 1 passed, 1 failed" in text
+    assert "> This e2e section is an earlier run than the nightly run below (2026-09-21 14:13:20 UTC)" in text
+    assert "## ❌ Nightly run #1, run `nightly-new` (nightly, 2026-09-21 14:13:20 UTC), commit `0123456789ab`" in text
+    # The e2e run after the nightly one is not flagged.
+    newer = {**e2e, "run": {**e2e["run"], "started": RECORD["time"] + 60}}
+    assert "is an earlier run" not in summary.markdown(newer, [nightly])
+
+
+def test_an_interrupted_or_errored_run_says_so_instead_of_bare_zero_counts():
+    cut = {**SUMMARY, "checks": {}, "run": {"id": "cut1", "kind": "e2e", "started": RECORD["time"],
+                                            "status": "interrupted"}}
+    text = summary.markdown(cut, [])
+    assert text.startswith("## ⚠️ e2e checks, run `cut1` (e2e, 2026-09-21 14:13:20 UTC): "
+                           "INTERRUPTED after 0 passed, 0 failed, 0 skipped")
+    assert "**INTERRUPTED: the run stopped before its end" in text
+    # A nightly whose suite wrote no summary: its record has only the exit code.
+    killed = {**RECORD, "checks": {}, "regressions": [], "suite_exit_code": 2}
+    text = summary.markdown(None, [killed])
+    assert "INTERRUPTED after 0 passed, 0 failed, 0 skipped; suite exit code 2" in text
+    assert "run `id not recorded` (nightly," in text
+    errored = summary.markdown(None, [{**killed, "suite_exit_code": 4}])
+    assert "ERRORED after 0 passed" in errored and "**ERRORED: the session itself failed" in errored
+    finished = summary.markdown(None, [{**RECORD, "suite_status": "failed"}])
+    assert "INTERRUPTED" not in finished and "ERRORED" not in finished
+
+
+def test_run_status_from_pytest_exit_codes():
+    from harness.reporting import runs
+
+    assert [runs.status_from_exit(code) for code in (0, 1, 2, 3, 4, 5, None)] == [
+        "passed", "failed", "interrupted", "errored", "errored", "no checks collected", "errored"]
+    assert runs.status_from_exit(0, interrupted=True) == "interrupted"
+
+
+def test_junit_annotation_names_the_run_and_adds_notes_to_the_failed_case(tmp_path):
+    from harness.reporting import junit, runs
+
+    path = tmp_path / "junit.xml"
+    path.write_text('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">'
+                    '<testcase classname="tests.e2e.test_keys" name="test_key[a|b]">'
+                    '<properties><property name="harness_request" value="x"/></properties>'
+                    '<failure message="assert 500 == 200">trace</failure></testcase>'
+                    '<testcase classname="tests.e2e.test_keys.TestC" name="test_other"/>'
+                    '</testsuite></testsuites>')
+    run = runs.RunIdentity("r1", "nightly", RECORD["time"], "interrupted")
+    junit.annotate(path, junit.run_properties(run), {
+        "tests/e2e/test_keys.py::test_key[a|b]": junit.CaseNotes([("harness_access_log", "line 1")], "line 1")})
+    assert junit.suite_property(path, "harness_run_id") == "r1"
+    assert junit.suite_property(path, "harness_run_kind") == "nightly"
+    assert junit.suite_property(path, "harness_run_started") == "2026-09-21 14:13:20 UTC"
+    assert junit.suite_property(path, "harness_run_status") == "interrupted"
+    import xml.etree.ElementTree as ET
+
+    cases = list(ET.parse(path).getroot().iter("testcase"))
+    assert [(p.get("name"), p.get("value")) for p in cases[0].iterfind("properties/property")] == [
+        ("harness_request", "x"), ("harness_access_log", "line 1")]
+    assert cases[0].findtext("system-err") == "line 1"
+    assert cases[1].find("properties") is None and cases[1].find("system-err") is None
+    assert junit.case_address("tests/e2e/test_keys.py::TestC::test_other[1/2]") == (
+        "tests.e2e.test_keys.TestC", "test_other[1/2]")
+
+
+def test_a_failed_check_is_listed_with_its_access_log_lines_in_both_sections():
+    logged = [{"text": f"2026-12-04 18:00:0{n}Z  PUT  /e2e/b/k  status 500  integration 503  4 ms  request r{n}"}
+              for n in range(12)]
+    checks = {**SUMMARY["checks"], "tests/e2e/test_keys.py::test_key[a|b]": {
+        "outcome": "failed", "seconds": 0.2, "access_log": logged}}
+    text = summary.markdown({**SUMMARY, "checks": checks}, [{**RECORD, "checks": checks}])
+    assert text.count("- `tests/e2e/test_keys.py::test_key[a|b]` (0.20 s)\n  - API Gateway access log:\n"
+                      "    - `2026-12-04 18:00:00Z  PUT  /e2e/b/k  status 500  integration 503  4 ms  request r0`") == 2
+    assert text.count("request r9`") == 2 and "request r10" not in text
+    assert text.count("    - … and 2 more (see the e2e summary JSON)") == 2

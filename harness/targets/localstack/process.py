@@ -29,7 +29,8 @@ from harness.plumbing.waiting import WaitTimeout, wait_until
 from harness.targets.localstack.install import INSTALL_HINT, is_installed, log_tail, root_dir, venv_dir
 
 KIND = "localstack"
-SERVICES = ("s3", "apigateway", "iam", "sts", "resourcegroupstaggingapi")
+# `logs`: the module's access log group (CloudWatch Logs).
+SERVICES = ("s3", "apigateway", "iam", "sts", "resourcegroupstaggingapi", "logs")
 READY_TIMEOUT_SECONDS = 120.0
 # After SIGTERM LocalStack 4.13 took 15 s to exit here once all five services were loaded
 # (under 4 s with S3 alone). Its state is in memory and its files are removed right after,
@@ -276,6 +277,7 @@ def warm(endpoint: str) -> dict[str, float]:
         "iam": lambda: target.client("iam").list_roles(),
         "sts": lambda: target.client("sts").get_caller_identity(),
         "resourcegroupstaggingapi": lambda: target.client("resourcegroupstaggingapi").get_resources(),
+        "logs": lambda: target.client("logs").describe_log_groups(),
     }
     seconds = {}
     for name, call in calls.items():

@@ -58,3 +58,23 @@ output "cors_allowed_origins" {
   description = "Origins whose pages may upload from a browser ([] when CORS is off)."
   value       = var.cors_allowed_origins
 }
+
+output "access_log_group_name" {
+  description = "CloudWatch log group holding the stage's access log lines (null with access_logging off)."
+  value       = var.access_logging ? aws_cloudwatch_log_group.access[0].name : null
+}
+
+output "overwrite_policy" {
+  description = "What a PUT to an existing key does: reject (412), keep_versions (versioned) or replace."
+  value       = var.overwrite_policy
+}
+
+output "noncurrent_version_expiration_days" {
+  description = "With keep_versions: days a replaced version is kept (null in the other modes)."
+  value       = var.overwrite_policy == "keep_versions" ? var.noncurrent_version_expiration_days : null
+}
+
+output "content_md5_header" {
+  description = "Request header that carries the body's base64 MD5 to S3's Content-MD5 check (the client's own Content-MD5 may not survive API Gateway)."
+  value       = local.integrity_headers["Content-MD5"]
+}

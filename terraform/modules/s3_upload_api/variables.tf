@@ -48,7 +48,7 @@ variable "stage_name" {
 }
 
 variable "endpoint_type" {
-  description = "API Gateway endpoint type: REGIONAL (passes Content-MD5 through) or EDGE."
+  description = "API Gateway endpoint type: REGIONAL (passes Content-MD5 through), EDGE, or PRIVATE (reachable only through the interface VPC endpoints in vpc_endpoint_ids, which it then requires)."
   type        = string
   default     = "REGIONAL"
 
@@ -58,10 +58,24 @@ variable "endpoint_type" {
   }
 }
 
+# AWS deploys a private API only with a resource policy naming who may call it ("Private REST
+# API doesn't have a resource policy attached to it" otherwise; "Create a private API",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-api-create.html).
+variable "vpc_endpoint_ids" {
+  description = "With endpoint_type PRIVATE: the interface VPC endpoints (execute-api) callers come through; the resource policy allows only requests whose aws:SourceVpce is one of them. Required with PRIVATE, refused otherwise."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.vpc_endpoint_ids : can(regex("^vpce-[0-9a-f]{8}([0-9a-f]{9})?$", id))])
+    error_message = "Each vpc_endpoint_ids entry must be a VPC endpoint id: vpce- followed by 8 or 17 lowercase hexadecimal digits (e.g. vpce-0123456789abcdef0)."
+  }
+}
+
 variable "authorization" {
-  description = "Who may upload. NONE: anyone who knows the URL (the article's default; the API is open, so combine it with throttling or a resource policy). AWS_IAM: callers sign with SigV4 and need execute-api:Invoke on the method. API_KEY: callers send an API key of the module's usage plan in x-api-key."
+  description = "Who may upload. AWS_IAM (the default): callers sign with SigV4 and need execute-api:Invoke on the method. NONE: anyone who knows the URL (the article's choice; the API is open, so combine it with throttling or a resource policy). API_KEY: callers send an API key of the module's usage plan in x-api-key; a key identifies a caller for throttling and quotas, it does not authorize (AWS: don't use API keys for authentication or authorization)."
   type        = string
-  default     = "NONE"
+  default     = "AWS_IAM"
 
   validation {
     condition     = contains(["NONE", "AWS_IAM", "API_KEY"], var.authorization)
@@ -86,13 +100,13 @@ variable "throttle_burst_limit" {
   default     = 100
 
   validation {
-    condition     = var.throttle_burst_limit >= 1 && var.throttle_burst_limit <= 5000
-    error_message = "The throttle_burst_limit must be between 1 and 5000 (the account default)."
+    condition     = var.throttle_burst_limit >= 1 && var.throttle_burst_limit <= 5000 && floor(var.throttle_burst_limit) == var.throttle_burst_limit
+    error_message = "The throttle_burst_limit must be a whole number between 1 and 5000 (the account default; AWS's burst limit is an integer)."
   }
 }
 
 variable "usage_plan_quota" {
-  description = "With API_KEY: optional quota per API key, e.g. { limit = 10000, period = \"DAY\" } (period DAY, WEEK or MONTH); null for none."
+  description = "With API_KEY only (refused otherwise): optional quota per API key, e.g. { limit = 10000, period = \"DAY\" } (period DAY, WEEK or MONTH); null for none."
   type = object({
     limit  = number
     period = string
@@ -103,16 +117,23 @@ variable "usage_plan_quota" {
     condition     = var.usage_plan_quota == null ? true : contains(["DAY", "WEEK", "MONTH"], var.usage_plan_quota.period)
     error_message = "The usage_plan_quota period must be DAY, WEEK or MONTH."
   }
+
+  # QuotaSettings.limit is an integer (API Gateway API reference, QuotaSettings); 0 would refuse
+  # every request of every key.
+  validation {
+    condition     = var.usage_plan_quota == null ? true : (var.usage_plan_quota.limit >= 1 && floor(var.usage_plan_quota.limit) == var.usage_plan_quota.limit)
+    error_message = "The usage_plan_quota limit must be a whole number of requests, at least 1."
+  }
 }
 
 variable "allowed_source_cidrs" {
-  description = "Optional resource policy: only callers from these IPv4 CIDR ranges may invoke the API ([] for no resource policy)."
+  description = "Optional source ranges: only callers from these CIDR ranges (IPv4 or IPv6; the resource policy's aws:SourceIp takes both) may invoke the API. [] lets every address in. Not with PRIVATE (requests through a VPC endpoint carry no aws:SourceIp)."
   type        = list(string)
   default     = []
 
   validation {
     condition     = alltrue([for cidr in var.allowed_source_cidrs : can(cidrhost(cidr, 0))])
-    error_message = "Every allowed_source_cidrs entry must be a CIDR range, e.g. 203.0.113.0/24."
+    error_message = "Every allowed_source_cidrs entry must be an IPv4 or IPv6 CIDR range with its prefix length, e.g. 203.0.113.0/24 or 2001:db8::/32."
   }
 }
 
@@ -158,13 +179,75 @@ variable "integration_timeout_ms" {
 }
 
 variable "put_object_bucket_arn" {
-  description = "Bucket ARN the role may write to. Null means the module's own bucket; set it only to test what a wrongly scoped policy does."
+  description = "Test hook: the bucket ARN the role may write to. Null (keep it) means the module's own bucket; set it only to test what a wrongly scoped policy does. Must be one bucket's ARN (arn:aws:s3:::NAME), so it can never widen the role to a wildcard or to objects of other services."
   type        = string
   default     = null
+
+  # A bucket ARN has an empty region and account (Amazon S3 resource ARNs); no wildcard, no key.
+  validation {
+    condition     = var.put_object_bucket_arn == null || can(regex("^arn:aws(-cn|-us-gov|-iso|-iso-b)?:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.put_object_bucket_arn))
+    error_message = "The put_object_bucket_arn must be null or one S3 bucket's ARN, arn:aws:s3:::BUCKET_NAME (no wildcard, no object key)."
+  }
 }
 
 variable "tags" {
-  description = "Tags merged into every taggable resource (bucket, role, REST API, stage)."
+  description = "Tags merged into every taggable resource (bucket, roles, REST API, stage, log group)."
   type        = map(string)
   default     = {}
+
+  # Tag limits common to S3, IAM and API Gateway ("Tagging best practices", tag restrictions):
+  # keys 1-128 characters, values up to 256, and the aws: prefix reserved for AWS.
+  validation {
+    condition     = alltrue([for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256 && substr(lower(key), 0, 4) != "aws:"])
+    error_message = "Each tag key must be 1-128 characters and not start with aws: (reserved for AWS), and each value at most 256 characters."
+  }
+}
+
+variable "access_logging" {
+  description = "Write one JSON line per request (who called, API Gateway's status, S3's status and error) to a CloudWatch log group the module creates. REST API logging needs the region's API Gateway CloudWatch role to be set (see manage_account_cloudwatch_role)."
+  type        = bool
+  default     = true
+}
+
+variable "access_log_retention_days" {
+  description = "Days CloudWatch keeps the access log lines (one of CloudWatch Logs' allowed values), or 0 to keep them forever."
+  type        = number
+  default     = 30
+
+  # PutRetentionPolicy's allowed values
+  # (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html),
+  # less those provider 3.39 does not accept yet; 0 is the provider's "never expire".
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653], var.access_log_retention_days)
+    error_message = "The access_log_retention_days must be one of CloudWatch Logs' retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827 or 3653 days, or 0 to keep the lines forever."
+  }
+}
+
+variable "manage_account_cloudwatch_role" {
+  description = "Create an IAM role for API Gateway's CloudWatch logging and set it as the region's API Gateway account setting. Account-wide: it replaces any role already set, for every API in the region. Leave false when the account already has one (the usual case); set true only on an account where no other stack manages it."
+  type        = bool
+  default     = false
+}
+
+variable "overwrite_policy" {
+  description = "What a PUT to a key that already exists does. reject: S3 refuses it (412 PreconditionFailed) through a conditional write (If-None-Match: *), and a bucket policy refuses every PutObject without that header, so no other path can overwrite either. keep_versions: the new object becomes current and versioning keeps the old bytes for noncurrent_version_expiration_days. replace: the new object silently replaces the old one, whose bytes are gone (the article's behaviour)."
+  type        = string
+  default     = "reject"
+
+  validation {
+    condition     = contains(["reject", "keep_versions", "replace"], var.overwrite_policy)
+    error_message = "The overwrite_policy must be reject, keep_versions or replace."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "With overwrite_policy keep_versions: whole days S3 keeps a replaced version before a lifecycle rule expires it."
+  type        = number
+  default     = 30
+
+  # S3's NoncurrentDays is a positive integer (PutBucketLifecycleConfiguration, NoncurrentVersionExpiration).
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && floor(var.noncurrent_version_expiration_days) == var.noncurrent_version_expiration_days
+    error_message = "The noncurrent_version_expiration_days must be a whole number of days, at least 1."
+  }
 }

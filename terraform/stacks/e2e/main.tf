@@ -22,7 +22,15 @@ module "upload_api" {
   throttle_burst_limit  = var.throttle_burst_limit
   usage_plan_quota      = var.usage_plan_quota
   allowed_source_cidrs  = var.allowed_source_cidrs
+  endpoint_type         = var.endpoint_type
+  vpc_endpoint_ids      = var.vpc_endpoint_ids
   cors_allowed_origins  = var.cors_allowed_origins
+
+  access_logging                 = var.access_logging
+  access_log_retention_days      = var.access_log_retention_days
+  manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
+  overwrite_policy                   = var.overwrite_policy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
 
   tags = merge(var.tags, {
     "harness:run-id"    = var.run_id

@@ -53,3 +53,23 @@ output "cors_allowed_origins" {
   description = "Origins whose pages may upload from a browser ([] when CORS is off)."
   value       = module.upload_api.cors_allowed_origins
 }
+
+output "access_log_group_name" {
+  description = "Log group of the stage's access log lines (null with access_logging off)."
+  value       = module.upload_api.access_log_group_name
+}
+
+output "overwrite_policy" {
+  description = "What a PUT to an existing key does: reject, keep_versions or replace."
+  value       = module.upload_api.overwrite_policy
+}
+
+output "noncurrent_version_expiration_days" {
+  description = "With keep_versions: days a replaced version is kept (null otherwise)."
+  value       = module.upload_api.noncurrent_version_expiration_days
+}
+
+output "content_md5_header" {
+  description = "Request header carrying the body's MD5 to S3's Content-MD5."
+  value       = module.upload_api.content_md5_header
+}

@@ -40,8 +40,11 @@ variable "tags" {
 
 # Who may upload: the module's caller check and throttling, passed through (see the module's README).
 
+# NONE here, explicitly, as in the article: the e2e checks upload unsigned. The API is then open
+# to anyone who knows its URL (a throwaway stack, tagged and destroyed by the run); the module's
+# own default is AWS_IAM.
 variable "authorization" {
-  description = "Passed to the module: NONE, AWS_IAM or API_KEY."
+  description = "Passed to the module: NONE (the article's open API; anyone with the URL may upload), AWS_IAM or API_KEY."
   type        = string
   default     = "NONE"
 }
@@ -85,6 +88,18 @@ variable "allowed_source_cidrs" {
   default     = []
 }
 
+variable "endpoint_type" {
+  description = "Passed to the module: REGIONAL, EDGE or PRIVATE (PRIVATE needs vpc_endpoint_ids)."
+  type        = string
+  default     = "REGIONAL"
+}
+
+variable "vpc_endpoint_ids" {
+  description = "Passed to the module: with PRIVATE, the VPC endpoints callers come through."
+  type        = list(string)
+  default     = []
+}
+
 # On by default here (the module's default is off) so that `make e2e` runs the browser checks:
 # a loopback origin, which no third-party page can have, that the checks serve their test
 # page from (tests/e2e/test_browser.py takes the port from the applied value).
@@ -92,6 +107,20 @@ variable "cors_allowed_origins" {
   description = "Passed to the module: origins whose pages may upload from a browser ([] for no CORS)."
   type        = list(string)
   default     = ["http://127.0.0.1:14263"]
+}
+
+# The article's behaviour here (the module's default is reject): the e2e suite is written for
+# any mode, and tests/harness/test_overwrite_policies.py applies the other two.
+variable "overwrite_policy" {
+  description = "Passed to the module: reject, keep_versions or replace (what a PUT to an existing key does)."
+  type        = string
+  default     = "replace"
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Passed to the module: with keep_versions, days a replaced version is kept."
+  type        = number
+  default     = 30
 }
 
 # The variables below exist so tests can apply deliberately broken variants of the module.
@@ -112,4 +141,30 @@ variable "put_object_bucket_arn" {
   description = "Passed to the module; a foreign ARN reproduces a policy on the wrong bucket."
   type        = string
   default     = null
+}
+
+# Access logging, on by default so that every e2e run has API Gateway's own line for each
+# request. On AWS it needs the region's API Gateway CloudWatch role to be set already: an
+# account without one refuses the stage's log settings ("CloudWatch Logs role ARN must be set
+# in account settings to enable logging") and the apply stops there. Then either set the role
+# once for the account (-var manage_account_cloudwatch_role=true, which replaces any role the
+# region has, so never on an account where something else manages it) or run with
+# -var access_logging=false. The local AWS's account starts with a role set (docs/local-aws.md).
+
+variable "access_logging" {
+  description = "Passed to the module: write API Gateway's access log lines to a CloudWatch log group."
+  type        = bool
+  default     = true
+}
+
+variable "access_log_retention_days" {
+  description = "Passed to the module: days CloudWatch keeps the lines (a throwaway stack needs few)."
+  type        = number
+  default     = 1
+}
+
+variable "manage_account_cloudwatch_role" {
+  description = "Passed to the module: set the region's account-wide API Gateway CloudWatch role (replaces an existing one)."
+  type        = bool
+  default     = false
 }

@@ -4,7 +4,6 @@ set only when asked."""
 
 import json
 
-import boto3
 import pytest
 import requests
 
@@ -14,11 +13,6 @@ from harness.lifecycle.workspace import Deployer, new_run_id, throwaway_workspac
 pytestmark = pytest.mark.slow
 
 
-def client(target, service):
-    return boto3.client(service, endpoint_url=target.endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 def test_the_stack_logs_every_request_by_default(local_target):
     deployer = Deployer(local_target)
     deployer.prepare()
@@ -26,10 +20,10 @@ def test_the_stack_logs_every_request_by_default(local_target):
         group = outputs.values["access_log_group_name"]
         api_id = outputs.values["rest_api_id"]
         assert group == f"API-Gateway-Access-Logs_{api_id}/dev"
-        logs = client(local_target, "logs")
+        logs = local_target.client("logs")
         described = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
         assert [(g["logGroupName"], g["retentionInDays"]) for g in described] == [(group, 1)]
-        stage = client(local_target, "apigateway").get_stage(restApiId=api_id, stageName="dev")
+        stage = local_target.client("apigateway").get_stage(restApiId=api_id, stageName="dev")
         # The group's ARN without the ":*" stream wildcard DescribeLogGroups adds.
         assert stage["accessLogSettings"]["destinationArn"] == described[0]["arn"].removesuffix(":*")
         assert stage["methodSettings"]["*/*"]["metricsEnabled"] is True
@@ -42,11 +36,11 @@ def test_the_stack_logs_every_request_by_default(local_target):
         assert mine[0]["extendedRequestId"] == response.headers["x-amz-apigw-id"]
         assert (mine[0]["status"], mine[0]["integration.status"]) == ("200", "200")
     # Destroyed with the stack.
-    assert not client(local_target, "logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert not local_target.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
 
 
 def test_without_the_account_role_the_apply_says_what_to_do_and_sets_it_only_when_asked(local_target):
-    apigw = client(local_target, "apigateway")
+    apigw = local_target.client("apigateway")
     preset = apigw.get_account()["cloudwatchRoleArn"]
     apigw.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}])
     try:
@@ -65,7 +59,7 @@ def test_without_the_account_role_the_apply_says_what_to_do_and_sets_it_only_whe
             role_arn = apigw.get_account()["cloudwatchRoleArn"]
             role_name = role_arn.rsplit("/", 1)[1]
             assert role_name.startswith("up-t-") and "-apigw-logs-" in role_name
-            policy = client(local_target, "iam").get_role_policy(RoleName=role_name,
+            policy = local_target.client("iam").get_role_policy(RoleName=role_name,
                                                                  PolicyName="push-to-cloudwatch-logs")
             assert "logs:PutLogEvents" in policy["PolicyDocument"]["Statement"][0]["Action"]
         # Provider 3.x leaves the account setting in place on destroy (the role itself is gone).

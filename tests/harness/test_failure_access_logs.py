@@ -41,18 +41,17 @@ def _logs_calls(recording):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, harness_cli):
     """(result, summary, junit path, log calls) of the broken run and of the green one."""
     done = {}
     for name, extra in (("broken", BROKEN), ("unassumable", UNASSUMABLE_ROLE), ("green", ["-p", "no:xdist"])):
         folder = tmp_path_factory.mktemp(name)
         recording = folder / "recording.jsonl"
         run_id = new_run_id()
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("MOTO_ENABLE_RECORDING", "true")  # read by the local AWS the child run starts
-            env.setenv("MOTO_RECORDER_FILEPATH", str(recording))
-            result = run_child(run_id, *CHECKS, *extra, f"--harness-summary={folder / 'summary.json'}",
-                               f"--junitxml={folder / 'junit.xml'}")
+        # Read by the local AWS the child run starts.
+        recorded = harness_cli.with_env(MOTO_ENABLE_RECORDING="true", MOTO_RECORDER_FILEPATH=str(recording))
+        result = run_child(recorded, run_id, *CHECKS, *extra, f"--harness-summary={folder / 'summary.json'}",
+                           f"--junitxml={folder / 'junit.xml'}")
         assert_nothing_left(run_id)
         done[name] = (result, json.loads((folder / "summary.json").read_text()), folder, _logs_calls(recording))
     return done

@@ -1,13 +1,13 @@
 """`harness logs`, tried as a new user would: bad values first, then a workspace's own lines,
 then the same workspace with access logging turned off.
 
-Each command is the real CLI in a child process (test_bad_input's runner) on the local AWS.
+Each command is the real CLI in a child process (`harness_cli`) on the local AWS.
 """
 
 import json
 
 import pytest
-from test_bad_input import assert_clear_error, harness, traces_of
+from test_bad_input import assert_clear_error, traces_of
 
 from harness.client.upload_client import EXTENDED_REQUEST_ID_HEADER, REQUEST_ID_HEADER, UploadClient, encode_key
 from harness.lifecycle.workspace import new_run_id
@@ -23,13 +23,14 @@ pytestmark = pytest.mark.slow
     (["--limit", "0"], "--limit 0 is outside 1..1000"),
     ([], "does not exist"),
 ])
-def test_bad_values_and_a_missing_workspace_are_one_clear_error(args, expected):
+def test_bad_values_and_a_missing_workspace_are_one_clear_error(args, expected, harness_cli):
     name = f"logs-{new_run_id()}"
-    assert_clear_error(harness("logs", "--workspace", name, *args), expected)
+    assert_clear_error(harness_cli.harness("logs", "--workspace", name, *args), expected)
     assert traces_of(name) == []
 
 
-def test_a_workspaces_lines_then_the_same_stack_without_access_logging():
+def test_a_workspaces_lines_then_the_same_stack_without_access_logging(harness_cli):
+    harness = harness_cli.harness
     name = f"logs-{new_run_id()}"
     try:
         up = harness("up", "--workspace", name)

@@ -125,7 +125,7 @@ def test_narrowing_the_source_ranges_takes_effect_with_up(cli, workspace):
 
     # The readiness gate probes from loopback too, which the narrowed policy refuses by design.
     narrowed = cli.harness("up", "--workspace", workspace, "--no-readiness-gate",
-                       "--stack-var", 'allowed_source_cidrs=["10.0.0.0/8"]')
+                           "--stack-var", 'allowed_source_cidrs=["10.0.0.0/8"]')
     assert narrowed.returncode == 0, narrowed.stderr
     assert 'stack variable allowed_source_cidrs: ["127.0.0.0/8"] -> ["10.0.0.0/8"]' in narrowed.stderr
     refused = put("policy-refused")

@@ -12,16 +12,14 @@ S3 API reference); the reject guard in the bucket policy only under reject.
 
 import json
 import subprocess
-import sys
 import uuid
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from test_live_workspace_updates import COMMAND_TIMEOUT_SECONDS, harness, local_aws  # noqa: F401 (the fixture)
 
 from harness import paths
-from harness.lifecycle.workspace import child_run_environment, new_run_id
+from harness.lifecycle.workspace import new_run_id
+from harness.terraform.backend import LocalState
 
 pytestmark = pytest.mark.slow
 CHECKS = ["tests/e2e/test_overwrites.py", "tests/e2e/test_checksums.py"]
@@ -40,20 +38,18 @@ POLICY_CHECKS = {
 VERSIONING_AFTER = {"reject": {None, "Suspended"}, "keep_versions": {"Enabled"}, "replace": {"Suspended"}}
 
 
-def checks_against(workspace: str, summary_file) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *CHECKS,
-                             "--workspace", workspace, "--harness-summary", str(summary_file)],
-                            cwd=paths.project_root(), env=child_run_environment(), capture_output=True, text=True,
-                            timeout=COMMAND_TIMEOUT_SECONDS)
+def checks_against(harness_cli, workspace: str, summary_file) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    result = harness_cli.pytest("-q", *CHECKS, "--workspace", workspace, "--harness-summary", str(summary_file))
     summary = json.loads(summary_file.read_text())
     return result, {nodeid.split("::")[-1]: item["outcome"] for nodeid, item in summary["checks"].items()}
 
 
-def test_each_overwrite_policy_in_place_on_one_named_workspace(local_aws, tmp_path):  # noqa: F811
+def test_each_overwrite_policy_in_place_on_one_named_workspace(local_target, harness_cli, tmp_path):
+    # Each command is bounded (harness_cli): an apply that never finishes fails the test instead of hanging it.
+    harness = harness_cli.harness
     name = f"ovw-{new_run_id()}"
-    target = ["--target", "endpoint", "--endpoint", local_aws.endpoint]
-    s3 = boto3.client("s3", endpoint_url=local_aws.endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    target = ["--target", "endpoint", "--endpoint", local_target.endpoint]
+    s3 = local_target.client("s3")
     try:
         for policy in ("reject", "keep_versions", "replace"):
             up = harness("up", "--workspace", name, *target, "--stack-var", f'overwrite_policy="{policy}"')
@@ -61,7 +57,7 @@ def test_each_overwrite_policy_in_place_on_one_named_workspace(local_aws, tmp_pa
             outputs = json.loads(up.stdout)
             assert outputs["overwrite_policy"] == policy
 
-            result, outcomes = checks_against(name, tmp_path / f"summary-{policy}.json")
+            result, outcomes = checks_against(harness_cli, name, tmp_path / f"summary-{policy}.json")
             assert result.returncode == 0, result.stdout[-3000:]
             for check in POLICY_CHECKS[policy]:
                 assert outcomes[check] == "passed", (policy, check, outcomes)
@@ -87,5 +83,5 @@ def test_each_overwrite_policy_in_place_on_one_named_workspace(local_aws, tmp_pa
     finally:
         down = harness("down", "--workspace", name)
     assert down.returncode == 0, down.stderr[-3000:]
-    assert not (paths.stack_dir() / "terraform.tfstate.d" / name).exists(), "state left"
+    assert not LocalState(paths.stack_dir()).state_file(name).parent.exists(), "state left"
     assert not (paths.workspaces_dir() / f"{name}.json").exists(), "record left"

@@ -5,30 +5,30 @@ kept throwaway workspace removes its run directory.
 One child pytest run applies the API_KEY variant on the local AWS with two xdist workers
 (which read the shared stack's outputs the way every worker does) and keeps the stack;
 the key is then read from the workspace's state file and searched for, byte for byte, in
-every file the run could have written.
+every file the run could have written: all of the run's data directory (state aside) and
+reports directory, and every file of the checkout written since the run began.
 """
 
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from test_lifecycle import ROOT, child_env
 
 from harness import paths
 from harness.lifecycle.workspace import new_run_id
+from harness.terraform.backend import LocalState
 
 pytestmark = pytest.mark.slow
+ROOT = paths.project_root()
 
 
-def state_api_key(workspace: str) -> str:
+def state_api_key(state_file: Path) -> str:
     """The key as Terraform's state holds it (the local backend's state file of the workspace)."""
-    state = json.loads((paths.stack_dir() / "terraform.tfstate.d" / workspace / "terraform.tfstate").read_text())
+    state = json.loads(state_file.read_text())
     keys = [instance["attributes"]["value"] for resource in state["resources"]
             if resource["type"] == "aws_api_gateway_api_key" for instance in resource["instances"]]
     assert len(keys) == 1 and len(keys[0]) >= 20, "the API_KEY variant has one generated key"
@@ -58,24 +58,23 @@ def scratch_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_the_api_key_stays_in_terraform_state(scratch_dir):
+def test_the_api_key_stays_in_terraform_state(scratch_dir, harness_cli, monkeypatch):
     tmp_path = scratch_dir
     run_id = new_run_id()
     workspace = f"t-{run_id}-main"
     data, reports = tmp_path / "data", tmp_path / "reports"
-    env = {**child_env(run_id), "HARNESS_DATA_DIR": str(data), "HARNESS_REPORTS_DIR": str(reports)}
+    cli = harness_cli.private(data, HARNESS_REPORTS_DIR=str(reports)).with_env(HARNESS_RUN_ID=run_id)
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(data))  # where the state is looked for: the run's data directory
+    state_dir = LocalState(paths.stack_dir()).state_file(workspace).parent
     started = time.time() - 1
-    kept = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--keep",
-         "tests/e2e/test_authorization.py", "tests/e2e/test_keys.py",
-         "--stack-var", 'authorization="API_KEY"', "--junitxml", str(reports / "junit.xml"),
-         "--harness-summary", str(reports / "e2e-summary.json"), "-o", "junit_logging=all"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    state_dir = paths.stack_dir() / "terraform.tfstate.d" / workspace
+    kept = cli.pytest("-q", "-n", "2", "--keep", "tests/e2e/test_authorization.py", "tests/e2e/test_keys.py",
+                      "--stack-var", 'authorization="API_KEY"', "--junitxml", str(reports / "junit.xml"),
+                      "--harness-summary", str(reports / "e2e-summary.json"), "-o", "junit_logging=all",
+                      timeout=600)
     try:
         assert kept.returncode == 0, kept.stdout[-3000:]
         assert f"harness down --workspace {workspace}" in kept.stdout + kept.stderr
-        key = state_api_key(workspace)
+        key = state_api_key(state_dir / "terraform.tfstate")
         secret = key.encode()
 
         run_dir = data / "runs" / run_id
@@ -85,8 +84,7 @@ def test_the_api_key_stays_in_terraform_state(scratch_dir):
         written = stack_file["outputs"]["api_key_value"] is not None
         assert not written, "stack.json holds the API key"
 
-        shown = subprocess.run([sys.executable, "-m", "harness.cli", "outputs", "--workspace", workspace],
-                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        shown = cli.harness("outputs", "--workspace", workspace, timeout=120)
         assert shown.returncode == 0, shown.stderr
         masked = json.loads(shown.stdout)["api_key_value"] == "(sensitive)"
         assert masked, "harness outputs does not mask api_key_value"
@@ -99,8 +97,7 @@ def test_the_api_key_stays_in_terraform_state(scratch_dir):
         # The JUnit report was searched; a kept run writes no e2e-summary.json (its run is not over).
         assert (reports / "junit.xml").exists()
     finally:
-        down = subprocess.run([sys.executable, "-m", "harness.cli", "down", "--workspace", workspace],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        down = cli.harness("down", "--workspace", workspace)
     assert down.returncode == 0, down.stderr
     assert not (data / "runs" / run_id).exists(), "harness down of a kept throwaway removes its run directory"
     assert not state_dir.exists()

@@ -1,40 +1,18 @@
 """Who may upload: each caller-check variant of the module plans the resources it promises.
 
-Planned offline with the real provider 3.39.0 (one init, one plan per variant), read from
-Terraform's plan JSON: the method's authorization and api_key_required, the stage-wide
-throttle, the usage plan with its key and quota for API_KEY, the resource policy for
+Planned offline with the real provider 3.39.0 (the shared `plan` fixture, tests/toolchain/conftest.py:
+one init, one plan per variant), read from Terraform's plan JSON: the method's authorization and
+api_key_required, the stage-wide throttle, the usage plan with its key and quota for API_KEY, the resource policy for
 source ranges, and a sensitive key output.
 """
 
 import json
 
 import pytest
-from offline_plan import BUNDLED, CLOSED_PORT_ENDPOINT, offline_stack
-
-from harness.targets.target import write_generated_files
-from harness.terraform import toolchain
+from offline_plan import BUNDLED
 
 pytestmark = [pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed"),
               pytest.mark.slow]  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
-MODULE = "module.upload_api."
-
-
-@pytest.fixture(scope="module")
-def plan(tmp_path_factory):
-    root = tmp_path_factory.mktemp("variants")
-    runner, stack = offline_stack(root)
-    write_generated_files(stack, toolchain.MIRROR_PROVIDER_VERSION)
-    runner.init()
-
-    def planned(**variables):
-        plan_file = root / f"plan-{len(list(root.glob('*.tfplan')))}.tfplan"
-        assert runner.plan({"harness_endpoint_url": CLOSED_PORT_ENDPOINT, "run_id": "variants", **variables},
-                           out=plan_file)
-        shown = runner.show_json(plan_file)
-        return {change["address"].removeprefix(MODULE): change["change"]["after"]
-                for change in shown["resource_changes"]}, shown
-
-    return planned
 
 
 def test_none_is_open_but_throttled(plan):

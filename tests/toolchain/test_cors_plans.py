@@ -1,6 +1,6 @@
 """Uploads from a browser: the CORS resources each `cors_allowed_origins` value plans, and its validation.
 
-Planned offline with the real provider 3.39.0 (the `plan` fixture of test_caller_check_plans.py),
+Planned offline with the real provider 3.39.0 (the shared `plan` fixture, tests/toolchain/conftest.py),
 read from Terraform's plan JSON. What the resources must be follows "CORS for REST APIs in API
 Gateway" (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html): an
 OPTIONS method with a MOCK integration whose template returns {"statusCode": 200}, static
@@ -11,7 +11,6 @@ answers ("Gateway responses for REST APIs").
 
 import pytest
 from offline_plan import BUNDLED
-from test_caller_check_plans import plan  # noqa: F401 (the shared offline plan fixture)
 
 pytestmark = [pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed"),
               pytest.mark.slow]  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
@@ -46,7 +45,7 @@ def _origin_everywhere(resources, origin):
         assert gateway["response_templates"] == {"application/json": '{"message":$context.error.messageString}'}
 
 
-def test_cors_off_plans_no_preflight_and_no_cors_header(plan):  # noqa: F811
+def test_cors_off_plans_no_preflight_and_no_cors_header(plan):
     resources, shown = plan(cors_allowed_origins=[])
     assert not [address for address in resources if "options" in address]
     # The gateway responses stay, with AWS's default template and no header, so that turning
@@ -62,7 +61,7 @@ def test_cors_off_plans_no_preflight_and_no_cors_header(plan):  # noqa: F811
     assert shown["planned_values"]["outputs"]["cors_allowed_origins"]["value"] == []
 
 
-def test_e2e_stack_default_allows_its_loopback_test_origin(plan):  # noqa: F811
+def test_e2e_stack_default_allows_its_loopback_test_origin(plan):
     resources, shown = plan()
     assert shown["planned_values"]["outputs"]["cors_allowed_origins"]["value"] == [E2E_STACK_ORIGIN]
     method = resources["aws_api_gateway_method.options[0]"]
@@ -88,7 +87,7 @@ def test_e2e_stack_default_allows_its_loopback_test_origin(plan):  # noqa: F811
     ("API_KEY", "x-api-key"),
     ("AWS_IAM", "Authorization,X-Amz-Date,X-Amz-Security-Token"),
 ])
-def test_preflight_needs_no_credentials_and_allows_the_caller_check_headers(plan, authorization,  # noqa: F811
+def test_preflight_needs_no_credentials_and_allows_the_caller_check_headers(plan, authorization,
                                                                              caller_headers):
     resources, _ = plan(authorization=authorization, cors_allowed_origins=["https://app.example.com"])
     put = resources["aws_api_gateway_method.put"]
@@ -101,13 +100,13 @@ def test_preflight_needs_no_credentials_and_allows_the_caller_check_headers(plan
     _origin_everywhere(resources, "https://app.example.com")
 
 
-def test_any_origin(plan):  # noqa: F811
+def test_any_origin(plan):
     resources, _ = plan(cors_allowed_origins=["*"])
     assert resources["aws_api_gateway_integration_response.options[0]"]["response_parameters"][ORIGIN] == "'*'"
     _origin_everywhere(resources, "*")
 
 
-def test_deployment_redeploys_on_every_cors_piece(plan):  # noqa: F811
+def test_deployment_redeploys_on_every_cors_piece(plan):
     _, shown = plan()
     module = shown["configuration"]["root_module"]["module_calls"]["upload_api"]["module"]
     (deployment,) = [r for r in module["resources"] if r["address"] == "aws_api_gateway_deployment.this"]
@@ -120,13 +119,13 @@ def test_deployment_redeploys_on_every_cors_piece(plan):  # noqa: F811
         deployment["depends_on"])
 
 
-def _refusal(plan, origins):  # noqa: F811
+def _refusal(plan, origins):
     with pytest.raises(Exception) as refused:  # TerraformError with Terraform's own words
         plan(cors_allowed_origins=origins)
     return " ".join(str(refused.value).split())
 
 
-def test_several_origins_are_refused_with_the_reason(plan):  # noqa: F811
+def test_several_origins_are_refused_with_the_reason(plan):
     message = _refusal(plan, ["https://a.example.com", "https://b.example.com"])
     assert "takes at most one entry" in message
     assert "gateway responses" in message
@@ -134,11 +133,11 @@ def test_several_origins_are_refused_with_the_reason(plan):  # noqa: F811
 
 @pytest.mark.parametrize("origin", ["https://app.example.com/", "https://App.Example.com", "app.example.com",
                                     "null", "https://app.example.com/upload", "*.example.com"])
-def test_malformed_origins_are_refused(plan, origin):  # noqa: F811
+def test_malformed_origins_are_refused(plan, origin):
     assert "as a browser sends it" in _refusal(plan, [origin])
 
 
-def test_cors_resources_are_all_or_nothing(plan):  # noqa: F811
+def test_cors_resources_are_all_or_nothing(plan):
     with_cors, _ = plan(cors_allowed_origins=["http://[::1]:8080"])
     assert set(CORS_ADDRESSES) <= set(with_cors)
     without, _ = plan(cors_allowed_origins=[])

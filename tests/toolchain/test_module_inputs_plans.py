@@ -2,7 +2,8 @@
 would refuse (or silently ignore) is refused at plan time with a message saying why.
 
 Planned offline with the real provider 3.39.0 through the e2e stack (which passes every module
-variable through), read from Terraform's plan JSON or Terraform's own error output. The policy's
+variable through; the shared `plan` fixture, tests/toolchain/conftest.py), read from Terraform's
+plan JSON or Terraform's own error output. The policy's
 conditions are read from a `terraform test` run with a mocked provider: its document embeds the
 API's execution ARN, unknown in any plan before the API exists.
 """
@@ -12,39 +13,14 @@ import re
 from typing import Any
 
 import pytest
-from offline_plan import BUNDLED, CLOSED_PORT_ENDPOINT, offline_stack
+from offline_plan import BUNDLED
 
 from harness.errors import TerraformError
-from harness.targets.target import write_generated_files
-from harness.terraform import toolchain
 from harness.terraform.runner import TerraformRunner
 
-pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
-MODULE = "module.upload_api."
+pytestmark = [pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed"),
+              pytest.mark.slow]  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
 VPCE = ["vpce-0123456789abcdef0", "vpce-01234567"]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    root = tmp_path_factory.mktemp("inputs")
-    runner, stack = offline_stack(root)
-    write_generated_files(stack, toolchain.MIRROR_PROVIDER_VERSION)
-    runner.init()
-    return runner, root
-
-
-@pytest.fixture(scope="module")
-def plan(stack):
-    runner, root = stack
-
-    def planned(**variables: Any) -> dict[str, Any]:
-        plan_file = root / f"plan-{len(list(root.glob('*.tfplan')))}.tfplan"
-        runner.plan({"harness_endpoint_url": CLOSED_PORT_ENDPOINT, "run_id": "inputs", **variables}, out=plan_file)
-        shown = runner.show_json(plan_file)
-        return {change["address"].removeprefix(MODULE): change["change"]["after"]
-                for change in shown["resource_changes"]}
-
-    return planned
 
 
 def refusal(plan, **variables: Any) -> str:
@@ -54,9 +30,9 @@ def refusal(plan, **variables: Any) -> str:
     return re.sub(r"[\s│]+", " ", refused.value.stderr)
 
 
-def test_the_default_caller_check_is_aws_iam(stack):
+def test_the_default_caller_check_is_aws_iam(offline_planner):
     """The module's own default (the e2e stack and the README quick start pass NONE explicitly)."""
-    _, root = stack
+    root = offline_planner.root
     variables = (root / "terraform" / "modules" / "s3_upload_api" / "variables.tf").read_text()
     block = variables[variables.index('variable "authorization"'):]
     assert re.search(r'default\s*=\s*"AWS_IAM"', block[:block.index("validation")])
@@ -66,7 +42,7 @@ def test_the_default_caller_check_is_aws_iam(stack):
 
 
 def test_private_endpoint_carries_the_vpc_endpoints(plan):
-    resources = plan(endpoint_type="PRIVATE", vpc_endpoint_ids=VPCE)
+    resources = plan(endpoint_type="PRIVATE", vpc_endpoint_ids=VPCE).after
     endpoint = resources["aws_api_gateway_rest_api.this"]["endpoint_configuration"][0]
     assert endpoint["types"] == ["PRIVATE"]
     assert sorted(endpoint["vpc_endpoint_ids"]) == sorted(VPCE)
@@ -74,7 +50,7 @@ def test_private_endpoint_carries_the_vpc_endpoints(plan):
 
 
 def test_regional_endpoint_names_no_vpc_endpoints(plan):
-    endpoint = plan()["aws_api_gateway_rest_api.this"]["endpoint_configuration"][0]
+    endpoint = plan().after["aws_api_gateway_rest_api.this"]["endpoint_configuration"][0]
     assert endpoint["types"] == ["REGIONAL"]
     assert not endpoint.get("vpc_endpoint_ids")
 
@@ -95,15 +71,16 @@ mock_provider "aws" {
 
 
 @pytest.fixture(scope="module")
-def module_test(stack):
+def module_test(offline_planner):
     """`terraform test` of the module with a mocked provider: nothing leaves the machine.
 
     Each call writes one run whose assertions compare the module's resource policy with what
     the test expects; Terraform's message shows the policy when they differ.
     """
-    runner, root = stack
+    runner, root = offline_planner.runner, offline_planner.root
     module = root / "terraform" / "modules" / "s3_upload_api"
-    (module / "tests").mkdir()
+    # `terraform test` reads only this folder; the stack's plans load the module's *.tf alone.
+    (module / "tests").mkdir(exist_ok=True)
     module_runner = TerraformRunner(runner.toolchain, module, runner.extra_env)
     module_runner.run("init", with_workspace=False, input=False)
 
@@ -214,9 +191,9 @@ def test_refused_with_its_reason(plan, case):
 def test_accepted_edges(plan):
     """What AWS takes is not refused: IPv6 ranges, a partition's bucket ARN, an 8-digit endpoint id."""
     resources = plan(allowed_source_cidrs=["2001:db8::/32", "127.0.0.0/8"],
-                     put_object_bucket_arn="arn:aws:s3:::other-bucket.example")
+                     put_object_bucket_arn="arn:aws:s3:::other-bucket.example").after
     assert "aws_iam_role_policy.put_object" in resources
     assert "aws_api_gateway_rest_api_policy.source_ip" in resources
-    planned = plan(endpoint_type="PRIVATE", vpc_endpoint_ids=["vpce-01234567"])
+    planned = plan(endpoint_type="PRIVATE", vpc_endpoint_ids=["vpce-01234567"]).after
     assert planned["aws_api_gateway_rest_api.this"]["endpoint_configuration"][0]["vpc_endpoint_ids"] == [
         "vpce-01234567"]

@@ -1,6 +1,6 @@
 """Integrity headers and each `overwrite_policy`, as the module plans them.
 
-Planned offline with the real provider 3.39.0 (the `plan` fixture of test_caller_check_plans.py),
+Planned offline with the real provider 3.39.0 (the shared `plan` fixture, tests/toolchain/conftest.py),
 read from Terraform's plan JSON. What the resources must be: S3 checks Content-MD5 and
 x-amz-checksum-sha256 only if the integration request carries them (PutObject API reference);
 a conditional write needs `If-None-Match: *` on the S3 request ("How to prevent object
@@ -14,7 +14,6 @@ import re
 
 import pytest
 from offline_plan import BUNDLED
-from test_caller_check_plans import plan  # noqa: F401 (the shared offline plan fixture)
 
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
 INTEGRITY_MAPPINGS = {
@@ -28,7 +27,7 @@ def _bucket(resources):
 
 
 @pytest.mark.parametrize("policy", ["replace", "reject", "keep_versions"])
-def test_integrity_headers_are_optional_and_reach_s3(plan, policy):  # noqa: F811
+def test_integrity_headers_are_optional_and_reach_s3(plan, policy):
     resources, shown = plan(overwrite_policy=policy)
     method = resources["aws_api_gateway_method.put"]["request_parameters"]
     assert method["method.request.header.X-Content-MD5"] is False
@@ -42,7 +41,7 @@ def test_integrity_headers_are_optional_and_reach_s3(plan, policy):  # noqa: F81
     assert outputs["content_md5_header"]["value"] == "X-Content-MD5"
 
 
-def test_s3_conditional_answers_keep_their_status(plan):  # noqa: F811
+def test_s3_conditional_answers_keep_their_status(plan):
     resources, _ = plan(overwrite_policy="reject")
     patterns = {address: change["selection_pattern"] for address, change in resources.items()
                 if address.startswith("aws_api_gateway_integration_response.error")}
@@ -56,7 +55,7 @@ def test_s3_conditional_answers_keep_their_status(plan):  # noqa: F811
         assert re.fullmatch(catch_all, str(status)) is not None or str(status) in ("403", "404", "409", "412")
 
 
-def test_replace_and_reject_leave_versioning_off(plan):  # noqa: F811
+def test_replace_and_reject_leave_versioning_off(plan):
     for policy in ("replace", "reject"):
         resources, shown = plan(overwrite_policy=policy)
         assert _bucket(resources)["versioning"] == [{"enabled": False, "mfa_delete": False}]
@@ -64,7 +63,7 @@ def test_replace_and_reject_leave_versioning_off(plan):  # noqa: F811
         assert shown["planned_values"]["outputs"]["noncurrent_version_expiration_days"].get("value") is None
 
 
-def test_keep_versions_versions_and_expires_replaced_versions(plan):  # noqa: F811
+def test_keep_versions_versions_and_expires_replaced_versions(plan):
     resources, shown = plan(overwrite_policy="keep_versions", noncurrent_version_expiration_days=7)
     bucket = _bucket(resources)
     assert bucket["versioning"] == [{"enabled": True, "mfa_delete": False}]
@@ -81,7 +80,7 @@ def test_keep_versions_versions_and_expires_replaced_versions(plan):  # noqa: F8
     ({"overwrite_policy": "keep_versions", "noncurrent_version_expiration_days": 1.5},
      "must be a whole number of days, at least 1"),
 ])
-def test_invalid_overwrite_settings_are_refused_by_validation(plan, variables, message):  # noqa: F811
+def test_invalid_overwrite_settings_are_refused_by_validation(plan, variables, message):
     with pytest.raises(Exception) as refused:  # TerraformError with Terraform's own words
         plan(**variables)
     assert message in " ".join(str(refused.value).split())

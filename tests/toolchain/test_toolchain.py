@@ -10,7 +10,6 @@ import pytest
 
 from harness import paths
 from harness.errors import ToolchainError
-from harness.targets.target import write_generated_files
 from harness.terraform import toolchain
 from harness.terraform.runner import TerraformRunner
 
@@ -147,19 +146,11 @@ def test_second_init_links_provider_from_cache(bundled_toolchain, stack_copy, tm
 
 @needs_bundled
 @pytest.mark.slow  # plans the stack: seconds; `make test`, not `make check`
-def test_plan_has_expected_resources_and_least_privilege(bundled_toolchain, stack_copy):
-    stack = stack_copy / "stacks" / "e2e"
-    env = {"AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake", "AWS_EC2_METADATA_DISABLED": "true"}
-    runner = TerraformRunner(bundled_toolchain, stack, env)
-    write_generated_files(stack, "3.39.0")
-    # The override asks STS for the account id (the local AWS answers); a closed port has no STS.
-    (stack / "zz_offline_plan_override.tf").write_text('provider "aws" {\n  skip_requesting_account_id = true\n}\n')
-    runner.init()
-    plan_file = stack / "plan.tfplan"
-    # A closed loopback port: the plan must need no AWS call at all.
-    assert runner.plan({"harness_endpoint_url": "http://127.0.0.1:9", "run_id": "plan-test"}, out=plan_file)
-    plan = runner.show_json(plan_file)
-    managed = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
+def test_plan_has_expected_resources_and_least_privilege(plan):
+    # The shared offline planner (tests/toolchain/conftest.py): a closed loopback port as the
+    # endpoint, so the plan must need no AWS call at all.
+    shown = plan(run_id="plan-test").shown
+    managed = [c for c in shown["resource_changes"] if c["mode"] == "managed"]
     changes = {c["address"]: c["change"]["after"] for c in managed}
     types = sorted({c["type"] for c in managed})
     assert types == sorted([  # the gateway responses: the e2e stack's CORS (tests/toolchain/test_cors_plans.py)
@@ -181,9 +172,10 @@ def test_plan_has_expected_resources_and_least_privilege(bundled_toolchain, stac
     patterns = sorted(c["change"]["after"]["selection_pattern"] or "" for c in managed
                       if c["type"] == "aws_api_gateway_integration_response"
                       and c["change"]["after"]["http_method"] == "PUT")
-    assert patterns == sorted(["", "403", "404", "4(0[0-2]|0[5-9]|[1-9][0-9])", "5[0-9]{2}"])
+    # 409 and 412: S3's answers to the conditional write of overwrite_policy reject (test_overwrite_plans.py).
+    assert patterns == sorted(["", "403", "404", "409", "412", "4(0[0-2]|0[5-8]|1[013-9]|[2-9][0-9])", "5[0-9]{2}"])
     # The role's policy is computed from the bucket ARN; read its document from the config.
-    statements = _policy_statements(plan, "put_object")
+    statements = _policy_statements(shown, "put_object")
     assert statements == [{"actions": ["s3:PutObject"], "resources_ref": "${local.bucket_arn}/*"}]
     block = changes["module.upload_api.aws_s3_bucket_public_access_block.this"]
     assert all(block[k] for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",

@@ -26,9 +26,9 @@ module "upload_api" {
   vpc_endpoint_ids      = var.vpc_endpoint_ids
   cors_allowed_origins  = var.cors_allowed_origins
 
-  access_logging                 = var.access_logging
-  access_log_retention_days      = var.access_log_retention_days
-  manage_account_cloudwatch_role = var.manage_account_cloudwatch_role
+  access_logging                     = var.access_logging
+  access_log_retention_days          = var.access_log_retention_days
+  manage_account_cloudwatch_role     = var.manage_account_cloudwatch_role
   overwrite_policy                   = var.overwrite_policy
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
 

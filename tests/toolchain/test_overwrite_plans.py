@@ -15,7 +15,8 @@ import re
 import pytest
 from offline_plan import BUNDLED
 
-pytestmark = pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed")
+pytestmark = [pytest.mark.skipif(BUNDLED is None, reason="harness-terraform not installed"),
+              pytest.mark.slow]  # plans the stack with real Terraform: seconds each; `make test`, not `make check`
 INTEGRITY_MAPPINGS = {
     "integration.request.header.Content-MD5": "method.request.header.X-Content-MD5",
     "integration.request.header.x-amz-checksum-sha256": "method.request.header.x-amz-checksum-sha256",

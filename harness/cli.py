@@ -31,6 +31,7 @@ from harness.lifecycle.workspace import (
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions, add_localaws_options, add_readiness_options, add_target_options
 from harness.plumbing.signals import tear_down_on_sigterm
+from harness.targets import deviations
 from harness.targets.target import Target
 from harness.terraform import provider_server, runner, stack_variables, toolchain
 
@@ -154,6 +155,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
     if not found.lines:
         print(f"no access-log line in the last {args.since}" + (f" with status {status}" if status else "")
               + f" (log group {group})", file=sys.stderr)
+        profile = deviations.PROFILES.get(workspace.deployer.target.kind)
+        if profile is not None and profile.has(deviations.ACCESS_LOG_LINES_NOT_WRITTEN):
+            print(f"{workspace.deployer.target.kind} writes no access-log lines (known deviation "
+                  f"{deviations.ACCESS_LOG_LINES_NOT_WRITTEN}, docs/endpoints.md)", file=sys.stderr)
     if not found.complete:
         print(f"the last {args.since} hold more lines than are read ({access_logs.PAGE_LIMIT * access_logs.MAX_PAGES}, "
               "oldest first): the newest are not shown; use a shorter --since", file=sys.stderr)

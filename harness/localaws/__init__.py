@@ -5,10 +5,11 @@
 - `process.py`: the same server as a child process, for fixtures and CLI commands.
 - `warmup.py`: each service's slow first call, made by the server itself right after it
   reports ready, so a `terraform apply` does not wait for it.
-- `controlplane.py`: corrections to moto so it reads back what AWS does, deployment
-  snapshots, and IAM enforcement for assumed-role credentials; each patch lists the
-  moto names it touches; API Gateway's Update* operations moto lacks and every gateway
-  response type's default.
+- `controlplane/`: every patch to moto, one module per concern, and their registry
+  (`PATCHES`, each with the moto names it touches; `install()`): corrections so moto reads
+  back what AWS does (API Gateway, S3, IAM, the account's CloudWatch role), deployment
+  snapshots, IAM enforcement for assumed-role credentials, API Gateway's Update* operations
+  moto lacks, every gateway response type's default, and measured speed-ups.
 - `patch_operations.py`: API Gateway's PATCH rules (paths, ops, AWS's refusals), pure.
 - `moto_boundary.py`: the pinned moto version and the check, before any patch, that
   every moto name we patch or read is there (and unchanged where we replace it).

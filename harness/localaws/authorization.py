@@ -123,7 +123,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _wildcard(pattern: str, value: str) -> bool:
-    from harness.localaws.controlplane import wildcard_match
+    from harness.localaws.controlplane.iam import wildcard_match
 
     return wildcard_match(pattern, value)
 

@@ -4,7 +4,7 @@ API Gateway may assume the integration's `credentials` role only if the role's t
 policy lets `apigateway.amazonaws.com` call sts:AssumeRole
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html); it then
 signs the S3 call with SigV4 as that role, and S3 evaluates the role's policies
-(controlplane.py enforces IAM for such session credentials). A missing or unassumable
+(controlplane/iam.py enforces IAM for such session credentials). A missing or unassumable
 role: 500. Sessions are cached until shortly before they expire, as a service would.
 """
 

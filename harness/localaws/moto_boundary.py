@@ -1,7 +1,7 @@
 """The boundary around moto: the one moto version the local AWS is built for, and every
 moto name it patches or reads, checked before the first patch is applied.
 
-moto is pinned exactly (pyproject.toml); `controlplane.py` and `backends.py` depend on
+moto is pinned exactly (pyproject.toml); `controlplane/` and `backends.py` depend on
 private moto names. A different moto, a name that is gone, or a method we replace whole
 whose upstream source changed (so an upstream fix could be silently overridden) makes
 the local AWS refuse to start with one line saying which and what to do, instead of
@@ -85,7 +85,7 @@ def problems(uses: Iterable[tuple[str, MotoName]], installed: str | None,
         return [
             f"moto {installed or '(not installed)'} is installed but the local AWS is built for "
             f"moto {pinned}; run `make setup` to install the pinned version (to move the pin, "
-            "re-verify every patch in harness/localaws/controlplane.py and update "
+            "re-verify every patch in harness/localaws/controlplane/ and update "
             "MOTO_VERSION and the source digests in harness/localaws/moto_boundary.py)"
         ]
     found: list[str] = []

@@ -1,7 +1,7 @@
 """API Gateway's PATCH semantics: which `patchOperations` each Update* operation accepts, what
 they do to the resource, and the errors AWS answers for the others. Pure functions over plain,
-AWS-shaped documents (the JSON GetMethod, GetIntegration, ... return); `controlplane.py` moves
-moto's objects in and out of them.
+AWS-shaped documents (the JSON GetMethod, GetIntegration, ... return); `controlplane/apigateway_updates.py`
+moves moto's objects in and out of them.
 
 Sources:
 - PatchOperation (https://docs.aws.amazon.com/apigateway/latest/api/API_PatchOperation.html):

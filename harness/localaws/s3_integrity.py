@@ -1,6 +1,6 @@
 """What S3 checks on a PutObject before it stores anything: the body's digests and the
 conditional-write header's value. Pure functions over the request's headers and body; the
-moto patch that calls them is in `controlplane.py` ("S3 write checks").
+moto patch that calls them is in `controlplane/s3.py` ("S3 write checks").
 
 Each answer is S3's, as recorded against AWS in LocalStack's AWS-validated snapshots
 (`localstack/localstack`, recorded 2026-02-21; docs/aws-behaviour.md, "Integrity headers

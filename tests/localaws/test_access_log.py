@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from harness.localaws import LocalAws
 from harness.localaws import faults as faults_module
-from harness.localaws.controlplane import MISSING_CLOUDWATCH_ROLE_MESSAGE
+from harness.localaws.controlplane.account import MISSING_CLOUDWATCH_ROLE_MESSAGE
 from harness.localaws.dataplane import MAX_PAYLOAD_BYTES
 
 VARIABLES = ("requestId", "extendedRequestId", "requestTime", "requestTimeEpoch", "identity.sourceIp",

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from harness.client.upload_client import parse_responses, raw_put
 from harness.localaws import LocalAws
-from harness.localaws.controlplane import wildcard_match
+from harness.localaws.controlplane.iam import wildcard_match
 from harness.localaws.routing import resolve_dot_segments
 
 

@@ -7,7 +7,7 @@ import pytest
 from harness.errors import TargetError, WorkspaceError
 from harness.lifecycle.workspace import throwaway_name, validate_workspace_name
 from harness.localaws import encodings
-from harness.localaws.controlplane import conditions_hold
+from harness.localaws.controlplane.s3 import conditions_hold
 from harness.localaws.credentials import trusts_service
 from harness.localaws.integration import select_integration_response
 from harness.localaws.routing import match_route

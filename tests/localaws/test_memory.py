@@ -18,7 +18,7 @@ import requests
 BODY_BYTES = int(9.5 * 1024 * 1024)
 # The body read from the socket is the one copy the gateway needs (it must have the whole
 # body before calling S3: quota, signature, base64). Everything else is small: 1 MiB for
-# the ETag's read-back (controlplane.ETAG_READ_BYTES) plus bookkeeping. Before the copies
+# the ETag's read-back (controlplane.speedups.ETAG_READ_BYTES) plus bookkeeping. Before the copies
 # were cut this was 4.7 bodies.
 MAX_BODIES_HELD = 1.5
 

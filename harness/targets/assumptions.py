@@ -13,10 +13,11 @@ this module or the checks reads from it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.plumbing import jsonl
 
 REFERENCE = "docs/aws-behaviour.md"
 
@@ -83,13 +84,10 @@ HELD, DIFFERED, NOT_RUN = "held", "differed", "not-run"
 
 
 def record(log_file: Path, assumption_id: str, held: bool, observed: str, check: str) -> None:
-    """Append one observation (safe across xdist workers: one short append per line)."""
+    """Append one observation (xdist workers share the file: each appends one short line)."""
     if assumption_id not in ASSUMPTIONS:
         raise KeyError(f"unknown assumption {assumption_id!r}: add it to harness/targets/assumptions.py")
-    line = json.dumps({"id": assumption_id, "held": held, "observed": observed, "check": check})
-    log_file.parent.mkdir(parents=True, exist_ok=True)  # a --workspace run never made its run directory
-    with log_file.open("a") as handle:
-        handle.write(line + "\n")
+    jsonl.append(log_file, {"id": assumption_id, "held": held, "observed": observed, "check": check})
 
 
 def meaning(outcome: str, target_kind: str) -> str:
@@ -104,10 +102,8 @@ def meaning(outcome: str, target_kind: str) -> str:
 def outcomes(log_file: Path | None, target_kind: str) -> list[dict[str, Any]]:
     """Every assumption with its outcome on this target: held, differed or not-run."""
     seen: dict[str, list[dict[str, Any]]] = {}
-    if log_file is not None and log_file.exists():
-        for line in log_file.read_text().splitlines():
-            item = json.loads(line)
-            seen.setdefault(item["id"], []).append(item)
+    for item in jsonl.read(log_file) if log_file is not None else []:
+        seen.setdefault(item["id"], []).append(item)
     result = []
     for assumption in ASSUMPTIONS.values():
         observations = seen.get(assumption.id, [])

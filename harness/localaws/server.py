@@ -10,7 +10,6 @@ import errno
 import ipaddress
 import os
 import re
-import signal
 import socket
 import sys
 import threading
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import LocalAwsError
 from harness.localaws.faults import FAULTS_PATH, Faults
+from harness.plumbing import signals
 
 if TYPE_CHECKING:
     from moto.backends import SERVICE_NAMES
@@ -452,15 +452,8 @@ def serve_forever(host: str, port: int, ready_file: str | None = None, faults: F
         from harness.localaws import warmup
     if warm_up == "before-ready":
         warmup.warm_up(server.app.moto_app, f"{host}:{server.server_port}")
-    stopping = threading.Event()
-
-    def stop(signum: int, _frame: Any) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    # shutdown() waits for serve_forever to return: called from the handler it would wait on itself.
+    signals.stop_on_signals(lambda: threading.Thread(target=server.shutdown, daemon=True).start())
     if ready_file:
         tmp = f"{ready_file}.tmp"
         with open(tmp, "w") as handle:

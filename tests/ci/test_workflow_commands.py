@@ -74,6 +74,6 @@ def test_e2e_workflow_commands_run_in_order_on_the_local_aws(tmp_path):
     assert re.search(r"=+ \d+ passed", outputs[0])
     assert not any(line.startswith("::error") for line in outputs[1].splitlines())  # nothing failed
     summary = step_summary.read_text()
-    assert re.match(r"## ✅ e2e checks: \d+ passed, 0 failed", summary), summary[:300]
+    assert re.match(r"## ✅ e2e checks, run `\w+` \(e2e, [^)]+\): \d+ passed, 0 failed", summary), summary[:300]
     assert "### Terraform phases" in summary and "| apply | 1 |" in summary
     assert (paths.reports_dir() / "e2e-junit.xml").exists()  # the session's reports directory, not the checkout's

@@ -2,13 +2,16 @@
 
 On one workspace, `harness up --stack-var ...` changes one variable at a time (the caller
 check in every direction, binary media types, throttling, the quota, source ranges, the
-integration timeout, the Content-Type mapping, the CORS origins, the stage name), or two
+integration timeout, the Content-Type mapping, the CORS origins, access logging and its
+retention, the stage name), or two
 that touch independent resources in one apply, each with its own enforced check (`both`).
 After each change:
 - the apply finishes (bounded by the command timeout; in-place updates used to hang);
 - `harness drift` is clean: no drift and an empty plan;
 - the live API enforces the change (a request that tells the variants apart, read through
-  the gateway and S3), and the e2e checks for that variant pass against the workspace.
+  the gateway and S3), and the e2e checks of what it changed pass against the workspace;
+  after the last step, the whole e2e suite does.
+The overwrite policies change in place in tests/harness/test_overwrite_policies.py.
 A stage-name change replaces the stage: the invoke URL changes and the old one stops
 serving. The table of steps (apply time, drift, checks) is printed at the end (`-s`).
 
@@ -45,7 +48,8 @@ class Step:
     name: str
     args: list[str]
     enforced: Any  # (api: LiveApi) -> None: raises if the live API does not enforce the change
-    checks: list[str] = field(default_factory=lambda: ["tests/e2e"])  # pytest arguments; [] for none
+    # pytest arguments: the e2e checks of what the step changed ([] for none); the last step runs them all.
+    checks: list[str] = field(default_factory=list)
     note: str = ""
 
 
@@ -216,6 +220,30 @@ def preflight_allows(origin: str | None) -> Any:
     return check
 
 
+def access_log_is(retention_days: int | None) -> Any:
+    """Access logging on (retention_days) or off (None): the stage's access log settings, the log
+    group's retention, and a request's line in the group, matched by the x-amzn-RequestId API
+    Gateway answered ("Set up CloudWatch logging for REST APIs": one line per request; the
+    request id is `$context.requestId`, "Variables for access logging")."""
+    def check(api: LiveApi) -> None:
+        stage = api.apigateway.get_stage(restApiId=api.outputs["rest_api_id"], stageName=api.outputs["stage_name"])
+        group = api.outputs.get("access_log_group_name")
+        if retention_days is None:
+            assert "accessLogSettings" not in stage or not stage["accessLogSettings"].get("destinationArn"), stage
+            assert group is None
+            open_api(api)
+            return
+        assert group and stage["accessLogSettings"]["destinationArn"].endswith(f":log-group:{group}"), stage
+        logs = api.target.client("logs")
+        assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"] == retention_days
+        response, _ = api.put(b"logged", content_type="text/plain")
+        assert response.status_code == 200, response.text
+        request_id = response.headers["x-amzn-RequestId"]
+        lines = [json.loads(e["message"]) for e in logs.filter_log_events(logGroupName=group)["events"]]
+        assert [line for line in lines if line.get("requestId") == request_id], lines[-3:]
+    return check
+
+
 def both(first: Any, second: Any) -> Any:
     """Two changes made in one apply, each to resources the other does not touch: each enforced."""
     def check(api: LiveApi) -> None:
@@ -247,47 +275,60 @@ def steps() -> list[Step]:
     renamed = StageRenamed()
     low_throttle = ["--stack-var", "throttle_rate_limit=2", "--stack-var", "throttle_burst_limit=4"]
     only_auth = ["tests/e2e/test_authorization.py"]
+    # The caller check decides how every check's client signs: its own checks, and an upload's bytes.
+    auth = ["tests/e2e/test_authorization.py", "tests/e2e/test_integrity.py"]
+    binary = ["tests/e2e/test_integrity.py", "tests/e2e/test_content_types.py", "tests/e2e/test_checksums.py"]
+    browser = ["tests/e2e/test_browser.py"]
+    keys = ["tests/e2e/test_keys.py"]
     return [
-        Step("authorization NONE -> AWS_IAM", ["--stack-var", 'authorization="AWS_IAM"'], signed_only),
-        Step("authorization AWS_IAM -> API_KEY", ["--stack-var", 'authorization="API_KEY"'], key_only),
-        Step("authorization API_KEY -> NONE", ["--stack-var", 'authorization="NONE"'], open_api),
-        Step("authorization NONE -> API_KEY", ["--stack-var", 'authorization="API_KEY"'], key_only),
+        Step("authorization NONE -> AWS_IAM", ["--stack-var", 'authorization="AWS_IAM"'], signed_only, auth),
+        Step("authorization AWS_IAM -> API_KEY", ["--stack-var", 'authorization="API_KEY"'], key_only, auth),
+        Step("authorization API_KEY -> NONE", ["--stack-var", 'authorization="NONE"'], open_api, auth),
+        Step("authorization NONE -> API_KEY", ["--stack-var", 'authorization="API_KEY"'], key_only, auth),
         Step("usage_plan_quota set (API_KEY)", [*low_throttle, "--stack-var",
                                                 'usage_plan_quota={"limit": 12, "period": "DAY"}'],
              stage_throttle_is(2.0, 4), only_auth),
         Step("usage_plan_quota and throttle dropped", ["--unset-stack-var", "usage_plan_quota", "--unset-stack-var",
                                                        "throttle_rate_limit", "--unset-stack-var",
-                                                       "throttle_burst_limit"], stage_throttle_is(50.0, 100)),
-        Step("authorization API_KEY -> AWS_IAM", ["--stack-var", 'authorization="AWS_IAM"'], signed_only),
-        Step("authorization AWS_IAM -> NONE", ["--stack-var", 'authorization="NONE"'], open_api),
+                                                       "throttle_burst_limit"], stage_throttle_is(50.0, 100),
+             only_auth),
+        Step("authorization API_KEY -> AWS_IAM", ["--stack-var", 'authorization="AWS_IAM"'], signed_only, auth),
+        Step("authorization AWS_IAM -> NONE", ["--stack-var", 'authorization="NONE"'], open_api, auth),
         Step("throttle 50/100 -> 2/4", low_throttle, stage_throttle_is(2.0, 4), only_auth),
         Step("throttle back to defaults", ["--unset-stack-var", "throttle_rate_limit", "--unset-stack-var",
-                                           "throttle_burst_limit"], stage_throttle_is(50.0, 100)),
+                                           "throttle_burst_limit"], stage_throttle_is(50.0, 100), only_auth),
         Step("binary_media_types */* -> []", ["--stack-var", "binary_media_types=[]"], binary_corrupted, [],
              "a deliberately broken variant: the integrity checks must fail, so only the corruption is checked"),
         Step("binary_media_types [] -> [*/*, image/png]",
-             ["--stack-var", 'binary_media_types=["*/*", "image/png"]'], binary_types_are(["*/*", "image/png"])),
+             ["--stack-var", 'binary_media_types=["*/*", "image/png"]'], binary_types_are(["*/*", "image/png"]),
+             binary),
         Step("binary_media_types back to default", ["--unset-stack-var", "binary_media_types"],
-             binary_types_are(["*/*"])),
+             binary_types_are(["*/*"]), binary),
         Step("allowed_source_cidrs [] -> [127.0.0.2/32]",
              ["--stack-var", 'allowed_source_cidrs=["127.0.0.2/32"]', "--no-readiness-gate"], source_refused,
              ["tests/e2e/test_authorization.py", "-k", "resource_policy"]),
         # The source policy (the API's resource policy) and the integration: one apply.
         Step("allowed_source_cidrs back to [] + integration_timeout_ms 29000 -> 5000",
              ["--unset-stack-var", "allowed_source_cidrs", "--stack-var", "integration_timeout_ms=5000"],
-             both(open_api, integration_timeout_is(5000))),
+             both(open_api, integration_timeout_is(5000)), ["tests/e2e/test_errors.py", *only_auth]),
         Step("map_content_type true -> false", ["--stack-var", "map_content_type=false"], content_type_dropped, [],
              "a deliberately broken variant: the content-type checks must fail"),
         # The integration's request parameters and the CORS preflight (OPTIONS, gateway responses): one apply.
         Step("map_content_type back to true + cors_allowed_origins one origin -> [*]",
              ["--unset-stack-var", "map_content_type", "--stack-var", 'cors_allowed_origins=["*"]'],
-             both(content_type_kept, preflight_allows("*"))),
+             both(content_type_kept, preflight_allows("*")), ["tests/e2e/test_content_types.py", *browser]),
         # Turning CORS off (origins -> []) is not in the matrix: Terraform deletes the OPTIONS
         # method after the new deployment is taken, so the old preflight stays live until the
         # next deployment (docs/browser.md). Off from the start is covered by the e2e stack.
         Step("cors_allowed_origins back to the stack's origin", ["--unset-stack-var", "cors_allowed_origins"],
-             preflight_allows("http://127.0.0.1:14263")),
-        Step("stage_name dev -> v2 (replaces the stage)", ["--stack-var", 'stage_name="v2"'], renamed),
+             preflight_allows("http://127.0.0.1:14263"), browser),
+        Step("access_logging true -> false", ["--stack-var", "access_logging=false"], access_log_is(None), keys),
+        Step("access_logging back on + access_log_retention_days 1 -> 7",
+             ["--unset-stack-var", "access_logging", "--stack-var", "access_log_retention_days=7"],
+             access_log_is(7), keys),
+        # The last step: the whole e2e suite against the workspace every change went through.
+        Step("stage_name dev -> v2 (replaces the stage)", ["--stack-var", 'stage_name="v2"'], renamed,
+             ["tests/e2e"]),
     ]
 
 

@@ -129,18 +129,31 @@ QUICK_CHECK = (
 )
 
 
-def test_ctrl_c_while_the_session_waits_for_its_session_start_apply_still_tears_down(local_target, tmp_path,
-                                                                                    harness_cli):
+def test_ctrl_c_while_the_session_waits_for_its_session_start_deploy_still_tears_down(tmp_path, harness_cli):
+    # The run's own local AWS with a stage that answers only after 60 s: the session-start
+    # deploy (apply, then the readiness gate) is still going when the quick check is done and
+    # the session reaches its finish and waits for it.
     run_id = new_run_id()
-    child = _start(harness_cli, run_id, local_target, tmp_path, early=True, source=QUICK_CHECK)
-    # The check is done long before the apply: the session reaches its finish and waits for it.
-    child.wait_for(lambda: (tmp_path / "finishing").exists() and "apply" in terraform_commands(child.pid),
-                   "the session at its finish while terraform apply runs", PHASE_SECONDS)
+    (tmp_path / "conftest.py").write_text(EARLY_DEPLOY_CONFTEST)  # its `finishing` marker comes too late here
+    check = tmp_path / "test_quick_check.py"
+    check.write_text(QUICK_CHECK)
+    child = harness_cli.start_pytest("-q", str(check), "--rootdir", str(tmp_path),
+                                     "--localaws-profile", "aws-like:role=0s,stage=60s,flap=0",
+                                     env={"HARNESS_RUN_ID": run_id})
+    phases = paths.runs_dir() / run_id / "phases.jsonl"
+    # Applied (its outputs read) and the readiness gate waiting, with the only check reported
+    # ("[100%]"): the session is at its finish, waiting for the deploy.
+    child.wait_for(lambda: "[100%]" in child.output() and phases.exists() and '"output"' in phases.read_text(),
+                   "the session at its finish while its deploy waits for the stage", PHASE_SECONDS)
     assert (tmp_path / "ran").exists()
     child.signal_group(signal.SIGINT)
     output = child.finish(timeout=CHILD_SECONDS)
     assert f"destroyed and deleted workspace t-{run_id}-main" in output, output
-    _assert_nothing_left(run_id, local_target)
+    workspace = f"t-{run_id}-main"
+    assert not LocalState(paths.stack_dir()).state_file(workspace).parent.exists(), "state left"
+    assert not (paths.workspaces_dir() / f"{workspace}.json").exists(), "record left"
+    assert not (paths.runs_dir() / run_id).exists(), "run directory left"
+    assert with_environment("HARNESS_RUN_ID", run_id) == [], "process left"  # its local AWS included
 
 
 def test_a_session_whose_checks_are_all_deselected_stops_its_session_start_apply(local_target, tmp_path, harness_cli):

@@ -111,7 +111,10 @@ BROKEN_VARIANTS = {
     # (application/json), which a JSON upload cannot tell apart from its own type.
     "no-content-type-mapping": (["--stack-var", "map_content_type=false"],
                                 ["tests/e2e/test_content_types.py", "-k", "stored_as_sent and not json"]),
-    "policy-on-wrong-bucket": (["--stack-var", 'put_object_bucket_arn="arn:aws:s3:::elsewhere"'],
+    # Without the gate: it would retry S3's AccessDenied for its whole timeout (a new role's
+    # permissions can take seconds to propagate), and the check itself must be what fails.
+    "policy-on-wrong-bucket": (["--stack-var", 'put_object_bucket_arn="arn:aws:s3:::elsewhere"',
+                                "--no-readiness-gate"],
                                ["tests/e2e/test_integrity.py", "-k", "one-byte"]),
 }
 

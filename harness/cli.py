@@ -155,10 +155,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
     if not found.lines:
         print(f"no access-log line in the last {args.since}" + (f" with status {status}" if status else "")
               + f" (log group {group})", file=sys.stderr)
-        profile = deviations.PROFILES.get(workspace.deployer.target.kind)
-        if profile is not None and profile.has(deviations.ACCESS_LOG_LINES_NOT_WRITTEN):
-            print(f"{workspace.deployer.target.kind} writes no access-log lines (known deviation "
-                  f"{deviations.ACCESS_LOG_LINES_NOT_WRITTEN}, docs/endpoints.md)", file=sys.stderr)
+        why_none = deviations.no_access_log_lines(workspace.deployer.target.kind)
+        if why_none is not None:
+            print(why_none, file=sys.stderr)
     if not found.complete:
         print(f"the last {args.since} hold more lines than are read ({access_logs.PAGE_LIMIT * access_logs.MAX_PAGES}, "
               "oldest first): the newest are not shown; use a shorter --since", file=sys.stderr)

@@ -524,10 +524,9 @@ class HarnessSession:
             if stack is None:
                 self.access_log_problem = "the stack was never deployed"
                 return
-            profile = deviations.PROFILES.get(stack.target.kind)
-            if profile is not None and profile.has(deviations.ACCESS_LOG_LINES_NOT_WRITTEN):
-                self.access_log_problem = (f"no access-log line: {stack.target.kind} writes none (known deviation "
-                                           f"{deviations.ACCESS_LOG_LINES_NOT_WRITTEN}, docs/endpoints.md)")
+            why_none = deviations.no_access_log_lines(stack.target.kind)
+            if why_none is not None:
+                self.access_log_problem = f"no access-log line: {why_none}"
                 return
             group = access_logs.log_group(stack.outputs.values, stack.workspace)
             self.access_log = access_logs.lines_for_requests(stack.client("logs"), group, wanted, self.started)

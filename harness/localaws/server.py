@@ -15,12 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import LocalAwsError
 from harness.localaws.faults import FAULTS_PATH, Faults
 from harness.plumbing import signals
+from harness.plumbing.files import replace_text
 
 if TYPE_CHECKING:
     from moto.backends import SERVICE_NAMES
@@ -455,10 +457,7 @@ def serve_forever(host: str, port: int, ready_file: str | None = None, faults: F
     # shutdown() waits for serve_forever to return: called from the handler it would wait on itself.
     signals.stop_on_signals(lambda: threading.Thread(target=server.shutdown, daemon=True).start())
     if ready_file:
-        tmp = f"{ready_file}.tmp"
-        with open(tmp, "w") as handle:
-            handle.write(f"{endpoint}\n{os.getpid()}\n")
-        os.replace(tmp, ready_file)
+        replace_text(Path(ready_file), f"{endpoint}\n{os.getpid()}\n")
     print(f"ready {endpoint}", flush=True)
     if warm_up == "background":
         # moto's app itself, past ControlPlaneFaults: warming must not draw seeded faults.

@@ -33,6 +33,7 @@ from typing import Any
 
 from harness import paths
 from harness.plumbing import procfs
+from harness.plumbing.files import replace_text
 from harness.plumbing.waiting import WaitTimeout, wait_until
 
 REGISTRY = "children"
@@ -218,10 +219,7 @@ class Child:
 
     def save(self) -> Child:
         """Write (or replace) its record, whole: a reader never sees half of one."""
-        registry_dir().mkdir(parents=True, exist_ok=True)
-        temporary = self.record_path.with_name(f".{self.record_path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(self.to_record()))
-        temporary.replace(self.record_path)
+        replace_text(self.record_path, json.dumps(self.to_record()))
         return self
 
     @classmethod

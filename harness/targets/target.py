@@ -27,13 +27,13 @@ reaches 6.x resource identities and can surface as "Unexpected Identity Change")
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import TargetError
+from harness.plumbing.files import replace_text
 
 TARGET_KINDS = ("local", "endpoint", "localstack", "aws")
 DEFAULT_REGION = "us-east-1"
@@ -239,8 +239,4 @@ def write_generated_files(stack_dir: Path, provider_version: str | None) -> None
         (ENDPOINT_VARIABLE_FILE, ENDPOINT_VARIABLE),
         (OVERRIDE_FILE, provider_override(provider_version)),
     ):
-        path = stack_dir / name
-        if not path.exists() or path.read_text() != text:
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(text)
-            os.replace(tmp, path)
+        replace_text(stack_dir / name, text)

@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import socket
@@ -32,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from harness import paths
 from harness.errors import HarnessError
+from harness.plumbing.files import replace_text
 
 log = logging.getLogger("harness.terraform.backend")
 
@@ -188,10 +188,7 @@ class S3Backend:
                     link.symlink_to(stack_dir / name)
         _link_lock_file(stack_dir, copy)
         backend_file = copy / BACKEND_FILE
-        if not backend_file.exists() or backend_file.read_text() != self.hcl():
-            tmp = backend_file.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(self.hcl())
-            os.replace(tmp, backend_file)
+        replace_text(backend_file, self.hcl())
         return copy
 
 
@@ -264,10 +261,7 @@ class LocalState:
     def backend_config(self) -> dict[str, str]:
         """The `-backend-config` settings for `terraform init`; writes the backend block they fill in."""
         backend_file = self.stack_dir / BACKEND_FILE
-        if not backend_file.exists() or backend_file.read_text() != LOCAL_BACKEND_HCL:
-            tmp = backend_file.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(LOCAL_BACKEND_HCL)
-            os.replace(tmp, backend_file)
+        replace_text(backend_file, LOCAL_BACKEND_HCL)
         return {"path": str(self.state_file("default")), "workspace_dir": str(self.root)}
 
     def adopt_legacy_state(self) -> list[str]:

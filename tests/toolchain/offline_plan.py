@@ -6,8 +6,8 @@ provider ask STS for the account id, which an offline plan against a closed port
 and no retries keep a refused EC2 probe from costing 20 s.
 
 `OfflinePlanner` is the one planner the plan tests share (the session fixtures `offline_planner`
-and `plan` in tests/toolchain/conftest.py): one copy and one `init` per test process, then
-one `terraform plan` per set of variables. `offline_stack` alone is for a copy set up
+and `plan` in tests/toolchain/conftest.py): one copy, one `init` and one served provider per test process,
+then one `terraform plan` per set of variables. `offline_stack` alone is for a copy set up
 differently (another generated provider override).
 """
 
@@ -80,8 +80,17 @@ class OfflinePlanner:
         self.runner, self.stack = offline_stack(root)
         write_generated_files(self.stack, toolchain.MIRROR_PROVIDER_VERSION)
         self.runner.init()
+        # One provider for all its plans (Terraform reattaches, harness/terraform/provider_server.py):
+        # measured 0.96 s and 1.3 s of CPU a plan, against 1.75 s and 2.3 s when each plan starts its own.
+        self.provider = self.runner.serve_provider()
         self._numbers = itertools.count()
         self._planned: dict[str, Plan] = {}
+
+    def close(self) -> None:
+        """Stop the served provider (recorded as a child process: `harness sweep` finds it after a kill)."""
+        if self.provider is not None:
+            self.provider.stop()
+            self.provider = self.runner.provider = None
 
     def plan(self, **variables: Any) -> Plan:
         """The plan of the stack with `variables` (run_id `offline-plan` unless given)."""

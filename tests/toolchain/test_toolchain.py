@@ -75,6 +75,38 @@ def test_path_is_used_before_the_bundled_binary(monkeypatch, tmp_path):
     assert (binary.path, binary.version, binary.origin) == (str(fake), "9.9.9", "PATH")
 
 
+def test_a_probed_version_is_remembered_until_the_binary_changes(monkeypatch, tmp_path):
+    """Each `terraform version` the harness saves is a process every harness command skips;
+    a replaced binary is probed again, and a failed probe is never remembered."""
+    private_toolchain(monkeypatch, tmp_path)
+    runs = tmp_path / "runs"
+    fake = tmp_path / "bin" / "terraform"
+    fake.parent.mkdir()
+
+    def install(version: str, exit_code: int = 0) -> None:
+        fake.write_text(f"#!/bin/sh\necho run >> {runs}\necho '{{\"terraform_version\": \"{version}\"}}'\n"
+                        f"exit {exit_code}\n")
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+        os.utime(fake, ns=(fake.stat().st_atime_ns, fake.stat().st_mtime_ns + 1_000_000))  # a new mtime
+
+    def probe() -> str:
+        toolchain._resolve_cached.cache_clear()  # as a new process would
+        monkeypatch.setenv("TERRAFORM_BIN", str(fake))
+        return toolchain.resolve_terraform().version
+
+    install("9.9.1")
+    assert (probe(), probe()) == ("9.9.1", "9.9.1")
+    assert runs.read_text().count("run") == 1
+    install("9.9.2")
+    assert probe() == "9.9.2"
+    assert runs.read_text().count("run") == 2
+    fake.write_text("#!/bin/sh\necho run >> " + str(runs) + "\necho broken >&2\nexit 1\n")
+    for _ in range(2):
+        with pytest.raises(ToolchainError, match="does not behave like Terraform"):
+            probe()
+    assert runs.read_text().count("run") == 4
+
+
 @needs_bundled
 def test_bundled_is_the_fallback_when_path_has_none(monkeypatch, tmp_path):
     monkeypatch.delenv("TERRAFORM_BIN", raising=False)

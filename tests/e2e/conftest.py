@@ -1,3 +1,5 @@
+import contextlib
+import os
 import re
 import shutil
 import socket
@@ -98,6 +100,23 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chromium_starts_with_the_deploy(request: pytest.FixtureRequest) -> None:
+    """Start Chromium before the first check, while the session-start deploy applies the stack:
+    that check waits for the apply anyway, and the browser checks then find Chromium running.
+
+    Only in a session without xdist workers (`make e2e` runs serial) that selected a browser
+    check: a worker cannot know which checks it will get. A Chromium or Playwright that is
+    missing or fails is left to the browser checks, which report it (pytest keeps a session
+    fixture's skip or error and gives it to each check that asks for it)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if not any("chromium" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        return
+    with contextlib.suppress(Exception, pytest.skip.Exception):
+        request.getfixturevalue("chromium")
 
 
 @pytest.fixture(scope="session")

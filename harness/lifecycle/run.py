@@ -57,6 +57,7 @@ from harness.lifecycle.workspace import (
 from harness.localaws import process as localaws_process
 from harness.options import RunOptions
 from harness.plumbing import jsonl
+from harness.plumbing.files import replace_text
 from harness.targets.target import Target
 from harness.terraform import provider_server, runner, stack_variables
 
@@ -294,18 +295,18 @@ class Run:
                     deployer.target = target
                     target.check_reachable()
                 workspace = Workspace(throwaway_name(self.id, SHARED_WORKER), deployer, self.id)
-                self.file(WORKSPACE_FILE).write_text(
-                    json.dumps({"workspace": workspace.name, "target": target.to_record()}))
+                replace_text(self.file(WORKSPACE_FILE),
+                             json.dumps({"workspace": workspace.name, "target": target.to_record()}))
                 self.renew_lease()
                 save_record(workspace.name, target, self.id, self.options.backend_url, self.options.stack_vars)
                 outputs = workspace.up(self.options.stack_vars)
                 self.gate(target, outputs)
             except BaseException as exc:
-                self.file(STACK_ERROR).write_text(str(exc))
+                replace_text(self.file(STACK_ERROR), str(exc))
                 raise
             # Sensitive values (the API key) stay in Terraform's state: the file names them, and
             # a worker that needs them reads them from the state (`_withheld_outputs`).
-            self.file(STACK_FILE).write_text(json.dumps({
+            replace_text(self.file(STACK_FILE), json.dumps({
                 "target": target.to_record(), "invoke_url": outputs.invoke_url, "workspace": workspace.name,
                 "outputs": {name: None if name in outputs.sensitive else value
                             for name, value in outputs.values.items()},

@@ -26,6 +26,7 @@ from harness import paths
 from harness.client.stack_outputs import StackOutputs
 from harness.errors import HarnessError, StateLockedError, TerraformError, WorkspaceError
 from harness.options import RunOptions
+from harness.plumbing.files import replace_text
 from harness.targets.target import Target, write_generated_files
 from harness.terraform import runner, toolchain
 from harness.terraform.backend import LocalState, S3Backend
@@ -144,10 +145,8 @@ def save_record(name: str, target: Target, run_id: str, backend_url: str | None,
     `stack_vars` None keeps the remembered ones (a record written before an apply that may
     fail); `created` is kept from an earlier record.
     """
-    path = _record_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     earlier = load_record(name) or {}
-    path.write_text(json.dumps({
+    replace_text(_record_path(name), json.dumps({
         "target": target.to_record(), "run_id": run_id, "created": earlier.get("created", time.time()),
         "backend": backend_url,
         "stack_vars": earlier.get("stack_vars", {}) if stack_vars is None else stack_vars,

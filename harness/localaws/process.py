@@ -23,6 +23,7 @@ from harness import paths
 from harness.errors import LocalAwsError
 from harness.plumbing import children, procfs
 from harness.plumbing.children import Child
+from harness.plumbing.files import replace_text
 from harness.plumbing.waiting import WaitTimeout, wait_until
 
 KIND = "localaws"
@@ -87,8 +88,7 @@ class LocalAwsProcess:
 
     def save(self, path: Path) -> None:
         """Write where it answers to `path` (a run's or the named workspaces' pointer to it)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"endpoint": self.endpoint, "pid": self.pid, "ticks": self.ticks}))
+        replace_text(path, json.dumps({"endpoint": self.endpoint, "pid": self.pid, "ticks": self.ticks}))
 
     @classmethod
     def load(cls, path: Path) -> LocalAwsProcess | None:

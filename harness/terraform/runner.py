@@ -722,7 +722,10 @@ class TerraformRunner:
 
     def workspaces(self) -> list[str]:
         result = self.run("workspace list", with_workspace=False)
-        return [line.strip(" *") for line in result.stdout.splitlines() if line.strip(" *")]
+        # Terraform lists each workspace as "* name" (the selected one) or "  name"; other lines
+        # are its notes, e.g. that TF_WORKSPACE overrides the selection (set on every command here).
+        return [line[2:].strip() for line in result.stdout.splitlines()
+                if line.startswith(("* ", "  ")) and line[2:].strip()]
 
     def new_workspace(self, name: str) -> None:
         """Create `name`; already there is fine. One process: no `workspace list` first.

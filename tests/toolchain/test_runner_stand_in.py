@@ -99,6 +99,13 @@ def test_workspace_already_there_or_already_gone_is_not_an_error(tmp_path):
     runner.delete_workspace("t-x")
 
 
+def test_workspace_list_names_only_workspaces_not_terraforms_notes(tmp_path):
+    """What `terraform workspace list` prints while TF_WORKSPACE is set (as on every command here)."""
+    runner, _ = runner_with(tmp_path, "printf '* default\\n  t-abc-main\\n\\nThe active workspace is being "
+                                      "overridden using the TF_WORKSPACE environment\\nvariable.\\n'; exit 0")
+    assert runner.workspaces() == ["default", "t-abc-main"]
+
+
 def test_other_workspace_failures_still_raise(tmp_path):
     runner, _ = runner_with(tmp_path, 'echo "Workspace is not empty" >&2; exit 1')
     with pytest.raises(TerraformError, match="workspace delete"):

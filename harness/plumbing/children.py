@@ -140,13 +140,22 @@ class Child:
         if self.process is not None:
             self.process.poll()
         else:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, os.WNOHANG)
+            self._reap()
         if self.group:
             return bool(procfs.group_members(self.pid))
         if self.process is not None:
             return self.process.returncode is None
-        return pid_alive(self.pid, self.ticks)
+        if pid_alive(self.pid, self.ticks):
+            return True
+        # It may have exited between the reap above and that look (a zombie is not alive):
+        # reap it now, so that a child of this process is gone, not left a zombie.
+        self._reap()
+        return False
+
+    def _reap(self) -> None:
+        """Collect its exit if it is this process's child and has exited (never waits)."""
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, os.WNOHANG)
 
     def rss_mb(self, field_name: str = "VmRSS") -> float:
         """Resident memory (VmRSS, of the whole group for a group), or the leader's high-water mark (VmHWM)."""
